@@ -1,0 +1,189 @@
+package dev.lakehouse.testing;
+
+import dev.lakehouse.config.LakehouseConfig;
+import dev.lakehouse.source.EmbeddedSource;
+import dev.lakehouse.spark.LakehouseSpark;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * One Spark session ({@code local[2]}) and one embedded PostgreSQL per JVM, shared by every test
+ * class; each class gets its own source database and lakehouse root, so classes never see each
+ * other's data. Modeled on Iceberg's Spark TestBase.
+ */
+public abstract class LakehouseTestBase {
+
+  private static final AtomicInteger DATABASES = new AtomicInteger();
+  private static EmbeddedSource postgres;
+  private static SparkSession sharedSpark;
+
+  protected static SparkSession spark;
+  protected static Path lakehouseRoot;
+  protected static String database;
+  protected static LakehouseConfig config;
+
+  @BeforeAll
+  static void startLakehouse() throws Exception {
+    postgres = sharedPostgres();
+    database = "test_" + DATABASES.incrementAndGet();
+    try (Connection c = superuser("postgres"); Statement s = c.createStatement()) {
+      s.execute("DROP DATABASE IF EXISTS " + database);
+      s.execute("CREATE DATABASE " + database);
+    }
+    lakehouseRoot = Files.createTempDirectory("lakehouse-test-");
+    config = testConfig(Map.of());
+    spark = sharedSpark();
+  }
+
+  @AfterAll
+  static void stopLakehouse() {
+    deleteRecursively(lakehouseRoot);
+  }
+
+  /** The shipped configuration (conf/, env local) pointed at this class's database and root. */
+  protected static LakehouseConfig testConfig(Map<String, String> overrides) {
+    Map<String, String> env = new HashMap<>();
+    env.put("LAKEHOUSE_CONF_DIR", confDir().toString());
+    Map<String, String> all = new HashMap<>();
+    all.put("lakehouse.root", lakehouseRoot.toString());
+    all.put("lakehouse.source.url", sourceUrl());
+    all.put("lakehouse.source.user", EmbeddedSource.SUPERUSER);
+    all.put("lakehouse.source.password", "");
+    all.put("lakehouse.spark.conf.\"spark.sql.shuffle.partitions\"", "2");
+    all.putAll(overrides);
+    return LakehouseConfig.load("local", all, env);
+  }
+
+  protected static Path confDir() {
+    Path here = Paths.get("").toAbsolutePath();
+    for (Path p = here; p != null; p = p.getParent()) {
+      if (Files.isRegularFile(p.resolve("conf/application.conf"))) {
+        return p.resolve("conf");
+      }
+    }
+    throw new IllegalStateException("conf/application.conf not found above " + here);
+  }
+
+  protected static synchronized EmbeddedSource sharedPostgres() {
+    if (postgres == null) {
+      postgres = EmbeddedSource.startTemporary();
+      Runtime.getRuntime().addShutdownHook(new Thread(postgres::close));
+    }
+    return postgres;
+  }
+
+  private static synchronized SparkSession sharedSpark() throws IOException {
+    if (sharedSpark == null) {
+      Path warehouse = Files.createTempDirectory("lakehouse-warehouse-");
+      LakehouseConfig sessionConfig = config.with(Map.of(
+          "lakehouse.spark.conf.\"spark.sql.warehouse.dir\"", warehouse.toString(),
+          "lakehouse.spark.conf.\"spark.databricks.delta.snapshotPartitions\"", "1",
+          "lakehouse.spark.conf.\"spark.sql.adaptive.coalescePartitions.initialPartitionNum\"", "2"));
+      sharedSpark = LakehouseSpark.getOrCreate(sessionConfig);
+    }
+    return sharedSpark;
+  }
+
+  protected static String sourceUrl() {
+    return "jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + database;
+  }
+
+  protected static int sourcePort() {
+    return postgres.port();
+  }
+
+  /** A superuser connection to this class's source database. */
+  protected static Connection source() throws SQLException {
+    return superuser(database);
+  }
+
+  private static Connection superuser(String db) throws SQLException {
+    return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + db,
+        EmbeddedSource.SUPERUSER, "");
+  }
+
+  /** Runs statements on the source database. */
+  protected static void sourceExecute(String... statements) {
+    try (Connection c = source(); Statement s = c.createStatement()) {
+      for (String statement : statements) {
+        s.execute(statement);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Rows of a source query as lists of Java values. */
+  protected static List<List<Object>> sourceQuery(String query) {
+    try (Connection c = source(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+      List<List<Object>> rows = new ArrayList<>();
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        List<Object> row = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+          row.add(rs.getObject(i));
+        }
+        rows.add(row);
+      }
+      return rows;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  protected static long sourceCount(String query) {
+    return ((Number) sourceQuery(query).get(0).get(0)).longValue();
+  }
+
+  /** Spark SQL rows as lists of Java values. */
+  protected static List<List<Object>> sql(String query, Object... args) {
+    List<Row> rows = spark.sql(String.format(query, args)).collectAsList();
+    List<List<Object>> result = new ArrayList<>();
+    for (Row row : rows) {
+      List<Object> values = new ArrayList<>();
+      for (int i = 0; i < row.length(); i++) {
+        values.add(row.get(i));
+      }
+      result.add(values);
+    }
+    return result;
+  }
+
+  protected static long count(String query, Object... args) {
+    return ((Number) sql(query, args).get(0).get(0)).longValue();
+  }
+
+  protected static String path(String layer, String table) {
+    return config.paths().table(layer, table);
+  }
+
+  protected static void deleteRecursively(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
