@@ -1,0 +1,319 @@
+package dev.lakehouse.bronze;
+
+import static dev.lakehouse.source.SourceDatabase.ident;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import dev.lakehouse.LakehouseException;
+import dev.lakehouse.config.LakehousePaths;
+import dev.lakehouse.config.SourceSettings;
+import dev.lakehouse.config.TableSpec;
+import dev.lakehouse.control.CrashPoints;
+import dev.lakehouse.control.RunLog;
+import dev.lakehouse.control.Watermarks;
+import dev.lakehouse.control.Watermarks.Watermark;
+import dev.lakehouse.extract.CopyExtraction;
+import dev.lakehouse.extract.SourceColumn;
+import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.source.SourceDatabase;
+import io.delta.tables.DeltaTable;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lands source tables in {@code <root>/bronze/<table>}: append-only Delta tables holding the
+ * source columns plus {@code _batch_id}, {@code _ingested_at} and {@code _source}.
+ *
+ * <p>Crash safety: each table's batch is one Delta commit tagged with its batch id (as Delta's
+ * idempotent-write transaction and in the commit metadata). The watermark is recorded after the
+ * commit; if the process dies in between, the next run finds a committed batch newer than the
+ * recorded one, records it and leaves that table for the next run, which is exactly what the
+ * interrupted run would have left behind.
+ *
+ * <p>Overlap: incremental windows re-read the lookback, so rows already in bronze with the same
+ * key and cursor are left out of the new batch; bronze holds each (key, cursor) once.
+ */
+public final class BronzeLoader {
+
+  private static final Logger LOG = LoggerFactory.getLogger(BronzeLoader.class);
+  public static final String JOB = "bronze";
+  private static final String NULL_KEY_MARKER = "lakehouse: NULL primary key";
+
+  public record TableResult(String table, long batchId, long rowsRead, long rowsWritten,
+                            Optional<Instant> watermark, RunLog.Status status, String error) {
+
+    public boolean failed() {
+      return status == RunLog.Status.FAILED;
+    }
+  }
+
+  private final SparkSession spark;
+  private final SourceSettings source;
+  private final LakehousePaths paths;
+  private final Watermarks watermarks;
+  private final RunLog runLog;
+
+  public BronzeLoader(SparkSession spark, SourceSettings source, LakehousePaths paths) {
+    this.spark = spark;
+    this.source = source;
+    this.paths = paths;
+    this.watermarks = new Watermarks(spark, paths.control("watermarks"));
+    this.runLog = new RunLog(spark, paths.control("runs"));
+  }
+
+  /** Loads every table; a table that fails is recorded and the others still load. */
+  public List<TableResult> load(String runId, List<TableSpec> tables) {
+    // One connection up front so an unreachable source or a wrong password fails once, clearly.
+    try (Connection ignored = SourceDatabase.connect(source)) {
+      LOG.debug("Source reachable: {}", source);
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot close the source connection", e);
+    }
+    List<TableResult> results = new ArrayList<>();
+    for (TableSpec table : tables) {
+      results.add(loadTable(runId, table));
+    }
+    return results;
+  }
+
+  TableResult loadTable(String runId, TableSpec table) {
+    Instant started = Instant.now();
+    String path = paths.bronze(table.name());
+    Optional<Watermark> recorded = watermarks.read(table.name());
+    long recordedBatch = recorded.map(Watermark::batchId).orElse(0L);
+    Optional<Instant> previousWatermark = recorded.flatMap(Watermark::watermark);
+
+    Optional<BronzeCommits.Commit> committed = BronzeCommits.last(spark, path);
+    if (committed.isPresent() && committed.get().batchId() > recordedBatch) {
+      return recover(runId, table, committed.get(), previousWatermark, started);
+    }
+
+    long batchId = recordedBatch + 1;
+    try {
+      Extracted extracted = write(runId, table, batchId, previousWatermark, started);
+      CrashPoints.reach("bronze.after-commit");
+      Optional<Instant> watermark = table.incremental()
+          ? IncrementalWindow.advance(previousWatermark, batchMaxCursor(table, path, batchId))
+          : Optional.empty();
+      watermarks.record(new Watermark(table.name(), batchId, watermark, runId));
+      CrashPoints.reach("bronze.after-watermark");
+      long written = BronzeCommits.last(spark, path).map(BronzeCommits.Commit::rowsWritten).orElse(0L);
+      TableResult result = new TableResult(table.name(), batchId, extracted.rowsRead(), written,
+          watermark, RunLog.Status.SUCCEEDED, null);
+      log(runId, result, started);
+      LOG.info("bronze {}: batch {} read {} rows, wrote {}{}", table.name(), batchId, result.rowsRead(),
+          written, watermark.map(w -> ", watermark " + w).orElse(""));
+      return result;
+    } catch (RuntimeException e) {
+      String message = describe(table, e);
+      TableResult result = new TableResult(table.name(), batchId, 0, 0, previousWatermark,
+          RunLog.Status.FAILED, message);
+      log(runId, result, started);
+      LOG.error("bronze {} failed: {}", table.name(), message);
+      LOG.debug("bronze {} failure detail", table.name(), e);
+      return result;
+    }
+  }
+
+  private record Extracted(long rowsRead) {}
+
+  private Extracted write(String runId, TableSpec table, long batchId, Optional<Instant> previousWatermark,
+                          Instant started) {
+    String qualified = SourceDatabase.qualified(source.schema(), table.sourceTable());
+    String path = paths.bronze(table.name());
+    try (Connection connection = SourceDatabase.connect(source)) {
+      // One snapshot for the whole extraction: every partition imports it, as pg_dump -j does.
+      connection.setAutoCommit(false);
+      connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      String snapshot;
+      Instant upper;
+      try (Statement s = connection.createStatement();
+           ResultSet rs = s.executeQuery("SELECT pg_export_snapshot(), statement_timestamp()")) {
+        rs.next();
+        snapshot = rs.getString(1);
+        upper = rs.getTimestamp(2).toInstant();
+      }
+
+      List<SourceColumn> columns = SourceColumns.discover(connection, source.schema(), table.sourceTable());
+      Map<String, SourceColumn> byName = columns.stream()
+          .collect(Collectors.toMap(SourceColumn::name, c -> c));
+      for (String key : table.primaryKey()) {
+        requireColumn(byName, key, qualified, "primary-key");
+      }
+      String window = "TRUE";
+      Optional<Instant> lower = Optional.empty();
+      if (table.incremental()) {
+        String cursor = table.cursor().orElseThrow();
+        SourceColumn cursorColumn = requireColumn(byName, cursor, qualified, "cursor");
+        if (!cursorColumn.pgType().startsWith("timestamp")) {
+          throw new LakehouseException("Cursor column " + cursor + " of " + qualified
+              + " is " + cursorColumn.pgType() + "; lakehouse.tables." + table.name()
+              + ".cursor must be a timestamp or timestamptz column");
+        }
+        requireNoNullCursor(connection, qualified, cursor);
+        IncrementalWindow incremental = IncrementalWindow.after(previousWatermark, table.lookback(), upper);
+        lower = incremental.lower();
+        window = incremental.predicate(ident(cursor));
+      }
+      SourceColumn partitionColumn = requireColumn(byName, table.effectivePartitionColumn(), qualified,
+          "partition-column");
+      List<String> predicates = ReadPartitions.plan(connection, qualified, partitionColumn.name(),
+          partitionColumn.pgType(), window, table.partitions());
+
+      Dataset<Row> rows = read(table, columns, qualified, predicates, snapshot);
+      long rowsRead = countInSnapshot(connection, qualified, window);
+      rows = rows.filter(nullKeyGuard(table, qualified))
+          .withColumn("_batch_id", lit(batchId))
+          .withColumn("_ingested_at", lit(Timestamp.from(started)))
+          .withColumn("_source", lit(source.name() + "." + source.schema() + "." + table.sourceTable()));
+      if (lower.isPresent() && DeltaTable.isDeltaTable(spark, path)) {
+        rows = withoutRowsAlreadyLanded(rows, table, path, lower.get());
+      }
+      rows.write().format("delta").mode("append")
+          .option("mergeSchema", "true")
+          .option("txnAppId", BronzeCommits.appId(table.name()))
+          .option("txnVersion", batchId)
+          .option("userMetadata", BronzeCommits.metadata(table.name(), batchId, runId))
+          .save(path);
+      connection.commit();
+      return new Extracted(rowsRead);
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot read " + qualified, e);
+    }
+  }
+
+  private Dataset<Row> read(TableSpec table, List<SourceColumn> columns, String qualified,
+                            List<String> predicates, String snapshot) {
+    String selectList = SourceColumns.selectList(columns);
+    if (table.method() == TableSpec.ExtractMethod.COPY) {
+      List<String> selects = predicates.stream()
+          .map(p -> "SELECT " + selectList + " FROM " + qualified + " WHERE " + p)
+          .toList();
+      return CopyExtraction.read(spark, source, columns, selects, Optional.of(snapshot));
+    }
+    Properties props = source.jdbcProperties();
+    props.setProperty("fetchsize", Integer.toString(table.fetchSize()));
+    String subquery = "(SELECT " + selectList + " FROM " + qualified + ") AS src";
+    return spark.read().jdbc(source.url(), subquery, predicates.toArray(String[]::new), props);
+  }
+
+  /** Drops rows whose (key, cursor) bronze already holds: the lookback re-reads them on purpose. */
+  private Dataset<Row> withoutRowsAlreadyLanded(Dataset<Row> rows, TableSpec table, String path, Instant lower) {
+    String cursor = table.cursor().orElseThrow();
+    List<String> identity = new ArrayList<>(table.primaryKey());
+    identity.add(cursor);
+    Dataset<Row> landed = spark.read().format("delta").load(path)
+        .where(col(cursor).geq(lit(Timestamp.from(lower))))
+        .select(identity.stream().map(functions::col).toArray(Column[]::new))
+        .distinct();
+    return rows.join(landed, identity.toArray(String[]::new), "left_anti");
+  }
+
+  private static Column nullKeyGuard(TableSpec table, String qualified) {
+    Column anyNull = null;
+    for (String key : table.primaryKey()) {
+      Column isNull = col(key).isNull();
+      anyNull = anyNull == null ? isNull : anyNull.or(isNull);
+    }
+    String message = NULL_KEY_MARKER + " " + String.join(", ", table.primaryKey()) + " in " + qualified;
+    return functions.when(anyNull, functions.raise_error(lit(message))).otherwise(lit(true));
+  }
+
+  private static SourceColumn requireColumn(Map<String, SourceColumn> columns, String name, String table,
+                                            String setting) {
+    SourceColumn column = columns.get(name);
+    if (column == null) {
+      throw new LakehouseException("Column " + name + " (" + setting + ") does not exist in " + table
+          + "; its columns are " + columns.keySet().stream().sorted().toList());
+    }
+    return column;
+  }
+
+  /** Rows in the window, counted in the same snapshot the partitions read. */
+  private static long countInSnapshot(Connection connection, String table, String window) throws SQLException {
+    try (Statement s = connection.createStatement();
+         ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table + " WHERE " + window)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {
+    try (Statement s = connection.createStatement();
+         ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table + " WHERE " + ident(cursor) + " IS NULL")) {
+      rs.next();
+      long nulls = rs.getLong(1);
+      if (nulls > 0) {
+        throw new LakehouseException(table + " has " + nulls + " rows with a NULL cursor " + cursor
+            + "; incremental extraction would never see them");
+      }
+    }
+  }
+
+  /** The highest cursor in one batch, read back from bronze (data skipping keeps it to that batch's files). */
+  private Optional<Instant> batchMaxCursor(TableSpec table, String path, long batchId) {
+    Row row = spark.read().format("delta").load(path)
+        .where(col("_batch_id").equalTo(batchId))
+        .agg(functions.max(col(table.cursor().orElseThrow())))
+        .first();
+    Timestamp max = row.isNullAt(0) ? null : row.getTimestamp(0);
+    return Optional.ofNullable(max).map(Timestamp::toInstant);
+  }
+
+  private TableResult recover(String runId, TableSpec table, BronzeCommits.Commit commit,
+                              Optional<Instant> previousWatermark, Instant started) {
+    String path = paths.bronze(table.name());
+    Optional<Instant> watermark = table.incremental()
+        ? IncrementalWindow.advance(previousWatermark, batchMaxCursor(table, path, commit.batchId()))
+        : Optional.empty();
+    watermarks.record(new Watermark(table.name(), commit.batchId(), watermark, commit.runId()));
+    TableResult result = new TableResult(table.name(), commit.batchId(), 0, commit.rowsWritten(), watermark,
+        RunLog.Status.RECOVERED, "batch " + commit.batchId() + " of interrupted run " + commit.runId()
+        + " was committed; recorded it");
+    log(runId, result, started);
+    LOG.warn("bronze {}: batch {} from interrupted run {} was already committed; recorded its watermark",
+        table.name(), commit.batchId(), commit.runId());
+    return result;
+  }
+
+  private void log(String runId, TableResult result, Instant started) {
+    runLog.append(new RunLog.Entry(runId, JOB, result.table(), result.batchId(), result.rowsRead(),
+        result.rowsWritten(), started, Instant.now(), result.status(), result.error()));
+  }
+
+  /** One line for a person: our own messages as they are, Spark's wrapped ones unwrapped. */
+  static String describe(TableSpec table, Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String message = t.getMessage();
+      if (message != null && message.contains(NULL_KEY_MARKER)) {
+        int at = message.indexOf(NULL_KEY_MARKER) + "lakehouse: ".length();
+        String rest = message.substring(at);
+        int end = rest.indexOf('\'');
+        end = end < 0 ? rest.indexOf('\n') : end;
+        return (end < 0 ? rest : rest.substring(0, end)).replace("\"", "").trim()
+            + "; fix the source rows or the configured key";
+      }
+      if (t instanceof LakehouseException) {
+        return SourceDatabase.firstLine(t.getMessage());
+      }
+    }
+    return e.getClass().getSimpleName() + ": " + SourceDatabase.firstLine(e.getMessage());
+  }
+}

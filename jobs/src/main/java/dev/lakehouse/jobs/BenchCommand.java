@@ -1,0 +1,9 @@
+package dev.lakehouse.jobs;
+
+import picocli.CommandLine.Command;
+
+/** {@code lakehouse bench ...}: the project's benchmarks, each against a baseline in the same run. */
+@Command(name = "bench", description = "Benchmarks, each measured against a baseline in the same run.",
+    subcommands = {ExtractBenchmark.class})
+public final class BenchCommand {
+}

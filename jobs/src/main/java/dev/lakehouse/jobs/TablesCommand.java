@@ -1,0 +1,35 @@
+package dev.lakehouse.jobs;
+
+import dev.lakehouse.Lakehouse;
+import dev.lakehouse.catalog.LakehouseCatalog;
+import dev.lakehouse.catalog.LakehouseCatalog.TableRef;
+import io.delta.tables.DeltaTable;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+
+/** {@code lakehouse tables}: every table with its row count and Delta version. */
+@Command(name = "tables", description = "List every lakehouse table with its row count and Delta version.")
+public final class TablesCommand extends LakehouseCli.Subcommand {
+
+  public record TableInfo(String name, long rows, long version, String path) {}
+
+  @Override
+  public Integer call() {
+    try (Lakehouse lakehouse = cli.open()) {
+      List<TableInfo> tables = describe(lakehouse.spark(), LakehouseCatalog.registerAll(lakehouse.spark(), lakehouse.paths()));
+      out().printf("%-40s %12s %8s%n", "table", "rows", "version");
+      tables.forEach(t -> out().printf("%-40s %12d %8d%n", t.name(), t.rows(), t.version()));
+      out().println("lakehouse root: " + lakehouse.paths().root());
+      out().flush();
+      return 0;
+    }
+  }
+
+  public static List<TableInfo> describe(SparkSession spark, List<TableRef> tables) {
+    return tables.stream().map(t -> new TableInfo(t.qualifiedName(),
+        spark.read().format("delta").load(t.path()).count(),
+        DeltaTable.forPath(spark, t.path()).history(1).first().<Long>getAs("version"),
+        t.path())).toList();
+  }
+}
