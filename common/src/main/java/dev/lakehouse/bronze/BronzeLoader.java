@@ -8,6 +8,7 @@ import dev.lakehouse.LakehouseException;
 import dev.lakehouse.config.LakehousePaths;
 import dev.lakehouse.config.SourceSettings;
 import dev.lakehouse.config.TableSpec;
+import dev.lakehouse.control.BatchCommits;
 import dev.lakehouse.control.CrashPoints;
 import dev.lakehouse.control.RunLog;
 import dev.lakehouse.control.Watermarks;
@@ -100,7 +101,7 @@ public final class BronzeLoader {
     long recordedBatch = recorded.map(Watermark::batchId).orElse(0L);
     Optional<Instant> previousWatermark = recorded.flatMap(Watermark::watermark);
 
-    Optional<BronzeCommits.Commit> committed = BronzeCommits.last(spark, path);
+    Optional<BatchCommits.Commit> committed = BatchCommits.last(spark, path);
     if (committed.isPresent() && committed.get().batchId() > recordedBatch) {
       return recover(runId, table, committed.get(), previousWatermark, started);
     }
@@ -114,7 +115,7 @@ public final class BronzeLoader {
           : Optional.empty();
       watermarks.record(new Watermark(table.name(), batchId, watermark, runId));
       CrashPoints.reach("bronze.after-watermark");
-      long written = BronzeCommits.last(spark, path).map(BronzeCommits.Commit::rowsWritten).orElse(0L);
+      long written = BatchCommits.last(spark, path).map(c -> c.metric("numOutputRows")).orElse(0L);
       TableResult result = new TableResult(table.name(), batchId, extracted.rowsRead(), written,
           watermark, RunLog.Status.SUCCEEDED, null);
       log(runId, result, started);
@@ -172,6 +173,7 @@ public final class BronzeLoader {
         lower = incremental.lower();
         window = incremental.predicate(ident(cursor));
       }
+      checkSchemaDrift(table, qualified, columns, path);
       SourceColumn partitionColumn = requireColumn(byName, table.effectivePartitionColumn(), qualified,
           "partition-column");
       List<String> predicates = ReadPartitions.plan(connection, qualified, partitionColumn.name(),
@@ -188,9 +190,9 @@ public final class BronzeLoader {
       }
       rows.write().format("delta").mode("append")
           .option("mergeSchema", "true")
-          .option("txnAppId", BronzeCommits.appId(table.name()))
+          .option("txnAppId", BatchCommits.appId(JOB, table.name()))
           .option("txnVersion", batchId)
-          .option("userMetadata", BronzeCommits.metadata(table.name(), batchId, runId))
+          .option("userMetadata", BatchCommits.metadata(JOB, table.name(), batchId, runId))
           .save(path);
       connection.commit();
       return new Extracted(rowsRead);
@@ -246,6 +248,32 @@ public final class BronzeLoader {
     return column;
   }
 
+  /**
+   * New source columns are added by the append (older rows read NULL); a dropped one stays in
+   * bronze, NULL from now on; a changed type stops the table before anything is written.
+   */
+  private void checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
+    if (!DeltaTable.isDeltaTable(spark, path)) {
+      return;
+    }
+    Map<String, org.apache.spark.sql.types.DataType> landed = new java.util.LinkedHashMap<>();
+    for (var field : spark.read().format("delta").load(path).schema().fields()) {
+      landed.put(field.name(), field.dataType());
+    }
+    for (SourceColumn column : columns) {
+      var before = landed.get(column.name());
+      if (before != null && !before.equals(column.dataType())) {
+        throw new LakehouseException("Column " + column.name() + " of " + qualified + " changed type from "
+            + before.simpleString() + " to " + column.dataType().simpleString() + "; bronze." + table.name()
+            + " is left untouched (migrate it, or rename the source column)");
+      }
+    }
+    java.util.Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
+    landed.keySet().stream().filter(name -> !name.startsWith("_") && !present.contains(name)).forEach(name ->
+        LOG.warn("bronze {}: column {} is no longer in {}; bronze and silver keep it, NULL from now on",
+            table.name(), name, qualified));
+  }
+
   /** Rows in the window, counted in the same snapshot the partitions read. */
   private static long countInSnapshot(Connection connection, String table, String window) throws SQLException {
     try (Statement s = connection.createStatement();
@@ -277,14 +305,14 @@ public final class BronzeLoader {
     return Optional.ofNullable(max).map(Timestamp::toInstant);
   }
 
-  private TableResult recover(String runId, TableSpec table, BronzeCommits.Commit commit,
+  private TableResult recover(String runId, TableSpec table, BatchCommits.Commit commit,
                               Optional<Instant> previousWatermark, Instant started) {
     String path = paths.bronze(table.name());
     Optional<Instant> watermark = table.incremental()
         ? IncrementalWindow.advance(previousWatermark, batchMaxCursor(table, path, commit.batchId()))
         : Optional.empty();
     watermarks.record(new Watermark(table.name(), commit.batchId(), watermark, commit.runId()));
-    TableResult result = new TableResult(table.name(), commit.batchId(), 0, commit.rowsWritten(), watermark,
+    TableResult result = new TableResult(table.name(), commit.batchId(), 0, commit.metric("numOutputRows"), watermark,
         RunLog.Status.RECOVERED, "batch " + commit.batchId() + " of interrupted run " + commit.runId()
         + " was committed; recorded it");
     log(runId, result, started);

@@ -3,9 +3,7 @@ package dev.lakehouse.jobs;
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.acme.AcmeSimulator;
-import dev.lakehouse.bronze.BronzeLoader.TableResult;
 import dev.lakehouse.catalog.LakehouseCatalog;
-import dev.lakehouse.control.RunId;
 import dev.lakehouse.report.ResultFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -16,7 +14,6 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
-import java.util.List;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,18 +47,14 @@ public final class DemoJob extends LakehouseCli.Subcommand {
       SeedCommand.seed(lakehouse, scale).forEach((t, n) -> out.printf("    %-12s %,10d rows%n", t, n));
 
       step(out, start, "First pipeline run");
-      List<TableResult> first = BronzeJob.run(lakehouse, List.of(), RunId.next(Instant.now()));
-      BronzeJob.print(out, first);
-      BronzeJob.failures(first);
+      RunCommand.run(lakehouse, out);
 
       step(out, start, "Simulating a day of activity (" + changes + " changes, seed 42)");
       AcmeSimulator.Summary summary = SimulateCommand.simulate(lakehouse, changes, 42L);
       out.println("    " + summary);
 
       step(out, start, "Second pipeline run: only the changes");
-      List<TableResult> second = BronzeJob.run(lakehouse, List.of(), RunId.next(Instant.now()));
-      BronzeJob.print(out, second);
-      BronzeJob.failures(second);
+      RunCommand.run(lakehouse, out);
 
       step(out, start, "What each layer holds");
       List<TablesCommand.TableInfo> tables = TablesCommand.describe(lakehouse.spark(),
@@ -70,6 +63,10 @@ public final class DemoJob extends LakehouseCli.Subcommand {
 
       step(out, start, "One customer's changes as bronze captured them");
       ResultFormat.TABLE.write(lakehouse.spark().sql(CUSTOMER_HISTORY), 10, out);
+
+      step(out, start, "Data quality: rule results of the second run, and what was held aside");
+      ResultFormat.TABLE.write(lakehouse.spark().sql(DQ_RESULTS), 50, out);
+      ResultFormat.TABLE.write(lakehouse.spark().sql(QUARANTINE), 50, out);
 
       out.printf("%nDone in %ds. Lakehouse: %s%n", Duration.between(start, Instant.now()).toSeconds(),
           lakehouse.paths().root());
@@ -89,6 +86,16 @@ public final class DemoJob extends LakehouseCli.Subcommand {
         SELECT customer_id FROM bronze.customers
         GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 1)
       ORDER BY updated_at""";
+
+  private static final String DQ_RESULTS = """
+      SELECT table_name, rule, action, checked_rows, failed_rows
+      FROM _control.dq_results
+      WHERE run_id = (SELECT max(run_id) FROM _control.dq_results)
+      ORDER BY table_name, rule""";
+
+  private static final String QUARANTINE = """
+      SELECT 'order_items' AS table_name, concat_ws(', ', _failed_rules) AS failed_rules, count(*) AS rows
+      FROM quarantine.order_items GROUP BY 1, 2 ORDER BY 3 DESC""";
 
   private static void step(PrintWriter out, Instant start, String what) {
     out.printf("%n[%3ds] %s%n", Duration.between(start, Instant.now()).toSeconds(), what);

@@ -1,23 +1,38 @@
 package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
-import dev.lakehouse.bronze.BronzeLoader.TableResult;
+import dev.lakehouse.bronze.BronzeLoader;
 import dev.lakehouse.control.RunId;
+import dev.lakehouse.silver.SilverLoader;
+import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
 import picocli.CommandLine.Command;
 
-/** {@code lakehouse run}: the whole pipeline, layer by layer. */
-@Command(name = "run", description = "Run the pipeline: bronze (then silver and gold as they exist).")
+/** {@code lakehouse run}: the whole pipeline, layer by layer, under one lock and one run id. */
+@Command(name = "run", description = "Run the pipeline: bronze, then silver.")
 public final class RunCommand extends LakehouseCli.Subcommand {
 
   @Override
   public Integer call() {
     try (Lakehouse lakehouse = cli.open()) {
-      String runId = RunId.next(Instant.now());
-      List<TableResult> bronze = BronzeJob.run(lakehouse, List.of(), runId);
-      BronzeJob.print(out(), bronze);
-      return BronzeJob.failures(bronze);
+      return run(lakehouse, out());
     }
+  }
+
+  /** Bronze, then silver; a table that failed in bronze still lets silver apply what it has. */
+  public static int run(Lakehouse lakehouse, PrintWriter out) {
+    String runId = RunId.next(Instant.now());
+    List<BronzeLoader.TableResult> bronze;
+    List<SilverLoader.TableResult> silver;
+    try (var lock = BronzeJob.lock(lakehouse, "run")) {
+      bronze = new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
+          .load(runId, lakehouse.config().tables());
+      BronzeJob.print(out, bronze);
+      silver = new SilverLoader(lakehouse.spark(), lakehouse.paths()).load(runId, lakehouse.config().tables());
+      SilverJob.print(out, silver);
+    }
+    BronzeJob.failures(bronze);
+    return SilverJob.failures(silver);
   }
 }

@@ -32,7 +32,7 @@ public final class SeedCommand extends LakehouseCli.Subcommand {
       throw new IllegalArgumentException("--scale must be at least 1");
     }
     try (Connection connection = SourceDatabase.connect(lakehouse.source())) {
-      return AcmeSeeder.seed(connection, lakehouse.source().schema(), scale);
+      return AcmeSeeder.seed(connection, lakehouse.source().schema(), scale).byTable();
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Seeding failed", e);
     }

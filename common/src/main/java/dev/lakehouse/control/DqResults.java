@@ -1,0 +1,46 @@
+package dev.lakehouse.control;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/** {@code _control/dq_results}: per run, table and rule, how many rows failed and what was done. */
+public final class DqResults {
+
+  public static final StructType SCHEMA = new StructType()
+      .add("run_id", DataTypes.StringType, false)
+      .add("table_name", DataTypes.StringType, false)
+      .add("rule", DataTypes.StringType, false)
+      .add("action", DataTypes.StringType, false)
+      .add("checked_rows", DataTypes.LongType, false)
+      .add("failed_rows", DataTypes.LongType, false)
+      .add("bronze_batch_from", DataTypes.LongType, false)
+      .add("bronze_batch_to", DataTypes.LongType, false)
+      .add("checked_at", DataTypes.TimestampType, false);
+
+  public record Result(String rule, String action, long checkedRows, long failedRows) {}
+
+  private final SparkSession spark;
+  private final String path;
+
+  public DqResults(SparkSession spark, String path) {
+    this.spark = spark;
+    this.path = path;
+  }
+
+  public void append(String runId, String table, long fromBatch, long toBatch, List<Result> results) {
+    if (results.isEmpty()) {
+      return;
+    }
+    ControlTables.createIfAbsent(spark, path, SCHEMA);
+    Timestamp now = Timestamp.from(Instant.now());
+    List<Row> rows = results.stream().map(r -> RowFactory.create(runId, table, r.rule(), r.action(),
+        r.checkedRows(), r.failedRows(), fromBatch, toBatch, now)).toList();
+    spark.createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("append").save(path);
+  }
+}
