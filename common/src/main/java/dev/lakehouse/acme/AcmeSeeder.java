@@ -57,7 +57,7 @@ public final class AcmeSeeder {
   /**
    * Drops and recreates the four tables in {@code schema} and loads scale {@code scale}, in one
    * transaction: a failure leaves the previous contents in place. The connection's auto-commit
-   * setting is restored afterwards.
+   * setting is restored afterwards; call it with no transaction open, as it commits or rolls back.
    */
   public static Counts seed(Connection connection, String schema, int scale) {
     if (scale < 1) {
