@@ -7,6 +7,8 @@ import dev.lakehouse.LakehouseException;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.sql.Connection;
 import java.util.List;
+import java.util.Optional;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.junit.jupiter.api.BeforeAll;
@@ -114,9 +116,14 @@ class SourceColumnsTest extends LakehouseTestBase {
   }
 
   @Test
-  void oddIdentifiersAreQuoted() throws Exception {
+  void oddIdentifiersAreQuotedAndExtract() throws Exception {
     List<SourceColumn> c = discover("operations", "Odd Name");
     assertEquals("Mixed Case \"q\"", c.get(0).name());
     assertEquals("\"Mixed Case \"\"q\"\"\", \"plain\"", SourceColumns.selectList(c));
+    String select = "SELECT " + SourceColumns.selectList(c) + " FROM operations.\"Odd Name\"";
+    List<Row> rows = CopyExtraction.read(spark, config.source(), c, List.of(select), Optional.empty()).collectAsList();
+    assertEquals(1, rows.size());
+    assertEquals(7, rows.get(0).getInt(0));
+    assertEquals("seven", rows.get(0).getString(1));
   }
 }
