@@ -32,6 +32,7 @@ import java.util.Properties;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Observation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
@@ -79,7 +80,11 @@ public final class BronzeLoader {
     this.runLog = new RunLog(spark, paths.control("runs"));
   }
 
-  /** Loads every table; a table that fails is recorded and the others still load. */
+  /**
+   * Loads every table; a table that fails is recorded and the others still load. Watermarks and
+   * the run log are written once, at the end: a crash before that is repaired by the next run
+   * from the batch tags on the bronze commits.
+   */
   public List<TableResult> load(String runId, List<TableSpec> tables) {
     // One connection up front so an unreachable source or a wrong password fails once, clearly.
     try (Connection ignored = SourceDatabase.connect(source)) {
@@ -87,56 +92,60 @@ public final class BronzeLoader {
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot close the source connection", e);
     }
+    Map<String, Watermark> recorded = watermarks.readAll();
     List<TableResult> results = new ArrayList<>();
-    for (TableSpec table : tables) {
-      results.add(loadTable(runId, table));
+    List<RunLog.Entry> entries = new ArrayList<>();
+    try {
+      for (TableSpec table : tables) {
+        Instant started = Instant.now();
+        TableResult result = loadTable(runId, table, Optional.ofNullable(recorded.get(table.name())));
+        results.add(result);
+        entries.add(new RunLog.Entry(runId, JOB, result.table(), result.batchId(), result.rowsRead(),
+            result.rowsWritten(), started, Instant.now(), result.status(), result.error()));
+      }
+    } finally {
+      watermarks.recordAll(results.stream().filter(r -> !r.failed())
+          .map(r -> new Watermark(r.table(), r.batchId(), r.watermark(), runId)).toList());
+      CrashPoints.reach("bronze.after-watermark");
+      runLog.appendAll(entries);
     }
     return results;
   }
 
-  TableResult loadTable(String runId, TableSpec table) {
-    Instant started = Instant.now();
+  TableResult loadTable(String runId, TableSpec table, Optional<Watermark> recorded) {
     String path = paths.bronze(table.name());
-    Optional<Watermark> recorded = watermarks.read(table.name());
     long recordedBatch = recorded.map(Watermark::batchId).orElse(0L);
     Optional<Instant> previousWatermark = recorded.flatMap(Watermark::watermark);
 
     Optional<BatchCommits.Commit> committed = BatchCommits.last(spark, path);
     if (committed.isPresent() && committed.get().batchId() > recordedBatch) {
-      return recover(runId, table, committed.get(), previousWatermark, started);
+      return recover(table, committed.get(), previousWatermark);
     }
 
     long batchId = recordedBatch + 1;
     try {
-      Extracted extracted = write(runId, table, batchId, previousWatermark, started);
+      Extracted extracted = write(runId, table, batchId, previousWatermark, Instant.now());
       CrashPoints.reach("bronze.after-commit");
       Optional<Instant> watermark = table.incremental()
-          ? IncrementalWindow.advance(previousWatermark, batchMaxCursor(table, path, batchId))
+          ? IncrementalWindow.advance(previousWatermark, extracted.maxCursor())
           : Optional.empty();
-      watermarks.record(new Watermark(table.name(), batchId, watermark, runId));
-      CrashPoints.reach("bronze.after-watermark");
-      long written = BatchCommits.last(spark, path).map(c -> c.metric("numOutputRows")).orElse(0L);
-      TableResult result = new TableResult(table.name(), batchId, extracted.rowsRead(), written,
+      TableResult result = new TableResult(table.name(), batchId, extracted.rowsRead(), extracted.rowsWritten(),
           watermark, RunLog.Status.SUCCEEDED, null);
-      log(runId, result, started);
       LOG.info("bronze {}: batch {} read {} rows, wrote {}{}", table.name(), batchId, result.rowsRead(),
-          written, watermark.map(w -> ", watermark " + w).orElse(""));
+          result.rowsWritten(), watermark.map(w -> ", watermark " + w).orElse(""));
       return result;
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       String message = describe(table, e);
-      TableResult result = new TableResult(table.name(), batchId, 0, 0, previousWatermark,
-          RunLog.Status.FAILED, message);
-      log(runId, result, started);
       LOG.error("bronze {} failed: {}", table.name(), message);
       LOG.debug("bronze {} failure detail", table.name(), e);
-      return result;
+      return new TableResult(table.name(), batchId, 0, 0, previousWatermark, RunLog.Status.FAILED, message);
     }
   }
 
-  private record Extracted(long rowsRead) {}
+  private record Extracted(long rowsRead, long rowsWritten, Optional<Instant> maxCursor) {}
 
   private Extracted write(String runId, TableSpec table, long batchId, Optional<Instant> previousWatermark,
-                          Instant started) {
+                          Instant started) throws InterruptedException {
     String qualified = SourceDatabase.qualified(source.schema(), table.sourceTable());
     String path = paths.bronze(table.name());
     try (Connection connection = SourceDatabase.connect(source)) {
@@ -179,15 +188,20 @@ public final class BronzeLoader {
       List<String> predicates = ReadPartitions.plan(connection, qualified, partitionColumn.name(),
           partitionColumn.pgType(), window, table.partitions());
 
-      Dataset<Row> rows = read(table, columns, qualified, predicates, snapshot);
-      long rowsRead = countInSnapshot(connection, qualified, window);
-      rows = rows.filter(nullKeyGuard(table, qualified))
+      // Counted as the rows stream past, so the extraction stays a single pass.
+      Observation read = new Observation("bronze-read-" + table.name());
+      Observation landed = new Observation("bronze-landed-" + table.name());
+      Dataset<Row> rows = read(table, columns, qualified, predicates, snapshot)
+          .observe(read, functions.count(lit(1)).as("rows"));
+      rows = rows.filter(nullKeyGuard(table, source.schema() + "." + table.sourceTable()))
           .withColumn("_batch_id", lit(batchId))
           .withColumn("_ingested_at", lit(Timestamp.from(started)))
           .withColumn("_source", lit(source.name() + "." + source.schema() + "." + table.sourceTable()));
       if (lower.isPresent() && DeltaTable.isDeltaTable(spark, path)) {
         rows = withoutRowsAlreadyLanded(rows, table, path, lower.get());
       }
+      Column maxCursor = table.cursor().map(c -> functions.max(col(c))).orElse(lit(null).cast("timestamp"));
+      rows = rows.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor"));
       rows.write().format("delta").mode("append")
           .option("mergeSchema", "true")
           .option("txnAppId", BatchCommits.appId(JOB, table.name()))
@@ -195,7 +209,11 @@ public final class BronzeLoader {
           .option("userMetadata", BatchCommits.metadata(JOB, table.name(), batchId, runId))
           .save(path);
       connection.commit();
-      return new Extracted(rowsRead);
+      Map<String, Object> readMetrics = read.getAsJava();
+      Map<String, Object> landedMetrics = landed.getAsJava();
+      Object max = landedMetrics.get("max_cursor");
+      return new Extracted((Long) readMetrics.get("rows"), (Long) landedMetrics.get("rows"),
+          max == null ? Optional.empty() : Optional.of(((Timestamp) max).toInstant()));
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot read " + qualified, e);
     }
@@ -274,15 +292,6 @@ public final class BronzeLoader {
             table.name(), name, qualified));
   }
 
-  /** Rows in the window, counted in the same snapshot the partitions read. */
-  private static long countInSnapshot(Connection connection, String table, String window) throws SQLException {
-    try (Statement s = connection.createStatement();
-         ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table + " WHERE " + window)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
-
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {
     try (Statement s = connection.createStatement();
          ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table + " WHERE " + ident(cursor) + " IS NULL")) {
@@ -305,25 +314,16 @@ public final class BronzeLoader {
     return Optional.ofNullable(max).map(Timestamp::toInstant);
   }
 
-  private TableResult recover(String runId, TableSpec table, BatchCommits.Commit commit,
-                              Optional<Instant> previousWatermark, Instant started) {
+  private TableResult recover(TableSpec table, BatchCommits.Commit commit, Optional<Instant> previousWatermark) {
     String path = paths.bronze(table.name());
     Optional<Instant> watermark = table.incremental()
         ? IncrementalWindow.advance(previousWatermark, batchMaxCursor(table, path, commit.batchId()))
         : Optional.empty();
-    watermarks.record(new Watermark(table.name(), commit.batchId(), watermark, commit.runId()));
-    TableResult result = new TableResult(table.name(), commit.batchId(), 0, commit.metric("numOutputRows"), watermark,
+    LOG.warn("bronze {}: batch {} from interrupted run {} was already committed; recording it",
+        table.name(), commit.batchId(), commit.runId());
+    return new TableResult(table.name(), commit.batchId(), 0, commit.metric("numOutputRows"), watermark,
         RunLog.Status.RECOVERED, "batch " + commit.batchId() + " of interrupted run " + commit.runId()
         + " was committed; recorded it");
-    log(runId, result, started);
-    LOG.warn("bronze {}: batch {} from interrupted run {} was already committed; recorded its watermark",
-        table.name(), commit.batchId(), commit.runId());
-    return result;
-  }
-
-  private void log(String runId, TableResult result, Instant started) {
-    runLog.append(new RunLog.Entry(runId, JOB, result.table(), result.batchId(), result.rowsRead(),
-        result.rowsWritten(), started, Instant.now(), result.status(), result.error()));
   }
 
   /** One line for a person: our own messages as they are, Spark's wrapped ones unwrapped. */
@@ -331,12 +331,10 @@ public final class BronzeLoader {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String message = t.getMessage();
       if (message != null && message.contains(NULL_KEY_MARKER)) {
-        int at = message.indexOf(NULL_KEY_MARKER) + "lakehouse: ".length();
-        String rest = message.substring(at);
-        int end = rest.indexOf('\'');
-        end = end < 0 ? rest.indexOf('\n') : end;
-        return (end < 0 ? rest : rest.substring(0, end)).replace("\"", "").trim()
-            + "; fix the source rows or the configured key";
+        // Spark wraps the raise_error text: "[USER_RAISED_EXCEPTION] <text> SQLSTATE: P0001".
+        String rest = message.substring(message.indexOf(NULL_KEY_MARKER) + "lakehouse: ".length());
+        rest = rest.split("\\s+SQLSTATE|\\R", 2)[0];
+        return rest.trim() + "; fix the source rows or the configured key";
       }
       if (t instanceof LakehouseException) {
         return SourceDatabase.firstLine(t.getMessage());

@@ -74,7 +74,7 @@ final class ReadPartitions {
     }
     int n = (int) Math.min(partitions, span + 1);
     for (int i = 1; i < n; i++) {
-      long bound = low + (long) ((double) span * i / n);
+      long bound = low + (long) Math.ceil((double) span * i / n);
       if (bounds.isEmpty() || bound > bounds.get(bounds.size() - 1)) {
         bounds.add(bound);
       }

@@ -15,6 +15,11 @@ public final class CrashPoints {
 
   private CrashPoints() {}
 
+  /** For hot loops: whether the process is set to halt at this point. */
+  public static boolean armed(String point) {
+    return point.equals(System.getProperty(PROPERTY));
+  }
+
   public static void reach(String point) {
     if (point.equals(System.getProperty(PROPERTY))) {
       LOG.warn("Halting at crash point {}", point);

@@ -23,7 +23,8 @@ public final class DqResults {
       .add("bronze_batch_to", DataTypes.LongType, false)
       .add("checked_at", DataTypes.TimestampType, false);
 
-  public record Result(String rule, String action, long checkedRows, long failedRows) {}
+  public record Result(String table, String rule, String action, long checkedRows, long failedRows,
+                       long fromBatch, long toBatch) {}
 
   private final SparkSession spark;
   private final String path;
@@ -33,14 +34,15 @@ public final class DqResults {
     this.path = path;
   }
 
-  public void append(String runId, String table, long fromBatch, long toBatch, List<Result> results) {
+  /** One commit for a whole run's results. */
+  public void append(String runId, List<Result> results) {
     if (results.isEmpty()) {
       return;
     }
     ControlTables.createIfAbsent(spark, path, SCHEMA);
     Timestamp now = Timestamp.from(Instant.now());
-    List<Row> rows = results.stream().map(r -> RowFactory.create(runId, table, r.rule(), r.action(),
-        r.checkedRows(), r.failedRows(), fromBatch, toBatch, now)).toList();
+    List<Row> rows = results.stream().map(r -> RowFactory.create(runId, r.table(), r.rule(), r.action(),
+        r.checkedRows(), r.failedRows(), r.fromBatch(), r.toBatch(), now)).toList();
     spark.createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("append").save(path);
   }
 }

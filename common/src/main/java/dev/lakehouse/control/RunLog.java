@@ -44,8 +44,16 @@ public final class RunLog {
   }
 
   public void append(Entry entry) {
+    appendAll(List.of(entry));
+  }
+
+  /** One commit for a whole run's entries. */
+  public void appendAll(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return;
+    }
     ControlTables.createIfAbsent(spark, path, SCHEMA);
-    spark.createDataFrame(List.of(entry.toRow()), SCHEMA)
+    spark.createDataFrame(entries.stream().map(Entry::toRow).toList(), SCHEMA)
         .coalesce(1).write().format("delta").mode("append").save(path);
   }
 }

@@ -3,7 +3,9 @@ package dev.lakehouse.control;
 import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -37,28 +39,37 @@ public final class Watermarks {
   }
 
   public Optional<Watermark> read(String table) {
-    if (!DeltaTable.isDeltaTable(spark, path)) {
-      return Optional.empty();
-    }
-    List<Row> rows = spark.read().format("delta").load(path)
-        .where(org.apache.spark.sql.functions.col("table_name").equalTo(table))
-        .collectAsList();
-    if (rows.isEmpty()) {
-      return Optional.empty();
-    }
-    Row row = rows.get(0);
-    Timestamp watermark = row.getAs("watermark");
-    return Optional.of(new Watermark(table, row.<Long>getAs("batch_id"),
-        Optional.ofNullable(watermark).map(Timestamp::toInstant), row.getAs("run_id")));
+    return Optional.ofNullable(readAll().get(table));
   }
 
-  /** Replaces the table's row in one Delta commit. */
+  /** Every table's watermark, in one read. */
+  public Map<String, Watermark> readAll() {
+    Map<String, Watermark> all = new HashMap<>();
+    if (!DeltaTable.isDeltaTable(spark, path)) {
+      return all;
+    }
+    for (Row row : spark.read().format("delta").load(path).collectAsList()) {
+      Timestamp watermark = row.getAs("watermark");
+      String table = row.getAs("table_name");
+      all.put(table, new Watermark(table, row.<Long>getAs("batch_id"),
+          Optional.ofNullable(watermark).map(Timestamp::toInstant), row.getAs("run_id")));
+    }
+    return all;
+  }
+
   public void record(Watermark watermark) {
+    recordAll(List.of(watermark));
+  }
+
+  /** Replaces these tables' rows in one Delta commit. */
+  public void recordAll(List<Watermark> watermarks) {
+    if (watermarks.isEmpty()) {
+      return;
+    }
     ControlTables.createIfAbsent(spark, path, SCHEMA);
-    Dataset<Row> update = spark.createDataFrame(List.of(RowFactory.create(
-        watermark.table(), watermark.batchId(),
-        watermark.watermark().map(Timestamp::from).orElse(null),
-        watermark.runId(), Timestamp.from(Instant.now()))), SCHEMA);
+    Timestamp now = Timestamp.from(Instant.now());
+    Dataset<Row> update = spark.createDataFrame(watermarks.stream().map(w -> RowFactory.create(
+        w.table(), w.batchId(), w.watermark().map(Timestamp::from).orElse(null), w.runId(), now)).toList(), SCHEMA);
     DeltaTable.forPath(spark, path).as("w")
         .merge(update.as("u"), "w.table_name = u.table_name")
         .whenMatched().updateAll()

@@ -82,6 +82,8 @@ final class PgCopyReader implements PartitionReader<InternalRow> {
   private boolean finished;
   private long rows;
   private long startNanos;
+  /** Crash-safety tests halt the process here, mid-extraction, with data files half written. */
+  private final boolean crashWhileReading = dev.lakehouse.control.CrashPoints.armed("extract.reading");
 
   PgCopyReader(PgCopySource.ReaderFactory source, PgCopySource.CopyPartition partition) {
     this.source = source;
@@ -111,6 +113,9 @@ final class PgCopyReader implements PartitionReader<InternalRow> {
     try {
       if (in == null) {
         open();
+      }
+      if (crashWhileReading && rows == 100) {
+        dev.lakehouse.control.CrashPoints.reach("extract.reading");
       }
       ensure(2);
       int fieldCount = (short) SHORT.get(buf, pos);

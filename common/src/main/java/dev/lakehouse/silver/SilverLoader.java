@@ -83,24 +83,36 @@ public final class SilverLoader {
     this.dqResults = new DqResults(spark, paths.control("dq_results"));
   }
 
+  /** Applies every table, parents first; rule results and the run log are written once, at the end. */
   public List<TableResult> load(String runId, List<TableSpec> tables) {
+    Map<String, Watermarks.Watermark> bronze = watermarks.readAll();
     List<TableResult> results = new ArrayList<>();
-    for (TableSpec table : TableOrder.parentsFirst(tables)) {
-      results.add(applyTable(runId, table));
+    List<RunLog.Entry> entries = new ArrayList<>();
+    List<DqResults.Result> dq = new ArrayList<>();
+    try {
+      for (TableSpec table : TableOrder.parentsFirst(tables)) {
+        Instant started = Instant.now();
+        TableResult result = applyTable(runId, table, Optional.ofNullable(bronze.get(table.name())), dq);
+        results.add(result);
+        entries.add(new RunLog.Entry(runId, JOB, result.table(), result.toBatch(), result.rowsIn(),
+            result.inserted() + result.updated() + result.deleted(), started, Instant.now(), result.status(),
+            result.error()));
+      }
+    } finally {
+      dqResults.append(runId, dq);
+      runLog.appendAll(entries);
     }
     return results;
   }
 
-  TableResult applyTable(String runId, TableSpec table) {
-    Instant started = Instant.now();
+  TableResult applyTable(String runId, TableSpec table, Optional<Watermarks.Watermark> bronze,
+                         List<DqResults.Result> dq) {
     String silverPath = paths.silver(table.name());
     long applied = BatchCommits.lastBatch(spark, silverPath);
-    long available = watermarks.read(table.name()).map(Watermarks.Watermark::batchId).orElse(0L);
+    long available = bronze.map(Watermarks.Watermark::batchId).orElse(0L);
     if (available <= applied) {
-      TableResult result = new TableResult(table.name(), applied, applied, 0, 0, 0, 0, 0, RunLog.Status.SUCCEEDED, null);
-      log(runId, result, started);
       LOG.info("silver {}: up to date with bronze batch {}", table.name(), applied);
-      return result;
+      return new TableResult(table.name(), applied, applied, 0, 0, 0, 0, 0, RunLog.Status.SUCCEEDED, null);
     }
     Dataset<Row> evaluated = null;
     try {
@@ -124,10 +136,10 @@ public final class SilverLoader {
           .drop(lookupFlags.values().toArray(String[]::new))
           .persist(StorageLevel.MEMORY_AND_DISK());
 
-      Map<Rule, Long> failed = countFailures(evaluated, rules, table, available);
       long rowsIn = evaluated.count();
-      List<DqResults.Result> dq = new ArrayList<>();
-      failed.forEach((rule, n) -> dq.add(new DqResults.Result(rule.name(), rule.action().name().toLowerCase(), rowsIn, n)));
+      Map<Rule, Long> failed = countFailures(evaluated, rules, bronze);
+      failed.forEach((rule, n) -> dq.add(new DqResults.Result(table.name(), rule.name(),
+          rule.action().name().toLowerCase(), rowsIn, n, applied + 1, available)));
       failed.forEach((rule, n) -> {
         if (n > 0 && rule.action() == Action.WARN) {
           LOG.warn("silver {}: {} failed for {} rows (warn)", table.name(), rule.name(), n);
@@ -137,7 +149,6 @@ public final class SilverLoader {
           .filter(e -> e.getKey().action() == Action.FAIL && e.getValue() > 0)
           .map(e -> e.getKey().name() + " failed for " + e.getValue() + " rows").toList();
       if (!stopping.isEmpty()) {
-        dqResults.append(runId, table.name(), applied + 1, available, dq);
         throw new LakehouseException("quality rule " + String.join(", ", stopping) + " (action fail); nothing of bronze batches "
             + (applied + 1) + ".." + available + " was committed");
       }
@@ -152,22 +163,17 @@ public final class SilverLoader {
       Dataset<Row> source = evaluated.withColumn("_apply", not(quarantined)).drop("_failed_rules");
       MergeCounts counts = merge(runId, table, keys, source, silverPath, applied, available);
       CrashPoints.reach("silver.after-merge");
-      dqResults.append(runId, table.name(), applied + 1, available, dq);
 
-      TableResult result = new TableResult(table.name(), applied + 1, available, rowsIn, counts.inserted(),
-          counts.updated(), counts.deleted(), quarantinedRows, RunLog.Status.SUCCEEDED, null);
-      log(runId, result, started);
       LOG.info("silver {}: bronze batches {}..{}: {} rows in, {} inserted, {} updated, {} deleted, {} quarantined",
           table.name(), applied + 1, available, rowsIn, counts.inserted(), counts.updated(), counts.deleted(), quarantinedRows);
-      return result;
-    } catch (RuntimeException e) {
+      return new TableResult(table.name(), applied + 1, available, rowsIn, counts.inserted(),
+          counts.updated(), counts.deleted(), quarantinedRows, RunLog.Status.SUCCEEDED, null);
+    } catch (Exception e) {
       String message = e instanceof LakehouseException ? e.getMessage()
           : e.getClass().getSimpleName() + ": " + dev.lakehouse.source.SourceDatabase.firstLine(e.getMessage());
-      TableResult result = new TableResult(table.name(), applied + 1, available, 0, 0, 0, 0, 0, RunLog.Status.FAILED, message);
-      log(runId, result, started);
       LOG.error("silver {} failed: {}", table.name(), message);
       LOG.debug("silver {} failure detail", table.name(), e);
-      return result;
+      return new TableResult(table.name(), applied + 1, available, 0, 0, 0, 0, 0, RunLog.Status.FAILED, message);
     } finally {
       if (evaluated != null) {
         evaluated.unpersist();
@@ -234,7 +240,8 @@ public final class SilverLoader {
     return result;
   }
 
-  private Map<Rule, Long> countFailures(Dataset<Row> evaluated, List<Rule> rules, TableSpec table, long available) {
+  private Map<Rule, Long> countFailures(Dataset<Row> evaluated, List<Rule> rules,
+                                       Optional<Watermarks.Watermark> bronze) {
     Map<Rule, Long> failed = new LinkedHashMap<>();
     List<Rule> rowRules = rules.stream().filter(r -> !(r instanceof Rule.Freshness)).toList();
     if (!rowRules.isEmpty()) {
@@ -248,7 +255,7 @@ public final class SilverLoader {
     }
     for (Rule rule : rules) {
       if (rule instanceof Rule.Freshness freshness) {
-        Optional<Instant> newest = newestChange(evaluated, table);
+        Optional<Instant> newest = newestChange(evaluated, bronze);
         boolean stale = newest.map(n -> Duration.between(n, Instant.now()).compareTo(freshness.maxAge()) > 0).orElse(true);
         failed.put(rule, stale ? 1L : 0L);
       }
@@ -256,8 +263,9 @@ public final class SilverLoader {
     return failed;
   }
 
-  private Optional<Instant> newestChange(Dataset<Row> evaluated, TableSpec table) {
-    Optional<Instant> watermark = watermarks.read(table.name()).flatMap(Watermarks.Watermark::watermark);
+  /** The age of the newest cursor: the bronze watermark, or for full tables the snapshot's newest change. */
+  private Optional<Instant> newestChange(Dataset<Row> evaluated, Optional<Watermarks.Watermark> bronze) {
+    Optional<Instant> watermark = bronze.flatMap(Watermarks.Watermark::watermark);
     if (watermark.isPresent()) {
       return watermark;
     }
@@ -388,9 +396,4 @@ public final class SilverLoader {
     }
   }
 
-  private void log(String runId, TableResult result, Instant started) {
-    runLog.append(new RunLog.Entry(runId, JOB, result.table(), result.toBatch(), result.rowsIn(),
-        result.inserted() + result.updated() + result.deleted(), started, Instant.now(), result.status(),
-        result.error()));
-  }
 }

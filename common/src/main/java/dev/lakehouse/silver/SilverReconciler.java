@@ -83,8 +83,8 @@ public final class SilverReconciler {
         for (String key : table.primaryKey()) {
           sourceKeys = sourceKeys.withColumnRenamed(key, conformer.silverName(key));
         }
-        sourceKeys = sourceKeys.cache();
-        keys = sourceKeys.count();
+        Dataset<Row> cachedKeys = sourceKeys.cache();
+        keys = cachedKeys.count();
         String on = String.join(" AND ", table.primaryKey().stream().map(conformer::silverName)
             .map(k -> "t.`" + k + "` = s.`" + k + "`").toList());
         long batch = BatchCommits.lastBatch(spark, silverPath);
@@ -93,11 +93,11 @@ public final class SilverReconciler {
         // idempotent by batch, since reconciling again later must run.
         SilverLoader.withCommitTags(SilverLoader.JOB, table.name(), batch, runId, false, () ->
             DeltaTable.forPath(spark, silverPath).as("t")
-                .merge(sourceKeys.as("s"), on)
+                .merge(cachedKeys.as("s"), on)
                 .whenNotMatchedBySource("NOT t._is_deleted")
                 .updateExpr(Map.of("_is_deleted", "true", "_deleted_at", "TIMESTAMP '" + now.toInstant() + "'"))
                 .execute());
-        sourceKeys.unpersist();
+        cachedKeys.unpersist();
         deleted = BatchCommits.last(spark, silverPath).map(c -> c.metric("numTargetRowsNotMatchedBySourceUpdated")).orElse(0L);
       } catch (SQLException e) {
         throw SourceDatabase.queryError("Cannot read the keys of " + qualified, e);

@@ -123,7 +123,7 @@ class BronzeBadInputTest extends LakehouseTestBase {
     LakehouseConfig c = withTables(Map.of("lakehouse.root", lakehouseRoot.resolve("nullkey").toString()));
     TableResult result = loadOne(c, "events");
     assertTrue(result.failed());
-    assertEquals("NULL primary key event_id in \"operations\".\"events\"; fix the source rows or the configured key",
+    assertEquals("NULL primary key event_id in operations.events; fix the source rows or the configured key",
         result.error());
     assertFalse(DeltaTable.isDeltaTable(spark, c.paths().bronze("events")), "no bronze commit");
     assertFalse(DeltaTable.isDeltaTable(spark, c.paths().control("watermarks")), "no watermark");

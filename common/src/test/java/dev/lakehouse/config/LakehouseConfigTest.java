@@ -95,8 +95,9 @@ class LakehouseConfigTest {
     assertTrue(config.paths().bronze("orders").endsWith("/target/lh/bronze/orders"));
 
     IllegalArgumentException noCursor = assertThrows(IllegalArgumentException.class, () ->
-        LakehouseConfig.load("local", Map.of("lakehouse.tables.products.mode", "incremental"), ENV).tables());
-    assertTrue(noCursor.getMessage().contains("lakehouse.tables.products.cursor"), noCursor.getMessage());
+        LakehouseConfig.load("local", Map.of("lakehouse.tables.extra.primary-key", "[id]",
+            "lakehouse.tables.extra.mode", "incremental"), ENV).tables());
+    assertTrue(noCursor.getMessage().contains("lakehouse.tables.extra.cursor"), noCursor.getMessage());
 
     IllegalArgumentException badMode = assertThrows(IllegalArgumentException.class, () ->
         LakehouseConfig.load("local", Map.of("lakehouse.tables.orders.mode", "sometimes"), ENV).tables());
