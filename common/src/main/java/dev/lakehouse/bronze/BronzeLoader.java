@@ -81,9 +81,8 @@ public final class BronzeLoader {
   }
 
   /**
-   * Loads every table; a table that fails is recorded and the others still load. Watermarks and
-   * the run log are written once, at the end: a crash before that is repaired by the next run
-   * from the batch tags on the bronze commits.
+   * Loads every table; a table that fails is recorded and the others still load. The run log and
+   * then the watermarks are written once, at the end.
    */
   public List<TableResult> load(String runId, List<TableSpec> tables) {
     // One connection up front so an unreachable source or a wrong password fails once, clearly.
@@ -104,10 +103,12 @@ public final class BronzeLoader {
             result.rowsWritten(), started, Instant.now(), result.status(), result.error()));
       }
     } finally {
+      // The watermarks are the run's last write, its commit point: whatever dies before it is
+      // repaired by the next run from the tagged bronze commits.
+      runLog.appendAll(entries);
+      CrashPoints.reach("bronze.after-runlog");
       watermarks.recordAll(results.stream().filter(r -> !r.failed())
           .map(r -> new Watermark(r.table(), r.batchId(), r.watermark(), runId)).toList());
-      CrashPoints.reach("bronze.after-watermark");
-      runLog.appendAll(entries);
     }
     return results;
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.lakehouse.acme.AcmeSeeder;
 import dev.lakehouse.bronze.BronzeLoader;
+import dev.lakehouse.silver.SilverLoader;
 import dev.lakehouse.config.LakehouseConfig;
 import dev.lakehouse.control.CrashPoints;
 import dev.lakehouse.testing.LakehouseTestBase;
@@ -35,8 +36,12 @@ class CrashRecoveryTest extends LakehouseTestBase {
     try (Connection c = source()) {
       AcmeSeeder.seed(c, "operations", 1);
     }
+    // An item whose order does not exist, so silver has something to quarantine.
+    sourceExecute("INSERT INTO operations.order_items (order_item_id, order_id, product_id, quantity, unit_price)"
+        + " VALUES (990001, 990001, 1, 1, 1.00)");
     reference = rooted("reference");
     new BronzeLoader(spark, reference.source(), reference.paths()).load("reference", reference.tables());
+    new SilverLoader(spark, reference.paths()).load("reference", reference.tables());
   }
 
   private static LakehouseConfig rooted(String name) {
@@ -44,7 +49,7 @@ class CrashRecoveryTest extends LakehouseTestBase {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"extract.reading", "bronze.after-commit", "bronze.after-watermark"})
+  @ValueSource(strings = {"extract.reading", "bronze.after-commit", "bronze.after-runlog"})
   void crashThenRerunEqualsAnUninterruptedRun(String crashPoint) throws Exception {
     LakehouseConfig crashed = rooted("crash-" + crashPoint);
     int exit = runBronzeInChildJvm(crashed, crashPoint);
@@ -64,7 +69,33 @@ class CrashRecoveryTest extends LakehouseTestBase {
         sql("SELECT table_name, batch_id, watermark FROM delta.`%s` ORDER BY 1", crashed.paths().control("watermarks")));
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"silver.after-quarantine", "silver.after-merge"})
+  void silverCrashThenRerunEqualsAnUninterruptedRun(String crashPoint) throws Exception {
+    LakehouseConfig crashed = rooted("crash-" + crashPoint);
+    new BronzeLoader(spark, crashed.source(), crashed.paths()).load("bronze", crashed.tables());
+    assertEquals(137, runInChildJvm("silver", crashed, crashPoint), "the child halted at " + crashPoint);
+
+    new SilverLoader(spark, crashed.paths()).load("rerun", crashed.tables());
+
+    for (String table : TABLES) {
+      assertSameRows(reference.paths().silver(table), crashed.paths().silver(table), "*", table);
+    }
+    assertSameRows(reference.paths().table("quarantine", "order_items"), crashed.paths().table("quarantine", "order_items"),
+        "* EXCEPT (_run_id, _quarantined_at)", "quarantine");
+  }
+
+  private static void assertSameRows(String a, String b, String columns, String what) {
+    assertEquals(count("SELECT count(*) FROM delta.`%s`", a), count("SELECT count(*) FROM delta.`%s`", b), what);
+    assertEquals(0L, count("SELECT count(*) FROM ((SELECT %s FROM delta.`%s`) EXCEPT ALL (SELECT %s FROM delta.`%s`))",
+        columns, a, columns, b), what);
+  }
+
   private static int runBronzeInChildJvm(LakehouseConfig config, String crashPoint) throws Exception {
+    return runInChildJvm("bronze", config, crashPoint);
+  }
+
+  private static int runInChildJvm(String job, LakehouseConfig config, String crashPoint) throws Exception {
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx2g");
@@ -74,7 +105,7 @@ class CrashRecoveryTest extends LakehouseTestBase {
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(LakehouseCli.class.getName());
-    command.add("bronze");
+    command.add(job);
     command.addAll(List.of("--set", "lakehouse.root=" + config.paths().root(),
         "--set", "lakehouse.source.url=" + sourceUrl(),
         "--set", "lakehouse.source.user=postgres",
