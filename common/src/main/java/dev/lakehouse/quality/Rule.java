@@ -101,11 +101,21 @@ public sealed interface Rule {
   /** Table-level: the newest change must be younger than {@code maxAge}. */
   record Freshness(Duration maxAge, Action action) implements Rule {
     public String name() {
-      return "freshness(" + maxAge + ")";
+      return "freshness(" + human(maxAge) + ")";
     }
 
     public Column fails(RuleContext context) {
       return lit(false);
+    }
+
+    private static String human(Duration d) {
+      if (d.toSeconds() % 86400 == 0) {
+        return d.toDays() + "d";
+      }
+      if (d.toSeconds() % 3600 == 0) {
+        return d.toHours() + "h";
+      }
+      return d.toMinutes() + "m";
     }
   }
 }

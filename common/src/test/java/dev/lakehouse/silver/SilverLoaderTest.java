@@ -193,6 +193,28 @@ class SilverLoaderTest extends LakehouseTestBase {
     sourceExecute("ALTER TABLE operations.order_items ALTER COLUMN quantity TYPE integer USING 3");
   }
 
+  @Test
+  @Order(9)
+  void reconcileSoftDeletesIncrementalKeysTheSourceLostAndAReturnRevives() {
+    sourceExecute("DELETE FROM operations.orders WHERE order_id = 12");
+    List<SilverReconciler.TableResult> results = new SilverReconciler(spark, config.source(), config.paths())
+        .reconcile("reconcile-1", config.tables());
+    SilverReconciler.TableResult orders = results.stream().filter(r -> r.table().equals("orders")).findFirst().orElseThrow();
+    assertEquals(1, orders.deleted(), orders.toString());
+    assertEquals(sourceCount("SELECT count(*) FROM operations.orders"), orders.sourceKeys());
+    assertEquals(List.of(List.of(true)), sql("SELECT _is_deleted FROM delta.`%s` WHERE order_id = 12", silver("orders")));
+    assertTrue(results.stream().noneMatch(r -> r.table().equals("products")), "full tables need no reconcile");
+
+    sourceExecute("INSERT INTO operations.orders (order_id, customer_id, status, order_date, delivery_date)"
+        + " VALUES (12, 1, 'pending', current_date, current_date + 2)");
+    cycle();
+    assertEquals(List.of(List.of(false, "pending")),
+        sql("SELECT _is_deleted, status FROM delta.`%s` WHERE order_id = 12", silver("orders")));
+    SilverReconciler.TableResult again = new SilverReconciler(spark, config.source(), config.paths())
+        .reconcile("reconcile-2", config.tables(List.of("orders"))).get(0);
+    assertEquals(0, again.deleted());
+  }
+
   @SuppressWarnings("unchecked")
   private static List<Object> scalaList(Object value) {
     return value instanceof scala.collection.Seq<?> seq

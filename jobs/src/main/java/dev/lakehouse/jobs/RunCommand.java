@@ -4,13 +4,14 @@ import dev.lakehouse.Lakehouse;
 import dev.lakehouse.bronze.BronzeLoader;
 import dev.lakehouse.control.RunId;
 import dev.lakehouse.silver.SilverLoader;
+import dev.lakehouse.silver.SilverReconciler;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
 import picocli.CommandLine.Command;
 
 /** {@code lakehouse run}: the whole pipeline, layer by layer, under one lock and one run id. */
-@Command(name = "run", description = "Run the pipeline: bronze, then silver.")
+@Command(name = "run", description = "Run the pipeline: bronze, silver (with reconcile of hard deletes).")
 public final class RunCommand extends LakehouseCli.Subcommand {
 
   @Override
@@ -20,7 +21,7 @@ public final class RunCommand extends LakehouseCli.Subcommand {
     }
   }
 
-  /** Bronze, then silver; a table that failed in bronze still lets silver apply what it has. */
+  /** Bronze, silver, reconcile; a table that failed in bronze still lets silver apply what it has. */
   public static int run(Lakehouse lakehouse, PrintWriter out) {
     String runId = RunId.next(Instant.now());
     List<BronzeLoader.TableResult> bronze;
@@ -31,6 +32,10 @@ public final class RunCommand extends LakehouseCli.Subcommand {
       BronzeJob.print(out, bronze);
       silver = new SilverLoader(lakehouse.spark(), lakehouse.paths()).load(runId, lakehouse.config().tables());
       SilverJob.print(out, silver);
+      if (lakehouse.config().raw().getBoolean("lakehouse.silver.reconcile-on-run")) {
+        ReconcileJob.print(out, new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
+            .reconcile(runId, lakehouse.config().tables()));
+      }
     }
     BronzeJob.failures(bronze);
     return SilverJob.failures(silver);
