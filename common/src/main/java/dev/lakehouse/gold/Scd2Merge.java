@@ -21,7 +21,6 @@ import static org.apache.spark.sql.functions.lag;
 import static org.apache.spark.sql.functions.lead;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.max;
-import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.struct;
@@ -31,6 +30,7 @@ import static org.apache.spark.sql.functions.when;
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -66,7 +66,7 @@ public final class Scd2Merge {
   private static final String T = "_scd2_t";
   private static final String DELETED = "_scd2_deleted";
   private static final String HASH = "_scd2_hash";
-  private static final String SK = "_scd2_sk";
+  private static final String STORED = "_scd2_stored";
   private static final String INFERRED = "_scd2_inferred";
   private static final String EXISTING = "_scd2_existing";
   private static final String OVERWRITE = "_scd2_overwrite";
@@ -75,7 +75,7 @@ public final class Scd2Merge {
   private static final String KEEP = "_scd2_keep";
   private static final String COMPLETES = "_scd2_completes";
   private static final String RUN = "_scd2_run";
-  private static final String RUN_SK = "_scd2_run_sk";
+  private static final String RUN_STORED = "_scd2_run_stored";
   private static final String RANK = "_scd2_rank";
 
   private final SparkSession spark;
@@ -146,9 +146,10 @@ public final class Scd2Merge {
       long maxSk = maxSurrogateKey(dimension);
       Dataset<Row> timeline = timeline(dimension, batch).persist(StorageLevel.MEMORY_AND_DISK());
       try {
-        Column isNew = col(KEEP).and(col(RUN_SK).isNull());
+        Column isNew = col(KEEP).and(col(RUN_STORED).isNull());
+        Column sk = col(STORED).getField(spec.surrogateKey());
         Row counts = timeline.agg(
-            count_if(col(EXISTING).and(col(RUN).equalTo(0).or(col(SK).notEqual(col(RUN_SK))))),
+            count_if(col(EXISTING).and(col(RUN).equalTo(0).or(sk.notEqual(col(RUN_STORED).getField(spec.surrogateKey()))))),
             count_if(isNew.and(not(col(DELETED)))),
             count_if(isNew.and(col(DELETED))),
             count_if(col(COMPLETES))).first();
@@ -304,10 +305,8 @@ public final class Scd2Merge {
     Dataset<Row> stored = dimension.where(col(quote(spec.surrogateKey())).notEqual(UNKNOWN_SK))
         .join(batch.select(key).distinct(), seq(spec.naturalKey()), "left_semi");
     // Hashes are recomputed for stored rows too, so a change in the hash definition cannot fake a change.
-    Dataset<Row> events = events(stored, col(VALID_FROM), col(IS_DELETED), expr(rowHash),
-        col(quote(spec.surrogateKey())), col(IS_INFERRED), true)
-        .unionByName(events(batch, col(CHANGE_TIME), col(DELETE_EVENT), expr(rowHash),
-            lit(null).cast(DataTypes.LongType), lit(false), false));
+    Dataset<Row> events = events(stored, col(VALID_FROM), col(IS_DELETED), expr(rowHash), col(IS_INFERRED), true)
+        .unionByName(events(batch, col(CHANGE_TIME), col(DELETE_EVENT), expr(rowHash), lit(false), false), true);
 
     WindowSpec byKey = Window.partitionBy(key);
     if (!spec.overwrite().isEmpty()) {
@@ -354,7 +353,7 @@ public final class Scd2Merge {
     marked.add(col(INFERRED).and(not(completes)).as(INFERRED));
     marked.add(completes.as(COMPLETES));
     marked.add(keep.as(KEEP));
-    Stream.of(T, DELETED, SK, EXISTING).forEach(c -> marked.add(col(c)));
+    Stream.of(T, DELETED, STORED, EXISTING).forEach(c -> marked.add(col(c)));
     if (!spec.overwrite().isEmpty()) {
       marked.add(col(OVERWRITE));
     }
@@ -363,36 +362,39 @@ public final class Scd2Merge {
     return neighbours.select(marked.toArray(Column[]::new))
         .withColumn(RUN, sum(when(col(KEEP), 1).otherwise(0))
             .over(inOrder.rowsBetween(Window.unboundedPreceding(), Window.currentRow())))
-        // A kept row keeps the surrogate key of the stored row in its run, e.g. a successor whose
-        // valid_from moves earlier because a late version equal to it arrived.
-        .withColumn(RUN_SK, min(col(SK)).over(Window.partitionBy(runKey.toArray(Column[]::new))));
+        // A kept row replaces the stored row in its run and keeps its surrogate key, e.g. a successor
+        // whose valid_from moves earlier because a late version equal to it arrived.
+        .withColumn(RUN_STORED, first(col(STORED), true).over(Window.partitionBy(runKey.toArray(Column[]::new))));
   }
 
-  private Dataset<Row> events(Dataset<Row> rows, Column time, Column deleted, Column rowHash, Column sk,
-      Column inferred, boolean existing) {
+  private Dataset<Row> events(Dataset<Row> rows, Column time, Column deleted, Column rowHash, Column inferred,
+      boolean existing) {
     List<Column> event = new ArrayList<>(List.of(columns(keyAndAttributes())));
     event.add(time.as(T));
     event.add(deleted.as(DELETED));
     // A delete has no attributes of its own; its tombstone copies the version it closes.
     event.add(when(deleted, lit(null).cast(DataTypes.StringType)).otherwise(rowHash).as(HASH));
-    event.add(sk.as(SK));
     event.add(inferred.as(INFERRED));
     event.add(lit(existing).as(EXISTING));
+    if (existing) {
+      // The whole stored row, to reuse its surrogate key and to skip it if it ends up unchanged.
+      event.add(struct(columns(spec.dimensionColumns())).as(STORED));
+    }
     return rows.select(event.toArray(Column[]::new));
   }
 
-  /** The complete rows of the batch's keys as they must be after this run. */
+  /** The rows of the batch's keys that this run adds or changes, as they must be after it. */
   private Dataset<Row> staged(Dataset<Row> timeline, long maxSk) {
     Column[] key = columns(spec.naturalKey());
     WindowSpec inOrder = Window.partitionBy(key).orderBy(col(T));
     List<Column> keyThenTime = new ArrayList<>(List.of(key));
     keyThenTime.add(col(T));
-    Column newRow = col(RUN_SK).isNull();
+    Column newRow = col(RUN_STORED).isNull();
 
     List<Column> row = new ArrayList<>();
     // Deterministic, so a run repeated after a crash before the commit assigns the same keys.
     row.add(when(newRow, lit(maxSk).plus(row_number().over(Window.partitionBy(newRow)
-        .orderBy(keyThenTime.toArray(Column[]::new))))).otherwise(col(RUN_SK)).as(spec.surrogateKey()));
+        .orderBy(keyThenTime.toArray(Column[]::new))))).otherwise(col(RUN_STORED).getField(spec.surrogateKey())).as(spec.surrogateKey()));
     row.addAll(List.of(key));
     for (String column : spec.tracked()) {
       row.add(when(col(DELETED), lag(col(quote(column)), 1).over(inOrder)).otherwise(col(quote(column))).as(column));
@@ -405,6 +407,7 @@ public final class Scd2Merge {
     row.add(col(DELETED).as(IS_DELETED));
     row.add(col(INFERRED).as(IS_INFERRED));
     row.add(when(col(DELETED), lag(col(HASH), 1).over(inOrder)).otherwise(col(HASH)).as(ROW_HASH));
+    row.add(col(RUN_STORED));
 
     List<Column> ordered = new ArrayList<>();
     for (String column : spec.dimensionColumns()) {
@@ -412,25 +415,32 @@ public final class Scd2Merge {
           ? col(VALID_TO).equalTo(lit(FAR_FUTURE)).and(not(col(IS_DELETED))).as(IS_CURRENT)
           : col(quote(column)));
     }
-    return timeline.where(col(KEEP)).select(row.toArray(Column[]::new)).select(ordered.toArray(Column[]::new));
+    ordered.add(col(RUN_STORED));
+    // Only new and changed rows: Delta rewrites every file holding a matched row, changed or not.
+    return timeline.where(col(KEEP)).select(row.toArray(Column[]::new)).select(ordered.toArray(Column[]::new))
+        .where(newRow.or(differs(c -> col(quote(c)), c -> col(RUN_STORED).getField(c))))
+        .select(columns(spec.dimensionColumns()));
   }
 
   /** One MERGE for the whole run; returns the number of stored rows it rewrote. */
   private long merge(Dataset<Row> staged) {
-    Column differs = lit(false);
-    for (String column : spec.dimensionColumns()) {
-      if (!column.equals(spec.surrogateKey())) {
-        differs = differs.or(not(col("t." + quote(column)).eqNullSafe(col("s." + quote(column)))));
-      }
-    }
     String sk = quote(spec.surrogateKey());
     Row metrics = DeltaTable.forPath(spark, path).as("t")
         .merge(staged.as("s"), col("t." + sk).equalTo(col("s." + sk)))
-        // Unchanged rows are left alone, so a rerun rewrites nothing.
-        .whenMatched(differs).updateAll()
+        // Staging already dropped unchanged rows; the MERGE does not rely on it.
+        .whenMatched(differs(c -> col("t." + quote(c)), c -> col("s." + quote(c)))).updateAll()
         .whenNotMatched().insertAll()
         .execute().first();
     return metrics.getLong(metrics.fieldIndex("num_updated_rows"));
+  }
+
+  /** Whether two versions of one row differ in any column (NULL equals NULL). */
+  private Column differs(Function<String, Column> one, Function<String, Column> other) {
+    Column differs = lit(false);
+    for (String column : spec.dimensionColumns()) {
+      differs = differs.or(not(one.apply(column).eqNullSafe(other.apply(column))));
+    }
+    return differs;
   }
 
   private List<String> keyAndAttributes() {
