@@ -391,10 +391,11 @@ public final class Scd2Merge {
     keyThenTime.add(col(T));
     Column newRow = col(RUN_STORED).isNull();
 
-    List<Column> row = new ArrayList<>();
     // Deterministic, so a run repeated after a crash before the commit assigns the same keys.
-    row.add(when(newRow, lit(maxSk).plus(row_number().over(Window.partitionBy(newRow)
-        .orderBy(keyThenTime.toArray(Column[]::new))))).otherwise(col(RUN_STORED).getField(spec.surrogateKey())).as(spec.surrogateKey()));
+    Column nextKey = lit(maxSk).plus(
+        row_number().over(Window.partitionBy(newRow).orderBy(keyThenTime.toArray(Column[]::new))));
+    List<Column> row = new ArrayList<>();
+    row.add(when(newRow, nextKey).otherwise(col(RUN_STORED).getField(spec.surrogateKey())).as(spec.surrogateKey()));
     row.addAll(List.of(key));
     for (String column : spec.tracked()) {
       row.add(when(col(DELETED), lag(col(quote(column)), 1).over(inOrder)).otherwise(col(quote(column))).as(column));
