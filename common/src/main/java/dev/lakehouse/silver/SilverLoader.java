@@ -136,8 +136,14 @@ public final class SilverLoader {
           .drop(lookupFlags.values().toArray(String[]::new))
           .persist(StorageLevel.MEMORY_AND_DISK());
 
-      long rowsIn = evaluated.count();
-      Map<Rule, Long> failed = countFailures(evaluated, rules, bronze);
+      String[] quarantineRules = rules.stream().filter(r -> r.action() == Action.QUARANTINE)
+          .map(Rule::name).toArray(String[]::new);
+      Column quarantined = quarantineRules.length == 0 ? lit(false)
+          : arrays_overlap(col("_failed_rules"), array(java.util.Arrays.stream(quarantineRules).map(n -> lit(n)).toArray(Column[]::new)));
+      Map<Rule, Long> failed = new LinkedHashMap<>();
+      long[] totals = countFailures(evaluated, rules, quarantined, bronze, failed);
+      long rowsIn = totals[0];
+      long toQuarantine = totals[1];
       failed.forEach((rule, n) -> dq.add(new DqResults.Result(table.name(), rule.name(),
           rule.action().name().toLowerCase(), rowsIn, n, applied + 1, available)));
       failed.forEach((rule, n) -> {
@@ -153,11 +159,7 @@ public final class SilverLoader {
             + (applied + 1) + ".." + available + " was committed");
       }
 
-      String[] quarantineRules = rules.stream().filter(r -> r.action() == Action.QUARANTINE)
-          .map(Rule::name).toArray(String[]::new);
-      Column quarantined = quarantineRules.length == 0 ? lit(false)
-          : arrays_overlap(col("_failed_rules"), array(java.util.Arrays.stream(quarantineRules).map(n -> lit(n)).toArray(Column[]::new)));
-      long quarantinedRows = quarantine(runId, table, evaluated.where(quarantined), available);
+      long quarantinedRows = toQuarantine == 0 ? 0 : quarantine(runId, table, evaluated.where(quarantined), available);
       CrashPoints.reach("silver.after-quarantine");
 
       Dataset<Row> source = evaluated.withColumn("_apply", not(quarantined)).drop("_failed_rules");
@@ -240,18 +242,19 @@ public final class SilverLoader {
     return result;
   }
 
-  private Map<Rule, Long> countFailures(Dataset<Row> evaluated, List<Rule> rules,
-                                       Optional<Watermarks.Watermark> bronze) {
-    Map<Rule, Long> failed = new LinkedHashMap<>();
+  /**
+   * One aggregation for everything the run needs to know before it writes: rows in, rows to
+   * quarantine, and failures per rule (into {@code failed}).
+   */
+  private long[] countFailures(Dataset<Row> evaluated, List<Rule> rules, Column quarantined,
+                               Optional<Watermarks.Watermark> bronze, Map<Rule, Long> failed) {
     List<Rule> rowRules = rules.stream().filter(r -> !(r instanceof Rule.Freshness)).toList();
-    if (!rowRules.isEmpty()) {
-      Column[] sums = rowRules.stream()
-          .map(r -> sum(when(array_contains(col("_failed_rules"), r.name()), 1).otherwise(0)))
-          .toArray(Column[]::new);
-      Row row = evaluated.agg(sums[0], java.util.Arrays.copyOfRange(sums, 1, sums.length)).first();
-      for (int i = 0; i < rowRules.size(); i++) {
-        failed.put(rowRules.get(i), row.isNullAt(i) ? 0L : row.getLong(i));
-      }
+    List<Column> sums = new ArrayList<>();
+    sums.add(sum(when(quarantined, 1).otherwise(0)));
+    rowRules.forEach(r -> sums.add(sum(when(array_contains(col("_failed_rules"), r.name()), 1).otherwise(0))));
+    Row row = evaluated.agg(org.apache.spark.sql.functions.count(lit(1)), sums.toArray(Column[]::new)).first();
+    for (int i = 0; i < rowRules.size(); i++) {
+      failed.put(rowRules.get(i), row.isNullAt(i + 2) ? 0L : row.getLong(i + 2));
     }
     for (Rule rule : rules) {
       if (rule instanceof Rule.Freshness freshness) {
@@ -260,7 +263,7 @@ public final class SilverLoader {
         failed.put(rule, stale ? 1L : 0L);
       }
     }
-    return failed;
+    return new long[] {row.getLong(0), row.isNullAt(1) ? 0 : row.getLong(1)};
   }
 
   /** The age of the newest cursor: the bronze watermark, or for full tables the snapshot's newest change. */
@@ -276,15 +279,14 @@ public final class SilverLoader {
   private long quarantine(String runId, TableSpec table, Dataset<Row> rows, long available) {
     Dataset<Row> tagged = rows.withColumn("_run_id", lit(runId))
         .withColumn("_quarantined_at", lit(Timestamp.from(Instant.now())));
-    long count = tagged.count();
-    if (count == 0) {
-      return 0;
-    }
     tagged.write().format("delta").mode("append")
         .option("mergeSchema", "true")
         .option("txnAppId", BatchCommits.appId("quarantine", table.name()))
         .option("txnVersion", available)
+        .option("userMetadata", BatchCommits.metadata("quarantine", table.name(), available, runId))
         .save(paths.table(LakehousePaths.QUARANTINE, table.name()));
+    long count = BatchCommits.last(spark, paths.table(LakehousePaths.QUARANTINE, table.name()))
+        .map(c -> c.metric("numOutputRows")).orElse(0L);
     LOG.warn("silver {}: {} rows quarantined", table.name(), count);
     return count;
   }

@@ -65,15 +65,25 @@ public final class DemoJob extends LakehouseCli.Subcommand {
       step(out, start, "One customer's changes as bronze captured them");
       ResultFormat.TABLE.write(lakehouse.spark().sql(CUSTOMER_HISTORY), 10, out);
 
+      step(out, start, "What ACME asks: the marts");
+      for (String mart : dev.lakehouse.gold.GoldBuilder.marts(lakehouse.config()).keySet()) {
+        out.println("  gold." + mart);
+        ResultFormat.TABLE.write(lakehouse.spark().sql("SELECT * FROM gold." + mart
+            + (ReportCommand.ORDER.containsKey(mart) ? " ORDER BY " + ReportCommand.ORDER.get(mart) : "")), 5, out);
+      }
+
+      step(out, start, "One customer's history in gold.dim_customer (SCD Type 2) across the two runs");
+      ResultFormat.TABLE.write(lakehouse.spark().sql(CUSTOMER_DIMENSION), 10, out);
+
       step(out, start, "Data quality: rule results of the second run, and what was held aside");
       ResultFormat.TABLE.write(lakehouse.spark().sql(DQ_RESULTS), 50, out);
       ResultFormat.TABLE.write(lakehouse.spark().sql(QUARANTINE), 50, out);
 
       out.printf("%nDone in %ds. Lakehouse: %s%n", Duration.between(start, Instant.now()).toSeconds(),
           lakehouse.paths().root());
-      out.println("Explore it:  jobs/bin/lakehouse sql \"SELECT status, count(*) FROM bronze.orders"
-          + " WHERE _batch_id = 2 GROUP BY status\"");
-      out.println("             jobs/bin/lakehouse tables");
+      out.println("Explore it:  jobs/bin/lakehouse sql \"SELECT * FROM gold.dim_customer WHERE customer_id = 1\"");
+      out.println("             jobs/bin/lakehouse report mart_top_delivery_dates --limit 10");
+      out.println("             jobs/bin/lakehouse tables    |    jobs/bin/lakehouse check");
       out.flush();
       return 0;
     }
@@ -87,6 +97,15 @@ public final class DemoJob extends LakehouseCli.Subcommand {
         SELECT customer_id FROM bronze.customers
         GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 1)
       ORDER BY updated_at""";
+
+  /** The customer with the most versions in the dimension. */
+  private static final String CUSTOMER_DIMENSION = """
+      SELECT customer_sk, customer_id, name, city, email, valid_from, valid_to, is_current, is_deleted
+      FROM gold.dim_customer
+      WHERE customer_id = (
+        SELECT customer_id FROM gold.dim_customer WHERE customer_id IS NOT NULL
+        GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 1)
+      ORDER BY valid_from""";
 
   private static final String DQ_RESULTS = """
       SELECT table_name, rule, action, checked_rows, failed_rows

@@ -21,7 +21,8 @@ import picocli.CommandLine.ScopeType;
     version = "lakehouse 0.1.0",
     description = "PostgreSQL to Delta Lake: bronze, silver and gold tables with SCD Type 2 history.",
     subcommands = {
-        SeedCommand.class, SimulateCommand.class, BronzeJob.class, SilverJob.class, ReconcileJob.class, RunCommand.class,
+        SeedCommand.class, SimulateCommand.class, BronzeJob.class, SilverJob.class, ReconcileJob.class, GoldJob.class,
+        RunCommand.class, ReportCommand.class, CheckCommand.class,
         SqlCommand.class, TablesCommand.class, DemoJob.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class LakehouseCli {

@@ -3,6 +3,7 @@ package dev.lakehouse.jobs;
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.bronze.BronzeLoader;
 import dev.lakehouse.control.RunId;
+import dev.lakehouse.gold.GoldBuilder;
 import dev.lakehouse.silver.SilverLoader;
 import dev.lakehouse.silver.SilverReconciler;
 import java.io.PrintWriter;
@@ -11,7 +12,7 @@ import java.util.List;
 import picocli.CommandLine.Command;
 
 /** {@code lakehouse run}: the whole pipeline, layer by layer, under one lock and one run id. */
-@Command(name = "run", description = "Run the pipeline: bronze, silver (with reconcile of hard deletes).")
+@Command(name = "run", description = "Run the pipeline: bronze, silver (with reconcile of hard deletes), gold.")
 public final class RunCommand extends LakehouseCli.Subcommand {
 
   @Override
@@ -21,7 +22,10 @@ public final class RunCommand extends LakehouseCli.Subcommand {
     }
   }
 
-  /** Bronze, silver, reconcile; a table that failed in bronze still lets silver apply what it has. */
+  /**
+   * Bronze, silver, reconcile, gold. A table that failed in bronze still lets silver apply what it
+   * has; gold waits for a clean silver.
+   */
   public static int run(Lakehouse lakehouse, PrintWriter out) {
     String runId = RunId.next(Instant.now());
     List<BronzeLoader.TableResult> bronze;
@@ -35,6 +39,11 @@ public final class RunCommand extends LakehouseCli.Subcommand {
       if (lakehouse.config().raw().getBoolean("lakehouse.silver.reconcile-on-run")) {
         ReconcileJob.print(out, new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
             .reconcile(runId, lakehouse.config().tables()));
+      }
+      if (silver.stream().noneMatch(SilverLoader.TableResult::failed)) {
+        GoldJob.print(out, new GoldBuilder(lakehouse.spark(), lakehouse.config()).build(runId));
+      } else {
+        out.println("gold skipped: silver failed for a table, so gold would mix old and new states");
       }
     }
     BronzeJob.failures(bronze);
