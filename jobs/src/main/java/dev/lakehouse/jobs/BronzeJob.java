@@ -1,7 +1,6 @@
 package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
-import dev.lakehouse.LakehouseException;
 import dev.lakehouse.bronze.BronzeLoader;
 import dev.lakehouse.bronze.BronzeLoader.TableResult;
 import dev.lakehouse.config.TableSpec;
@@ -53,13 +52,7 @@ public final class BronzeJob extends LakehouseCli.Subcommand {
     out.flush();
   }
 
-  /** Non-zero when any table failed, after every table had its turn. */
   static int failures(List<TableResult> results) {
-    List<TableResult> failed = results.stream().filter(TableResult::failed).toList();
-    if (failed.isEmpty()) {
-      return 0;
-    }
-    throw new LakehouseException("bronze failed for " + failed.size() + " of " + results.size() + " tables: "
-        + String.join("; ", failed.stream().map(r -> r.table() + ": " + r.error()).toList()));
+    return LakehouseCli.failIfAny("bronze", results, TableResult::failed, r -> r.table() + ": " + r.error());
   }
 }

@@ -75,6 +75,17 @@ public final class LakehouseCli {
     return message == null ? "(no message)" : message.replaceAll("\\s*\\R\\s*", " ").trim();
   }
 
+  /** Non-zero (by exception, one line) when any table of a layer failed, after every table had its turn. */
+  static <T> int failIfAny(String layer, java.util.List<T> results, java.util.function.Predicate<T> failed,
+                           java.util.function.Function<T, String> describe) {
+    java.util.List<T> failures = results.stream().filter(failed).toList();
+    if (failures.isEmpty()) {
+      return 0;
+    }
+    throw new LakehouseException(layer + " failed for " + failures.size() + " of " + results.size() + " tables: "
+        + String.join("; ", failures.stream().map(describe).toList()));
+  }
+
   /** Base for subcommands: reach the global options and open the lakehouse. */
   abstract static class Subcommand implements Callable<Integer> {
     @CommandLine.ParentCommand

@@ -1,7 +1,6 @@
 package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
-import dev.lakehouse.LakehouseException;
 import dev.lakehouse.control.RunId;
 import dev.lakehouse.silver.SilverLoader;
 import dev.lakehouse.silver.SilverLoader.TableResult;
@@ -48,11 +47,6 @@ public final class SilverJob extends LakehouseCli.Subcommand {
   }
 
   static int failures(List<TableResult> results) {
-    List<TableResult> failed = results.stream().filter(TableResult::failed).toList();
-    if (failed.isEmpty()) {
-      return 0;
-    }
-    throw new LakehouseException("silver failed for " + failed.size() + " of " + results.size() + " tables: "
-        + String.join("; ", failed.stream().map(r -> r.table() + ": " + r.error()).toList()));
+    return LakehouseCli.failIfAny("silver", results, TableResult::failed, r -> r.table() + ": " + r.error());
   }
 }

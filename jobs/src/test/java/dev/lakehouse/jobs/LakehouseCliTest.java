@@ -95,4 +95,37 @@ class LakehouseCliTest extends LakehouseTestBase {
     assertEquals(1, badSql.exitCode());
     assertEquals(1, badSql.err().lines().count(), badSql.err());
   }
+
+  @Test
+  @Order(5)
+  void runBuildsGoldThenReportAndCheckWork() throws Exception {
+    CliRunner run = CliRunner.run(target, "run");
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().contains("gold table"), run.out());
+    assertTrue(run.out().contains("reconcile"), run.out());
+
+    CliRunner list = CliRunner.run(target, "report", "--list");
+    assertEquals(0, list.exitCode(), list.err());
+    for (String mart : List.of("mart_open_orders_by_delivery_date_status", "mart_pending_items_by_product",
+        "mart_top_customers_pending_orders", "mart_top_delivery_dates")) {
+      assertTrue(list.out().matches("(?s).*" + mart + "\\s+[1-9][0-9]*\\n.*"), list.out());
+    }
+
+    java.nio.file.Path csv = lakehouseRoot.resolve("top-dates.csv");
+    CliRunner export = CliRunner.run(target, "report", "mart_top_delivery_dates", "--format", "csv",
+        "--out", csv.toString(), "--limit", "5");
+    assertEquals(0, export.exitCode(), export.err());
+    List<String> lines = java.nio.file.Files.readAllLines(csv);
+    assertEquals("delivery_date,weekday_name,orders,items,rank", lines.get(0));
+    assertEquals(6, lines.size(), lines.toString());
+    assertTrue(lines.get(1).endsWith(",1"), "ranked first: " + lines.get(1));
+
+    CliRunner unknown = CliRunner.run(target, "report", "mart_nothing");
+    assertEquals(1, unknown.exitCode());
+    assertTrue(unknown.err().startsWith("lakehouse: No mart 'mart_nothing'"), unknown.err());
+
+    CliRunner check = CliRunner.run(target, "check");
+    assertEquals(0, check.exitCode(), check.err());
+    assertTrue(check.out().contains("dim_customer     ok"), check.out());
+  }
 }
