@@ -9,6 +9,7 @@ import dev.lakehouse.silver.SilverReconciler;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
+import org.apache.spark.SparkContext;
 import picocli.CommandLine.Command;
 
 /** {@code lakehouse run}: the whole pipeline, layer by layer, under one lock and one run id. */
@@ -46,7 +47,17 @@ public final class RunCommand extends LakehouseCli.Subcommand {
         out.println("gold skipped: silver failed for a table, so gold would mix old and new states");
       }
     }
+    printExecutors(lakehouse, out);
     BronzeJob.failures(bronze);
     return SilverJob.failures(silver);
+  }
+
+  /** On a cluster, how many executors the run had (the driver is not one); nothing in local mode. */
+  static void printExecutors(Lakehouse lakehouse, PrintWriter out) {
+    SparkContext context = lakehouse.spark().sparkContext();
+    if (!context.isLocal()) {
+      out.println("executors: " + (context.statusTracker().getExecutorInfos().length - 1));
+      out.flush();
+    }
   }
 }
