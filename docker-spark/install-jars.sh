@@ -16,6 +16,10 @@ dest=${2:?Spark jars directory}
 : "${SPARK_VERSION:?}" "${SCALA_BINARY_VERSION:?}" "${DELTA_VERSION:?}" "${HADOOP_VERSION:?}" "${AWSSDK_VERSION:?}"
 
 fail() { echo "install-jars: $*" >&2; exit 1; }
+# Entry names of a jar (the JDK's jar tool; unzip where there is no JDK).
+list_jar() {
+  if command -v jar >/dev/null; then jar tf "$1"; else unzip -Z1 "$1"; fi
+}
 [[ -d $src ]] || fail "no directory $src: run ./mvnw -B -DskipTests package first"
 
 # A jar's Maven coordinates from its repository-layout path.
@@ -61,7 +65,7 @@ for key in "${!file_of[@]}"; do
       continue
     fi
     # Same artifact name, other version: the same library only if Spark's jar says so.
-    if jar tf "$dest/$theirs" | grep -qxF "META-INF/maven/$group/$artifact/pom.properties"; then
+    if list_jar "$dest/$theirs" | grep -qxF "META-INF/maven/$group/$artifact/pom.properties"; then
       fail "Spark ships $theirs but the build selected $key:$version; exclude it in jobs/pom.xml (docker-jars)"
     fi
   fi
