@@ -1,14 +1,25 @@
 package dev.lakehouse.spark;
 
+import com.typesafe.config.Config;
 import dev.lakehouse.config.LakehouseConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Builds the Spark session from configuration: Delta enabled, UTC session time zone. */
+/**
+ * Builds the Spark session from configuration: Delta enabled, UTC session time zone, and the
+ * S3A settings of {@code lakehouse.s3}.
+ */
 public final class LakehouseSpark {
 
+<<<<<<< HEAD
   private static final Logger LOG = LoggerFactory.getLogger(LakehouseSpark.class);
+=======
+  /** Where S3A buffers uploads on disk; Hadoop expands the variable in each JVM (driver, executors). */
+  public static final String S3A_BUFFER_DIR = "${java.io.tmpdir}/lakehouse-s3a";
+>>>>>>> feature/s3
 
   private LakehouseSpark() {}
 
@@ -26,10 +37,42 @@ public final class LakehouseSpark {
     } else if (!master.isBlank()) {
       builder.master(master);
     }
-    config.sparkConf().forEach(builder::config);
+    Map<String, String> sparkConf = config.sparkConf();
+    Map<String, String> s3a = s3aSettings(config);
+    s3a.forEach((key, value) -> builder.config("spark.hadoop." + key, value));
+    // Explicit lakehouse.spark.conf entries win over the ones derived above.
+    sparkConf.forEach(builder::config);
     SparkSession spark = builder.getOrCreate();
     // An existing session (spark-submit, Zeppelin) may have been built without our settings.
     spark.conf().set("spark.sql.session.timeZone", "UTC");
+    // Its Hadoop configuration is fixed, but session settings reach every Hadoop configuration
+    // the session creates (sessionState().newHadoopConf(), which Delta uses), so set them there.
+    s3a.forEach((key, value) -> {
+      if (!sparkConf.containsKey("spark.hadoop." + key)) {
+        spark.conf().set(key, value);
+      }
+    });
     return spark;
+  }
+
+  /**
+   * The Hadoop S3A settings ({@code fs.s3a.*}) for {@code lakehouse.s3}: the endpoint, region,
+   * path-style access and TLS only when an endpoint is configured (AWS S3's defaults otherwise),
+   * and always a buffer directory under {@code java.io.tmpdir}. Never credentials: S3A's default
+   * provider chain reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment (and
+   * Spark copies them into its Hadoop configuration at start-up).
+   */
+  public static Map<String, String> s3aSettings(LakehouseConfig config) {
+    Config s3 = config.raw().getConfig("lakehouse.s3");
+    Map<String, String> settings = new LinkedHashMap<>();
+    String endpoint = s3.getString("endpoint").trim();
+    if (!endpoint.isEmpty()) {
+      settings.put("fs.s3a.endpoint", endpoint);
+      settings.put("fs.s3a.endpoint.region", s3.getString("region").trim());
+      settings.put("fs.s3a.path.style.access", String.valueOf(s3.getBoolean("path-style-access")));
+      settings.put("fs.s3a.connection.ssl.enabled", String.valueOf(s3.getBoolean("ssl")));
+    }
+    settings.put("fs.s3a.buffer.dir", S3A_BUFFER_DIR);
+    return settings;
   }
 }
