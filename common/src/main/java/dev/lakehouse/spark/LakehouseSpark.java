@@ -14,12 +14,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class LakehouseSpark {
 
-<<<<<<< HEAD
   private static final Logger LOG = LoggerFactory.getLogger(LakehouseSpark.class);
-=======
+
   /** Where S3A buffers uploads on disk; Hadoop expands the variable in each JVM (driver, executors). */
   public static final String S3A_BUFFER_DIR = "${java.io.tmpdir}/lakehouse-s3a";
->>>>>>> feature/s3
 
   private LakehouseSpark() {}
 
