@@ -16,12 +16,7 @@ class LakehouseSparkTest {
   private static final Map<String, String> ENV = Map.of("LAKEHOUSE_CONF_DIR", confDir().toString());
 
   static Path confDir() {
-    for (Path p = Paths.get("").toAbsolutePath(); p != null; p = p.getParent()) {
-      if (Files.isRegularFile(p.resolve("conf/application.conf"))) {
-        return p.resolve("conf");
-      }
-    }
-    throw new IllegalStateException("conf/ not found");
+    return dev.lakehouse.testing.ConfDir.find();
   }
 
   @Test

@@ -74,13 +74,7 @@ public abstract class LakehouseTestBase {
   }
 
   protected static Path confDir() {
-    Path here = Paths.get("").toAbsolutePath();
-    for (Path p = here; p != null; p = p.getParent()) {
-      if (Files.isRegularFile(p.resolve("conf/application.conf"))) {
-        return p.resolve("conf");
-      }
-    }
-    throw new IllegalStateException("conf/application.conf not found above " + here);
+    return ConfDir.find();
   }
 
   protected static synchronized EmbeddedSource sharedPostgres() {
