@@ -58,11 +58,12 @@ final class OrderFacts {
       changedItems = items.select("order_item_id");
     } else {
       Dataset<Row> orderFeed = feed(ORDERS, from, to).select("order_id");
+      Dataset<Row> itemFeed = feed(ITEMS, from, to);
       Dataset<Row> byCustomer = orders.join(changedCustomers, "customer_id").select("order_id");
       changedOrders = orderFeed.union(byCustomer)
-          .union(feed(ITEMS, from, to).select("order_id"))
+          .union(itemFeed.select("order_id"))
           .union(items.join(changedProducts, "product_id").select("order_id"));
-      changedItems = feed(ITEMS, from, to).select("order_item_id")
+      changedItems = itemFeed.select("order_item_id")
           .union(items.join(changedOrders, "order_id").select("order_item_id"));
     }
     changedOrders = changedOrders.distinct().persist(StorageLevel.MEMORY_AND_DISK());

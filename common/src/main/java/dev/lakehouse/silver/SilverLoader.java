@@ -163,7 +163,7 @@ public final class SilverLoader {
       CrashPoints.reach("silver.after-quarantine");
 
       Dataset<Row> source = evaluated.withColumn("_apply", not(quarantined)).drop("_failed_rules");
-      MergeCounts counts = merge(runId, table, keys, source, silverPath, applied, available);
+      MergeCounts counts = merge(runId, table, keys, source, silverPath, available);
       CrashPoints.reach("silver.after-merge");
 
       LOG.info("silver {}: bronze batches {}..{}: {} rows in, {} inserted, {} updated, {} deleted, {} quarantined",
@@ -294,7 +294,7 @@ public final class SilverLoader {
   private record MergeCounts(long inserted, long updated, long deleted) {}
 
   private MergeCounts merge(String runId, TableSpec table, List<String> keys, Dataset<Row> source,
-                            String silverPath, long applied, long available) {
+                            String silverPath, long available) {
     List<StructField> columns = new ArrayList<>();
     for (StructField field : source.schema().fields()) {
       if (!field.name().equals("_apply")) {

@@ -29,7 +29,7 @@ public final class BronzeJob extends LakehouseCli.Subcommand {
     }
   }
 
-  /** Takes the lakehouse lock, loads the tables, and fails if any table failed. */
+  /** Takes the lakehouse lock and loads the tables; {@link #failures} turns failed tables into an error. */
   public static List<TableResult> run(Lakehouse lakehouse, List<String> tableNames, String runId) {
     List<TableSpec> specs = lakehouse.config().tables(tableNames);
     try (LakehouseLock lock = lock(lakehouse, "bronze")) {
