@@ -39,10 +39,9 @@ public final class DqResults {
     if (results.isEmpty()) {
       return;
     }
-    ControlTables.createIfAbsent(spark, path, SCHEMA);
     Timestamp now = Timestamp.from(Instant.now());
     List<Row> rows = results.stream().map(r -> RowFactory.create(runId, r.table(), r.rule(), r.action(),
         r.checkedRows(), r.failedRows(), r.fromBatch(), r.toBatch(), now)).toList();
-    spark.createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("append").save(path);
+    ControlTables.append(spark, path, SCHEMA, rows);
   }
 }

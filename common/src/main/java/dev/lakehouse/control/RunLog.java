@@ -52,8 +52,6 @@ public final class RunLog {
     if (entries.isEmpty()) {
       return;
     }
-    ControlTables.createIfAbsent(spark, path, SCHEMA);
-    spark.createDataFrame(entries.stream().map(Entry::toRow).toList(), SCHEMA)
-        .coalesce(1).write().format("delta").mode("append").save(path);
+    ControlTables.append(spark, path, SCHEMA, entries.stream().map(Entry::toRow).toList());
   }
 }

@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -15,8 +14,12 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * {@code _control/watermarks}: per source table, the last bronze batch recorded and, for
- * incremental tables, the highest cursor value extracted so far. One row per table.
+ * {@code _control/watermarks}: per source table, the bronze batches recorded and, for incremental
+ * tables, the highest cursor value extracted so far. Append-only: each run adds a row per table
+ * it recorded, and a table's watermark is its row with the highest batch. An append is one small
+ * commit that reads nothing; replacing rows in place (MERGE or overwrite) costs Delta a scan of
+ * the table's state first, several times the cost, on every run. The rows left behind are the
+ * watermark's history.
  */
 public final class Watermarks {
 
@@ -42,7 +45,7 @@ public final class Watermarks {
     return Optional.ofNullable(readAll().get(table));
   }
 
-  /** Every table's watermark, in one read. */
+  /** Every table's current watermark (its latest batch), in one read. */
   public Map<String, Watermark> readAll() {
     Map<String, Watermark> all = new HashMap<>();
     if (!DeltaTable.isDeltaTable(spark, path)) {
@@ -51,8 +54,9 @@ public final class Watermarks {
     for (Row row : spark.read().format("delta").load(path).collectAsList()) {
       Timestamp watermark = row.getAs("watermark");
       String table = row.getAs("table_name");
-      all.put(table, new Watermark(table, row.<Long>getAs("batch_id"),
-          Optional.ofNullable(watermark).map(Timestamp::toInstant), row.getAs("run_id")));
+      Watermark candidate = new Watermark(table, row.<Long>getAs("batch_id"),
+          Optional.ofNullable(watermark).map(Timestamp::toInstant), row.getAs("run_id"));
+      all.merge(table, candidate, (a, b) -> b.batchId() > a.batchId() ? b : a);
     }
     return all;
   }
@@ -61,19 +65,19 @@ public final class Watermarks {
     recordAll(List.of(watermark));
   }
 
-  /** Replaces these tables' rows in one Delta commit. */
+  /** Records these tables' watermarks in one Delta commit. */
   public void recordAll(List<Watermark> watermarks) {
     if (watermarks.isEmpty()) {
       return;
     }
-    ControlTables.createIfAbsent(spark, path, SCHEMA);
     Timestamp now = Timestamp.from(Instant.now());
-    Dataset<Row> update = spark.createDataFrame(watermarks.stream().map(w -> RowFactory.create(
-        w.table(), w.batchId(), w.watermark().map(Timestamp::from).orElse(null), w.runId(), now)).toList(), SCHEMA);
-    DeltaTable.forPath(spark, path).as("w")
-        .merge(update.as("u"), "w.table_name = u.table_name")
-        .whenMatched().updateAll()
-        .whenNotMatched().insertAll()
-        .execute();
+    ControlTables.append(spark, path, SCHEMA, watermarks.stream().map(w -> RowFactory.create(
+        w.table(), w.batchId(), w.watermark().map(Timestamp::from).orElse(null), w.runId(), now)).toList());
+  }
+
+  /** A query of the current watermarks, one row per table, for people and tests. */
+  public static String currentSql(String path) {
+    return "SELECT table_name, max(batch_id) AS batch_id, max_by(watermark, batch_id) AS watermark,"
+        + " max_by(run_id, batch_id) AS run_id FROM delta.`" + path + "` GROUP BY table_name";
   }
 }

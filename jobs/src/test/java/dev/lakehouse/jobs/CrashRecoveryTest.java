@@ -7,6 +7,7 @@ import dev.lakehouse.bronze.BronzeLoader;
 import dev.lakehouse.silver.SilverLoader;
 import dev.lakehouse.config.LakehouseConfig;
 import dev.lakehouse.control.CrashPoints;
+import dev.lakehouse.control.Watermarks;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.io.File;
 import java.nio.file.Files;
@@ -65,8 +66,8 @@ class CrashRecoveryTest extends LakehouseTestBase {
       assertEquals(0L, count("SELECT count(*) FROM ((SELECT %s FROM delta.`%s`) EXCEPT ALL (SELECT %s FROM delta.`%s`))",
           columns, a, columns, b), table + " after a crash at " + crashPoint);
     }
-    assertEquals(sql("SELECT table_name, batch_id, watermark FROM delta.`%s` ORDER BY 1", reference.paths().control("watermarks")),
-        sql("SELECT table_name, batch_id, watermark FROM delta.`%s` ORDER BY 1", crashed.paths().control("watermarks")));
+    assertEquals(sql("SELECT table_name, batch_id, watermark FROM (%s) ORDER BY 1", Watermarks.currentSql(reference.paths().control("watermarks"))),
+        sql("SELECT table_name, batch_id, watermark FROM (%s) ORDER BY 1", Watermarks.currentSql(crashed.paths().control("watermarks"))));
   }
 
   @ParameterizedTest
