@@ -57,6 +57,7 @@ public final class BronzeLoader {
   private static final Logger LOG = LoggerFactory.getLogger(BronzeLoader.class);
   public static final String JOB = "bronze";
   private static final String NULL_KEY_MARKER = "lakehouse: NULL primary key";
+  private static final String STATS_COLUMNS = "delta.dataSkippingStatsColumns";
 
   public record TableResult(String table, long batchId, long rowsRead, long rowsWritten,
                             Optional<Instant> watermark, RunLog.Status status, String error) {
@@ -186,8 +187,13 @@ public final class BronzeLoader {
       checkSchemaDrift(table, qualified, columns, path);
       SourceColumn partitionColumn = requireColumn(byName, table.effectivePartitionColumn(), qualified,
           "partition-column");
-      List<String> predicates = ReadPartitions.plan(connection, qualified, partitionColumn.name(),
-          partitionColumn.pgType(), window, table.partitions());
+      // A whole-table read splits by blocks unless a partition column is configured.
+      boolean wholeTable = lower.isEmpty() && table.partitionColumn().isEmpty();
+      List<String> predicates = wholeTable
+          ? ReadPartitions.planWholeTable(connection, qualified, partitionColumn.name(), partitionColumn.pgType(),
+              window, table.partitions())
+          : ReadPartitions.plan(connection, qualified, partitionColumn.name(), partitionColumn.pgType(),
+              window, table.partitions());
 
       // Counted as the rows stream past, so the extraction stays a single pass.
       Observation read = new Observation("bronze-read-" + table.name());
@@ -203,8 +209,15 @@ public final class BronzeLoader {
       }
       Column maxCursor = table.cursor().map(c -> functions.max(col(c))).orElse(lit(null).cast("timestamp"));
       rows = rows.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor"));
-      rows.write().format("delta").mode("append")
-          .option("mergeSchema", "true")
+      var writer = rows.write().format("delta").mode("append");
+      if (!DeltaTable.isDeltaTable(spark, path)) {
+        writer = writer.option(STATS_COLUMNS, statsColumns(table));
+      }
+      for (String column : nearlyDistinctColumns(table)) {
+        // Parquet would build a dictionary for these and abandon it once it outgrows a page.
+        writer = writer.option("parquet.enable.dictionary#" + column, "false");
+      }
+      writer.option("mergeSchema", "true")
           .option("txnAppId", BatchCommits.appId(JOB, table.name()))
           .option("txnVersion", batchId)
           .option("userMetadata", BatchCommits.metadata(JOB, table.name(), batchId, runId))
@@ -245,6 +258,28 @@ public final class BronzeLoader {
         .select(identity.stream().map(functions::col).toArray(Column[]::new))
         .distinct();
     return rows.join(landed, identity.toArray(String[]::new), "left_anti");
+  }
+
+  /**
+   * Bronze is read by batch (silver) and by key and cursor (the lookback's anti-join); statistics
+   * on those columns make the reads skip files, and on the others would only slow every write.
+   */
+  static String statsColumns(TableSpec table) {
+    java.util.LinkedHashSet<String> columns = new java.util.LinkedHashSet<>(table.primaryKey());
+    table.cursor().ifPresent(columns::add);
+    columns.add("_batch_id");
+    columns.add("_ingested_at");
+    return String.join(",", columns);
+  }
+
+  /** A single-column key (distinct by definition) and the cursor (a timestamp per change). */
+  static List<String> nearlyDistinctColumns(TableSpec table) {
+    List<String> columns = new ArrayList<>();
+    if (table.primaryKey().size() == 1) {
+      columns.add(table.primaryKey().get(0));
+    }
+    table.cursor().filter(c -> !columns.contains(c)).ifPresent(columns::add);
+    return columns;
   }
 
   private static Column nullKeyGuard(TableSpec table, String qualified) {

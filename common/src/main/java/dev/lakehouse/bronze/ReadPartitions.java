@@ -13,14 +13,64 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Splits one extraction into ranges of a column so partitions read in parallel. The bounds are
- * the column's minimum and maximum inside the window (an index lookup), split evenly. The first
- * range also takes NULLs, so a nullable partition column loses no row.
+ * Splits one extraction into ranges so partitions read in parallel.
+ *
+ * <p>A read of the whole table (full mode, or an incremental table's first run) is split by
+ * physical blocks: {@code ctid} ranges, which PostgreSQL (14+) answers with a TID range scan, so
+ * each partition reads only its share of the heap and the shares are even whatever the values.
+ * A window (an incremental run) is split by a column's values instead, the cursor unless
+ * configured otherwise: its minimum and maximum inside the window (an index lookup), split
+ * evenly; the first range also takes NULLs, so a nullable partition column loses no row.
  */
 final class ReadPartitions {
 
+  /** TID range scans arrived in PostgreSQL 14; older servers would scan the whole heap per partition. */
+  private static final int TID_RANGE_SCAN_VERSION = 140000;
+
   private ReadPartitions() {}
 
+  /**
+   * The predicates of a read of the whole table: block ranges when the table is a plain table on
+   * PostgreSQL 14 or later, otherwise value ranges of {@code column}.
+   */
+  static List<String> planWholeTable(Connection connection, String table, String column, String pgType,
+                                     String window, int partitions) {
+    if (partitions <= 1) {
+      return List.of(window);
+    }
+    long blocks;
+    try (Statement s = connection.createStatement();
+         ResultSet rs = s.executeQuery("SELECT current_setting('server_version_num')::int, c.relkind,"
+             + " pg_relation_size(c.oid) / current_setting('block_size')::int"
+             + " FROM pg_class c WHERE c.oid = '" + table.replace("'", "''") + "'::regclass")) {
+      if (!rs.next() || rs.getInt(1) < TID_RANGE_SCAN_VERSION || !"r".equals(rs.getString(2))) {
+        return plan(connection, table, column, pgType, window, partitions);
+      }
+      blocks = rs.getLong(3);
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot plan the read of " + table, e);
+    }
+    List<Long> bounds = bounds(0, blocks, partitions);
+    if (bounds.isEmpty()) {
+      return List.of(window);
+    }
+    // The last range is open: blocks the table grew by since the size was read belong to it.
+    List<String> predicates = new ArrayList<>();
+    for (int i = 0; i <= bounds.size(); i++) {
+      String range;
+      if (i == 0) {
+        range = "ctid < '(" + bounds.get(0) + ",0)'";
+      } else if (i == bounds.size()) {
+        range = "ctid >= '(" + bounds.get(i - 1) + ",0)'";
+      } else {
+        range = "ctid >= '(" + bounds.get(i - 1) + ",0)' AND ctid < '(" + bounds.get(i) + ",0)'";
+      }
+      predicates.add(window + " AND " + range);
+    }
+    return predicates;
+  }
+
+  /** The predicates of a read of a window, as value ranges of {@code column}. */
   static List<String> plan(Connection connection, String table, String column, String pgType,
                            String window, int partitions) {
     String quoted = ident(column);

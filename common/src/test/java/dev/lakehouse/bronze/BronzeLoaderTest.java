@@ -8,6 +8,7 @@ import dev.lakehouse.acme.AcmeSeeder;
 import dev.lakehouse.bronze.BronzeLoader.TableResult;
 import dev.lakehouse.config.LakehouseConfig;
 import dev.lakehouse.control.RunLog;
+import dev.lakehouse.control.Watermarks;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.sql.Connection;
 import java.sql.Timestamp;
@@ -108,7 +109,48 @@ class BronzeLoaderTest extends LakehouseTestBase {
         config.paths().control("runs")));
     assertEquals(List.of(List.of("customers", 3L), List.of("order_items", 3L), List.of("orders", 3L),
             List.of("products", 3L)),
-        sql("SELECT table_name, batch_id FROM delta.`%s` ORDER BY table_name", config.paths().control("watermarks")));
+        sql("SELECT table_name, batch_id FROM (%s) ORDER BY table_name",
+            Watermarks.currentSql(config.paths().control("watermarks"))));
+    assertEquals(12L, count("SELECT count(*) FROM delta.`%s`", config.paths().control("watermarks")),
+        "one watermark row per table and run: the history");
+  }
+
+  @Test
+  @Order(6)
+  void wholeTableReadsSplitByBlocksAndWindowsByCursor() throws Exception {
+    try (Connection c = source()) {
+      String table = "\"operations\".\"order_items\"";
+      long total = sourceCount("SELECT count(*) FROM " + table);
+      List<String> blocks = ReadPartitions.planWholeTable(c, table, "order_item_id", "int8", "TRUE", 3);
+      assertEquals(3, blocks.size(), blocks.toString());
+      assertTrue(blocks.stream().allMatch(p -> p.contains("ctid")), blocks.toString());
+      assertEveryRowInExactlyOnePredicate(table, blocks, total);
+      assertTrue(sourceQuery("EXPLAIN SELECT * FROM " + table + " WHERE " + blocks.get(1)).toString()
+          .contains("Tid Range Scan"), "a block range reads only its blocks");
+
+      String window = "updated_at <= now()";
+      List<String> values = ReadPartitions.plan(c, table, "updated_at", "timestamptz", window, 3);
+      assertEquals(3, values.size(), values.toString());
+      assertTrue(values.stream().noneMatch(p -> p.contains("ctid")), values.toString());
+      assertEveryRowInExactlyOnePredicate(table, values, total);
+    }
+  }
+
+  private static void assertEveryRowInExactlyOnePredicate(String table, List<String> predicates, long total) {
+    long sum = 0;
+    for (String predicate : predicates) {
+      sum += sourceCount("SELECT count(*) FROM " + table + " WHERE " + predicate);
+    }
+    assertEquals(total, sum, "the ranges neither overlap nor leave a row out: " + predicates);
+  }
+
+  @Test
+  @Order(6)
+  void bronzeKeepsStatisticsOnTheColumnsItIsReadBy() {
+    org.apache.spark.sql.Row detail = io.delta.tables.DeltaTable.forPath(spark, path("bronze", "order_items"))
+        .detail().first();
+    Map<String, String> properties = detail.getJavaMap(detail.fieldIndex("properties"));
+    assertEquals("order_item_id,updated_at,_batch_id,_ingested_at", properties.get("delta.dataSkippingStatsColumns"));
   }
 
   @Test

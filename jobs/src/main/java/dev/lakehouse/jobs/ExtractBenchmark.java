@@ -50,10 +50,20 @@ public final class ExtractBenchmark implements Callable<Integer> {
   @Option(names = "--method", description = "copy or jdbc (default: the table's configuration).")
   String method;
 
-  @Option(names = "--warmup", defaultValue = "true", negatable = true, description = "One unmeasured round first (default: ${DEFAULT-VALUE}).")
-  boolean warmup;
+  @Option(names = "--warmup", defaultValue = "2", description = "Unmeasured rounds first, so both paths run JIT-compiled code (default: ${DEFAULT-VALUE}).")
+  int warmup;
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds; the medians are reported (default: ${DEFAULT-VALUE}).")
+  int rounds;
 
   private static final String TABLE = "order_items";
+
+  static double median(long[] values) {
+    long[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    int middle = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2.0;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -77,21 +87,35 @@ public final class ExtractBenchmark implements Callable<Integer> {
       if (method != null) {
         settings.put("lakehouse.tables." + TABLE + ".method", method);
       }
-      if (warmup) {
-        out.println("warm-up round (not measured)...");
+      LakehouseConfig config = base.with(settings);
+      if (rounds < 1 || warmup < 0) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rounds must be at least 1 and --warmup at least 0");
+      }
+      for (int round = 0; round < warmup; round++) {
+        out.printf("warm-up round %d of %d (not measured)...%n", round + 1, warmup);
         out.flush();
         copyToNull(source);
-        extract(base.with(settings), work.resolve("warmup"));
+        extract(config, work.resolve("warmup-" + round));
       }
-      long copyNanos = copyToNull(source);
-      long extractNanos = extract(base.with(settings), work.resolve("measured"));
-      TableSpec spec = base.with(settings).table(TABLE).orElseThrow();
-
-      double copyRate = rows / (copyNanos / 1e9);
-      double extractRate = rows / (extractNanos / 1e9);
-      out.printf("%nrows: %,d   partitions: %d   method: %s%n", rows, spec.partitions(), spec.method().name().toLowerCase());
-      out.printf("%-46s %8.2f s %,12.0f rows/s%n", "baseline: COPY (SELECT ...) TO STDOUT -> null", copyNanos / 1e9, copyRate);
-      out.printf("%-46s %8.2f s %,12.0f rows/s%n", "lakehouse bronze " + TABLE + " (source -> Delta)", extractNanos / 1e9, extractRate);
+      // Each round measures both paths back to back, so a slow moment of the machine hits both;
+      // the medians damp the rest of the run-to-run noise.
+      long[] copyNanos = new long[rounds];
+      long[] extractNanos = new long[rounds];
+      for (int round = 0; round < rounds; round++) {
+        copyNanos[round] = copyToNull(source);
+        extractNanos[round] = extract(config, work.resolve("round-" + round));
+        out.printf("round %d: COPY %.2f s, bronze %.2f s%n", round + 1, copyNanos[round] / 1e9, extractNanos[round] / 1e9);
+        out.flush();
+      }
+      TableSpec spec = config.table(TABLE).orElseThrow();
+      double copySeconds = median(copyNanos) / 1e9;
+      double extractSeconds = median(extractNanos) / 1e9;
+      double copyRate = rows / copySeconds;
+      double extractRate = rows / extractSeconds;
+      out.printf("%nrows: %,d   partitions: %d   method: %s   warm-up rounds: %d   measured rounds: %d (medians)%n",
+          rows, spec.partitions(), spec.method().name().toLowerCase(), warmup, rounds);
+      out.printf("%-46s %8.2f s %,12.0f rows/s%n", "baseline: COPY (SELECT ...) TO STDOUT -> null", copySeconds, copyRate);
+      out.printf("%-46s %8.2f s %,12.0f rows/s%n", "lakehouse bronze " + TABLE + " (source -> Delta)", extractSeconds, extractRate);
       out.printf("ratio (bronze / COPY): %.2f%n", extractRate / copyRate);
       out.flush();
       return 0;
