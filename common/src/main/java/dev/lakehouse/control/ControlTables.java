@@ -16,7 +16,12 @@ final class ControlTables {
    * lakehouse; the rows come from this code, which fills those columns anyway.
    */
   static void append(SparkSession spark, String path, StructType schema, List<Row> rows) {
-    spark.createDataFrame(rows, schema).coalesce(1).write().format("delta").mode("append").save(path);
+    var writer = spark.createDataFrame(rows, schema).coalesce(1).write().format("delta").mode("append");
+    if (!DeltaTable.isDeltaTable(spark, path)) {
+      // A few rows per run, always read whole: file statistics would never skip anything.
+      writer = writer.option("delta.dataSkippingNumIndexedCols", "0");
+    }
+    writer.save(path);
   }
 
   static void createIfAbsent(SparkSession spark, String path, StructType schema) {
