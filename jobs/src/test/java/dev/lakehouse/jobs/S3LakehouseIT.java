@@ -103,9 +103,14 @@ class S3LakehouseIT extends LakehouseTestBase {
   @AfterAll
   static void stopS3() throws Exception {
     try {
-      SESSION_KEYS.forEach(key -> spark.conf().unset(key));
       stopProcesses();
+      // Forget this bucket's cached file system and Delta logs: they point at a stopped endpoint.
+      if (endpoint != null && !SESSION_KEYS.isEmpty()) {
+        FileSystem.get(URI.create("s3a://" + BUCKET + "/"), spark.sessionState().newHadoopConf()).close();
+        org.apache.spark.sql.delta.DeltaLog.clearCache();
+      }
     } finally {
+      SESSION_KEYS.forEach(key -> spark.conf().unset(key));
       deleteRecursively(work);
     }
   }
