@@ -10,9 +10,8 @@ import dev.lakehouse.bronze.BronzeLoader;
 import dev.lakehouse.silver.SilverLoader;
 import dev.lakehouse.silver.SilverReconciler;
 import dev.lakehouse.testing.LakehouseTestBase;
-import java.math.BigDecimal;
+import dev.lakehouse.testing.Marts;
 import java.sql.Connection;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,31 +23,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 /** The whole pipeline into gold, checked against the source and against SCD2's invariants. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GoldBuilderTest extends LakehouseTestBase {
-
-  /** Each mart's question asked directly of the source, columns in the mart's order. */
-  private static final Map<String, String> SOURCE_SQL = Map.of(
-      "mart_open_orders_by_delivery_date_status", """
-          SELECT o.delivery_date, o.status, count(*), coalesce(sum(t.items), 0), coalesce(sum(t.amount), 0)
-          FROM operations.orders o LEFT JOIN (SELECT order_id, count(*) AS items, sum(quantity * unit_price) AS amount
-            FROM operations.order_items GROUP BY order_id) t USING (order_id)
-          WHERE o.status IN ('pending', 'dispatched') GROUP BY o.delivery_date, o.status""",
-      "mart_pending_items_by_product", """
-          SELECT i.product_id, p.name, p.category, sum(i.quantity), count(DISTINCT i.order_id), sum(i.quantity * i.unit_price)
-          FROM operations.order_items i JOIN operations.orders o USING (order_id)
-          LEFT JOIN operations.products p ON p.product_id = i.product_id
-          WHERE o.status = 'pending' GROUP BY i.product_id, p.name, p.category""",
-      "mart_top_customers_pending_orders", """
-          SELECT o.customer_id, c.name, c.city, count(*), coalesce(sum(t.amount), 0), rank() OVER (ORDER BY count(*) DESC)
-          FROM operations.orders o LEFT JOIN operations.customers c ON c.customer_id = o.customer_id
-          LEFT JOIN (SELECT order_id, sum(quantity * unit_price) AS amount FROM operations.order_items GROUP BY order_id) t
-            ON t.order_id = o.order_id
-          WHERE o.status = 'pending' GROUP BY o.customer_id, c.name, c.city""",
-      "mart_top_delivery_dates", """
-          SELECT o.delivery_date, to_char(o.delivery_date, 'FMDay'), count(*), coalesce(sum(t.items), 0),
-                 rank() OVER (ORDER BY count(*) DESC)
-          FROM operations.orders o LEFT JOIN (SELECT order_id, count(*) AS items FROM operations.order_items
-            GROUP BY order_id) t USING (order_id)
-          WHERE o.status <> 'cancelled' GROUP BY o.delivery_date""");
 
   private static int runs;
 
@@ -69,44 +43,17 @@ class GoldBuilderTest extends LakehouseTestBase {
     return new GoldBuilder(spark, config).build(runId);
   }
 
-  private static void assertMartsEqualTheSource() {
-    for (Map.Entry<String, String> mart : SOURCE_SQL.entrySet()) {
-      List<String> expected = normalize(sourceQuery(mart.getValue()));
-      List<String> actual = normalize(sql("SELECT * FROM delta.`%s`", path("gold", mart.getKey())));
-      assertFalse(expected.isEmpty(), mart.getKey());
-      assertEquals(expected, actual, mart.getKey());
-    }
-  }
-
   private static void assertInvariants() {
     for (GoldBuilder.Dimension d : GoldBuilder.dimensions(config).values()) {
       assertEquals(List.of(), Scd2Invariants.check(spark, path("gold", d.table()), d.spec()), d.table());
     }
   }
 
-  /** Rows as sorted strings, numbers without trailing zeros, so PostgreSQL and Spark values compare. */
-  private static List<String> normalize(List<List<Object>> rows) {
-    List<String> result = new ArrayList<>();
-    for (List<Object> row : rows) {
-      List<String> cells = new ArrayList<>();
-      for (Object value : row) {
-        if (value instanceof Number n) {
-          cells.add(new BigDecimal(n.toString()).stripTrailingZeros().toPlainString());
-        } else {
-          cells.add(String.valueOf(value));
-        }
-      }
-      result.add(String.join("|", cells));
-    }
-    result.sort(null);
-    return result;
-  }
-
   @Test
   @Order(1)
   void firstRunBuildsDimensionsFactsAndMartsThatMatchTheSource() {
     cycle();
-    assertMartsEqualTheSource();
+    Marts.assertEqualTheSource(config.paths());
     assertInvariants();
     assertEquals(sourceCount("SELECT count(*) FROM operations.order_items"),
         count("SELECT count(*) FROM delta.`%s`", path("gold", "fact_order_items")));
@@ -139,7 +86,7 @@ class GoldBuilderTest extends LakehouseTestBase {
     assertEquals(history.get(1).get(3), history.get(2).get(2), "no gap between versions");
     assertEquals(List.of(false, false, true), history.stream().map(r -> r.get(4)).toList());
     assertInvariants();
-    assertMartsEqualTheSource();
+    Marts.assertEqualTheSource(config.paths());
   }
 
   @Test
@@ -160,7 +107,7 @@ class GoldBuilderTest extends LakehouseTestBase {
     assertEquals(true, inferred.get(0).get(1));
     long sk = (Long) inferred.get(0).get(0);
     assertEquals(sk, count("SELECT customer_sk FROM delta.`%s` WHERE order_id = 90001", path("gold", "fact_orders")));
-    assertMartsEqualTheSource();
+    Marts.assertEqualTheSource(config.paths());
 
     // The real customer arrives: the inferred row is completed in place, same key, not versioned.
     sourceExecute("INSERT INTO operations.customers (customer_id, name, email, city, country)"
@@ -169,7 +116,7 @@ class GoldBuilderTest extends LakehouseTestBase {
     assertEquals(List.of(List.of(sk, false, "Late Larry")), sql(
         "SELECT customer_sk, is_inferred, name FROM delta.`%s` WHERE customer_id = 777777", path("gold", "dim_customer")));
     assertInvariants();
-    assertMartsEqualTheSource();
+    Marts.assertEqualTheSource(config.paths());
   }
 
   @Test
@@ -205,7 +152,7 @@ class GoldBuilderTest extends LakehouseTestBase {
       AcmeSimulator.simulate(c, "operations", 800, 7L);
     }
     cycle();
-    assertMartsEqualTheSource();
+    Marts.assertEqualTheSource(config.paths());
     assertInvariants();
   }
 }

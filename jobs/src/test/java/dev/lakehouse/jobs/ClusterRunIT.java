@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lakehouse.acme.AcmeSeeder;
 import dev.lakehouse.testing.LakehouseTestBase;
+import dev.lakehouse.testing.Marts;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -110,7 +111,7 @@ class ClusterRunIT extends LakehouseTestBase {
   }
 
   @Test
-  void runOnTheClusterLandsTheSourceThroughTheWorkersExecutors() throws Exception {
+  void runOnTheClusterBuildsTheMartsThroughTheWorkersExecutors() throws Exception {
     Submission cluster;
     MasterWatch watch = new MasterWatch();
     try (watch) {
@@ -142,6 +143,9 @@ class ClusterRunIT extends LakehouseTestBase {
           table);
       assertEquals(0L, count("SELECT count(*) FROM ((SELECT * FROM delta.`%s`) EXCEPT ALL (SELECT * FROM delta.`%s`))",
           onCluster, onLocal), "silver " + table + ": the cluster and the local run agree");
+    }
+    for (Submission run : List.of(cluster, local)) {
+      Marts.assertEqualTheSource(testConfig(Map.of("lakehouse.root", run.root().toString())).paths());
     }
 
     System.out.printf("ClusterRunIT: scale %d, %d source rows; spark-submit wall time: standalone cluster (1 worker,"

@@ -12,6 +12,7 @@ import dev.lakehouse.config.LakehousePaths;
 import dev.lakehouse.control.LakehouseLock;
 import dev.lakehouse.spark.LakehouseSpark;
 import dev.lakehouse.testing.LakehouseTestBase;
+import dev.lakehouse.testing.Marts;
 import io.delta.tables.DeltaTable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -138,7 +139,7 @@ class S3LakehouseIT extends LakehouseTestBase {
 
   @Test
   @Order(1)
-  void runLandsBronzeAndSilverOnS3() {
+  void runLandsBronzeSilverAndGoldOnS3() {
     Child run = lakehouse("run");
     assertEquals(0, run.exit(), run.describe());
     assertFalse(run.out().contains("failed"), run.out());
@@ -155,6 +156,8 @@ class S3LakehouseIT extends LakehouseTestBase {
       assertTrue(keys.contains("acme/bronze/" + table + "/_delta_log/00000000000000000000.json"), table);
       assertTrue(keys.contains("acme/silver/" + table + "/_delta_log/00000000000000000000.json"), table);
     }
+    assertTrue(keys.contains("acme/gold/dim_customer/_delta_log/00000000000000000000.json"), keys.toString());
+    Marts.assertEqualTheSource(paths);
     assertTrue(keys.contains("acme/_control/watermarks/_delta_log/00000000000000000000.json"), keys.toString());
     assertTrue(keys.stream().allMatch(k -> k.startsWith("acme/")), keys.toString());
     assertFalse(keys.contains("acme/" + LakehouseLock.LOCK_FILE), "the run released its lock");
@@ -198,6 +201,7 @@ class S3LakehouseIT extends LakehouseTestBase {
   void aSecondRunWithoutSourceChangesLeavesSilverUnchanged() {
     Map<String, Long> before = new HashMap<>();
     KEYS.keySet().forEach(t -> before.put(t, version(paths.silver(t))));
+    List<List<Object>> dimensions = sql("SELECT * FROM delta.`%s` ORDER BY customer_sk", paths.table("gold", "dim_customer"));
     // In this JVM: a run through an existing Spark session, as from a notebook.
     CliRunner run = CliRunner.run(cliTarget(), "run");
     assertEquals(0, run.exitCode(), run.err());
@@ -212,6 +216,9 @@ class S3LakehouseIT extends LakehouseTestBase {
       assertEquals(0L, count("SELECT count(*) FROM ((%s) EXCEPT ALL (%s))", now, then), table);
       assertSilverEqualsSource(table);
     }
+    assertEquals(dimensions, sql("SELECT * FROM delta.`%s` ORDER BY customer_sk", paths.table("gold", "dim_customer")),
+        "the re-run left the customer dimension as it was");
+    Marts.assertEqualTheSource(paths);
   }
 
   @Test
@@ -243,6 +250,7 @@ class S3LakehouseIT extends LakehouseTestBase {
     Set<String> extra = new HashSet<>(silver);
     extra.removeAll(source);
     assertEquals(Set.of(), extra, "silver holds no item version the source does not");
+    Marts.assertEqualTheSource(paths);
   }
 
   /** Silver's current rows are the source's rows: same keys, each at the source's latest change. */
