@@ -50,24 +50,9 @@ final class ReadPartitions {
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot plan the read of " + table, e);
     }
-    List<Long> bounds = bounds(0, blocks, partitions);
-    if (bounds.isEmpty()) {
-      return List.of(window);
-    }
     // The last range is open: blocks the table grew by since the size was read belong to it.
-    List<String> predicates = new ArrayList<>();
-    for (int i = 0; i <= bounds.size(); i++) {
-      String range;
-      if (i == 0) {
-        range = "ctid < '(" + bounds.get(0) + ",0)'";
-      } else if (i == bounds.size()) {
-        range = "ctid >= '(" + bounds.get(i - 1) + ",0)'";
-      } else {
-        range = "ctid >= '(" + bounds.get(i - 1) + ",0)' AND ctid < '(" + bounds.get(i) + ",0)'";
-      }
-      predicates.add(window + " AND " + range);
-    }
-    return predicates;
+    List<String> splits = bounds(0, blocks, partitions).stream().map(b -> "'(" + b + ",0)'").toList();
+    return ranges(window, "ctid", splits, false);
   }
 
   /** The predicates of a read of a window, as value ranges of {@code column}. */
@@ -95,20 +80,28 @@ final class ReadPartitions {
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot plan the read of " + table, e);
     }
-    List<Long> bounds = bounds(low, high, partitions);
-    if (bounds.isEmpty()) {
+    List<String> splits = bounds(low, high, partitions).stream().map(b -> literal(b, timestamp)).toList();
+    return ranges(window, quoted, splits, true);
+  }
+
+  /**
+   * The window cut at {@code splits}: below the first, between each pair, from the last on.
+   * {@code firstTakesNulls} adds the NULLs of {@code expression} to the first range.
+   */
+  private static List<String> ranges(String window, String expression, List<String> splits, boolean firstTakesNulls) {
+    if (splits.isEmpty()) {
       return List.of(window);
     }
     List<String> predicates = new ArrayList<>();
-    for (int i = 0; i <= bounds.size(); i++) {
+    for (int i = 0; i <= splits.size(); i++) {
       String range;
       if (i == 0) {
-        range = "(" + quoted + " < " + literal(bounds.get(0), timestamp) + " OR " + quoted + " IS NULL)";
-      } else if (i == bounds.size()) {
-        range = quoted + " >= " + literal(bounds.get(i - 1), timestamp);
+        range = expression + " < " + splits.get(0);
+        range = firstTakesNulls ? "(" + range + " OR " + expression + " IS NULL)" : range;
+      } else if (i == splits.size()) {
+        range = expression + " >= " + splits.get(i - 1);
       } else {
-        range = quoted + " >= " + literal(bounds.get(i - 1), timestamp)
-            + " AND " + quoted + " < " + literal(bounds.get(i), timestamp);
+        range = expression + " >= " + splits.get(i - 1) + " AND " + expression + " < " + splits.get(i);
       }
       predicates.add(window + " AND " + range);
     }

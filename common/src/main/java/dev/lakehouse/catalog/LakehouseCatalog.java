@@ -10,6 +10,8 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.TableIdentifier;
+import org.apache.spark.sql.catalyst.catalog.SessionCatalog;
 
 /**
  * Makes the lakehouse's Delta tables addressable by name ({@code bronze.orders},
@@ -70,12 +72,22 @@ public final class LakehouseCatalog {
     spark.sql("CREATE DATABASE IF NOT EXISTS `" + table.layer() + "`");
     String name = "`" + table.layer() + "`.`" + table.name() + "`";
     String location = table.path().replace("'", "\\'");
-    if (spark.catalog().tableExists(table.layer(), table.name())) {
-      String current = spark.sql("DESCRIBE DETAIL " + name).first().getAs("location");
-      if (current != null && sameLocation(current, table.path())) {
+    // The session catalog's own record, not the table: resolving a Delta table whose location
+    // is gone (a deleted or moved lakehouse) fails, and this is where such a name is re-pointed.
+    // The tables are external, so dropping a name leaves its files alone.
+    SessionCatalog catalog = spark.sessionState().catalog();
+    TableIdentifier id = new TableIdentifier(table.name(), scala.Option.apply(table.layer()));
+    if (catalog.tableExists(id)) {
+      String current;
+      try {
+        current = catalog.getTableMetadata(id).location().toString();
+      } catch (org.apache.spark.sql.AnalysisException e) {
+        throw new IllegalStateException("Cannot read the catalog entry of " + name, e);
+      }
+      if (sameLocation(current, table.path())) {
         return;
       }
-      spark.sql("DROP TABLE " + name);
+      catalog.dropTable(id, true, false);
     }
     spark.sql("CREATE TABLE " + name + " USING delta LOCATION '" + location + "'");
   }
