@@ -53,7 +53,7 @@ public final class ExtractBenchmark implements Callable<Integer> {
   @Option(names = "--warmup", defaultValue = "2", description = "Unmeasured rounds first, so both paths run JIT-compiled code (default: ${DEFAULT-VALUE}).")
   int warmup;
 
-  @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds; the medians are reported (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--rounds", defaultValue = "5", description = "Measured rounds; the medians are reported (default: ${DEFAULT-VALUE}).")
   int rounds;
 
   private static final String TABLE = "order_items";
