@@ -101,11 +101,11 @@ class ClusterRunIT extends LakehouseTestBase {
   static synchronized void stopCluster() {
     Process running = submission;
     if (running != null) {
-      stop(running);
+      ChildProcesses.stop(running);
     }
     // Last started, first stopped; a worker's executors are its child processes.
     for (int i = DAEMONS.size() - 1; i >= 0; i--) {
-      stop(DAEMONS.get(i));
+      ChildProcesses.stop(DAEMONS.get(i));
     }
     DAEMONS.clear();
   }
@@ -239,7 +239,7 @@ class ClusterRunIT extends LakehouseTestBase {
         throw new AssertionError("the " + name + " run did not finish in " + RUN_TIMEOUT + "; logs: " + out + ", " + err);
       }
     } finally {
-      stop(process);
+      ChildProcesses.stop(process);
       submission = null;
     }
     long millis = (System.nanoTime() - start) / 1_000_000;
@@ -373,21 +373,6 @@ class ClusterRunIT extends LakehouseTestBase {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     }
-  }
-
-  /** Stops a process and whatever it started (a worker's executors), forcibly after a grace period. */
-  private static void stop(Process process) {
-    List<ProcessHandle> children = process.descendants().toList();
-    process.destroy();
-    try {
-      if (!process.waitFor(15, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      process.destroyForcibly();
-    }
-    children.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
   }
 
   private static String tail(Path file, int lines) {

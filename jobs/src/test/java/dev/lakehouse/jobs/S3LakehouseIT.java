@@ -124,17 +124,7 @@ class S3LakehouseIT extends LakehouseTestBase {
     if (s3proxy != null) {
       all.add(s3proxy);
     }
-    for (Process process : all) {
-      process.destroy();
-      try {
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-          process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        process.destroyForcibly();
-      }
-    }
+    all.forEach(ChildProcesses::stop);
   }
 
   @Test
