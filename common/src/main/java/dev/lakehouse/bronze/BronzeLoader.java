@@ -184,7 +184,10 @@ public final class BronzeLoader {
         lower = incremental.lower();
         window = incremental.predicate(ident(cursor));
       }
-      checkSchemaDrift(table, qualified, columns, path);
+      boolean landedBefore = DeltaTable.isDeltaTable(spark, path);
+      if (landedBefore) {
+        checkSchemaDrift(table, qualified, columns, path);
+      }
       SourceColumn partitionColumn = requireColumn(byName, table.effectivePartitionColumn(), qualified,
           "partition-column");
       // A whole-table read splits by blocks unless a partition column is configured.
@@ -204,13 +207,13 @@ public final class BronzeLoader {
           .withColumn("_batch_id", lit(batchId))
           .withColumn("_ingested_at", lit(Timestamp.from(started)))
           .withColumn("_source", lit(source.name() + "." + source.schema() + "." + table.sourceTable()));
-      if (lower.isPresent() && DeltaTable.isDeltaTable(spark, path)) {
+      if (lower.isPresent() && landedBefore) {
         rows = withoutRowsAlreadyLanded(rows, table, path, lower.get());
       }
       Column maxCursor = table.cursor().map(c -> functions.max(col(c))).orElse(lit(null).cast("timestamp"));
       rows = rows.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor"));
       var writer = rows.write().format("delta").mode("append");
-      if (!DeltaTable.isDeltaTable(spark, path)) {
+      if (!landedBefore) {
         writer = writer.option(STATS_COLUMNS, statsColumns(table));
       }
       for (String column : nearlyDistinctColumns(table)) {
@@ -307,9 +310,6 @@ public final class BronzeLoader {
    * bronze, NULL from now on; a changed type stops the table before anything is written.
    */
   private void checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
-    if (!DeltaTable.isDeltaTable(spark, path)) {
-      return;
-    }
     Map<String, org.apache.spark.sql.types.DataType> landed = new java.util.LinkedHashMap<>();
     for (var field : spark.read().format("delta").load(path).schema().fields()) {
       landed.put(field.name(), field.dataType());

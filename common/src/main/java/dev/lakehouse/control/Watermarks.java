@@ -51,12 +51,11 @@ public final class Watermarks {
     if (!DeltaTable.isDeltaTable(spark, path)) {
       return all;
     }
-    for (Row row : spark.read().format("delta").load(path).collectAsList()) {
+    for (Row row : spark.sql(currentSql(path)).collectAsList()) {
       Timestamp watermark = row.getAs("watermark");
       String table = row.getAs("table_name");
-      Watermark candidate = new Watermark(table, row.<Long>getAs("batch_id"),
-          Optional.ofNullable(watermark).map(Timestamp::toInstant), row.getAs("run_id"));
-      all.merge(table, candidate, (a, b) -> b.batchId() > a.batchId() ? b : a);
+      all.put(table, new Watermark(table, row.<Long>getAs("batch_id"),
+          Optional.ofNullable(watermark).map(Timestamp::toInstant), row.getAs("run_id")));
     }
     return all;
   }
@@ -75,7 +74,7 @@ public final class Watermarks {
         w.table(), w.batchId(), w.watermark().map(Timestamp::from).orElse(null), w.runId(), now)).toList());
   }
 
-  /** A query of the current watermarks, one row per table, for people and tests. */
+  /** The current watermarks, one row per table: each table's row with the highest batch. */
   public static String currentSql(String path) {
     return "SELECT table_name, max(batch_id) AS batch_id, max_by(watermark, batch_id) AS watermark,"
         + " max_by(run_id, batch_id) AS run_id FROM delta.`" + path + "` GROUP BY table_name";

@@ -67,6 +67,9 @@ public final class ExtractBenchmark implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (rounds < 1 || warmup < 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rounds must be at least 1 and --warmup at least 0");
+    }
     PrintWriter out = spec.commandLine().getOut();
     LakehouseCli cli = (LakehouseCli) spec.parent().parent().userObject();
     Path work = Files.createTempDirectory("lakehouse-bench-");
@@ -88,9 +91,6 @@ public final class ExtractBenchmark implements Callable<Integer> {
         settings.put("lakehouse.tables." + TABLE + ".method", method);
       }
       LakehouseConfig config = base.with(settings);
-      if (rounds < 1 || warmup < 0) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rounds must be at least 1 and --warmup at least 0");
-      }
       for (int round = 0; round < warmup; round++) {
         out.printf("warm-up round %d of %d (not measured)...%n", round + 1, warmup);
         out.flush();
