@@ -51,6 +51,10 @@ public final class EmbeddedSource implements AutoCloseable {
           .setServerConfig("max_wal_size", "2GB")
           .setServerConfig("shared_buffers", "256MB")
           .setServerConfig("max_connections", "100")
+          // Logical replication (tables in mode = log): pgoutput slots need these at start-up.
+          .setServerConfig("wal_level", "logical")
+          .setServerConfig("max_replication_slots", "20")
+          .setServerConfig("max_wal_senders", "20")
           .setDataDirectoryCustomizer(EmbeddedSource::writeHba);
       if (dataDir != null) {
         Files.createDirectories(dataDir);
@@ -71,6 +75,8 @@ public final class EmbeddedSource implements AutoCloseable {
         "# written by the lakehouse embedded source",
         "local all postgres trust",
         "host  all postgres 127.0.0.1/32 trust",
+        "host  replication postgres 127.0.0.1/32 trust",
+        "host  replication all 127.0.0.1/32 scram-sha-256",
         "local all all scram-sha-256",
         "host  all all 127.0.0.1/32 scram-sha-256");
     try {
