@@ -1,40 +1,41 @@
 package dev.lakehouse;
 
-import dev.lakehouse.config.LakehouseConfig;
-import dev.lakehouse.config.LakehousePaths;
-import dev.lakehouse.config.SourceSettings;
 import dev.lakehouse.source.EmbeddedSource;
 import dev.lakehouse.spark.LakehouseSpark;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.SourceSettings;
 import java.nio.file.Paths;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * What a job runs against: the configuration, the Spark session and the source database, each
+ * What a job runs against: the specification, the Spark session and the source database, each
  * created on first use. With no source URL configured, the embedded PostgreSQL under
  * {@code lakehouse.source.embedded.data-dir} is started (and stopped on close).
  */
 public final class Lakehouse implements AutoCloseable {
 
-  private final LakehouseConfig config;
+  private final LakehouseSpec spec;
   private EmbeddedSource embedded;
   private SourceSettings source;
   private SparkSession spark;
 
-  public Lakehouse(LakehouseConfig config) {
-    this.config = config;
+  public Lakehouse(LakehouseSpec spec) {
+    this.spec = spec;
   }
 
-  public LakehouseConfig config() {
-    return config;
+  public LakehouseSpec spec() {
+    return spec;
   }
 
   public LakehousePaths paths() {
-    return config.paths();
+    return spec.paths();
   }
 
+  /** The source's connection settings (the embedded server's, once started, when no URL is configured). */
   public synchronized SourceSettings source() {
     if (source == null) {
-      SourceSettings configured = config.source();
+      SourceSettings configured = spec.source();
       if (configured.embedded()) {
         embedded = EmbeddedSource.start(Paths.get(configured.embeddedDataDir()).toAbsolutePath());
         source = embedded.settings(configured);
@@ -46,12 +47,12 @@ public final class Lakehouse implements AutoCloseable {
   }
 
   public boolean sourceIsEmbedded() {
-    return config.source().embedded();
+    return spec.source().embedded();
   }
 
   public synchronized SparkSession spark() {
     if (spark == null) {
-      spark = LakehouseSpark.getOrCreate(config);
+      spark = LakehouseSpark.getOrCreate(spec.spark());
     }
     return spark;
   }

@@ -5,10 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
 import dev.lakehouse.LakehouseException;
-import dev.lakehouse.config.LakehousePaths;
-import dev.lakehouse.config.SourceSettings;
-import dev.lakehouse.config.TableSpec;
-import dev.lakehouse.control.BatchCommits;
+import dev.lakehouse.control.Commits;
 import dev.lakehouse.control.CrashPoints;
 import dev.lakehouse.control.RunLog;
 import dev.lakehouse.control.Watermarks;
@@ -16,6 +13,10 @@ import dev.lakehouse.control.Watermarks.Watermark;
 import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.spec.Identifiers;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.SourceSettings;
+import dev.lakehouse.spec.TableSpec;
 import dev.lakehouse.source.SourceDatabase;
 import io.delta.tables.DeltaTable;
 import java.sql.Connection;
@@ -25,10 +26,13 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -36,34 +40,40 @@ import org.apache.spark.sql.Observation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Lands source tables in {@code <root>/bronze/<table>}: append-only Delta tables holding the
- * source columns plus {@code _batch_id}, {@code _ingested_at} and {@code _source}.
+ * Lands source tables in {@code <root>/bronze/<table>}: append-only Delta tables holding every
+ * source version with {@code _batch_id}, {@code _ingested_at}, {@code _source} and {@code _op}
+ * ({@link BronzeOps}).
  *
- * <p>Crash safety: each table's batch is one Delta commit tagged with its batch id (as Delta's
- * idempotent-write transaction and in the commit metadata). The watermark is recorded after the
- * commit; if the process dies in between, the next run finds a committed batch newer than the
- * recorded one, records it and leaves that table for the next run, which is exactly what the
- * interrupted run would have left behind.
- *
- * <p>Overlap: incremental windows re-read the lookback, so rows already in bronze with the same
- * key and cursor are left out of the new batch; bronze holds each (key, cursor) once.
+ * <p>Per table, in order: (1) recover a batch an interrupted run committed but did not record;
+ * (2) open one exported snapshot on the source; (3) check the columns, the key (no NULL, no
+ * duplicate) and the schema drift, before anything is written; (4) read the window (incremental),
+ * or the whole table (full); (5) keep only what bronze does not hold yet; (6) write it as one
+ * commit tagged with the batch (see {@link Commits}), or nothing at all when nothing is new. The
+ * watermarks are recorded after every table, as one commit: the run's commit point. A table that
+ * fails is reported and the others still load.
  */
 public final class BronzeLoader {
 
   private static final Logger LOG = LoggerFactory.getLogger(BronzeLoader.class);
   public static final String JOB = "bronze";
-  private static final String NULL_KEY_MARKER = "lakehouse: NULL primary key";
+  private static final String NULL_KEY_MARKER = "lakehouse: NULL key";
   private static final String STATS_COLUMNS = "delta.dataSkippingStatsColumns";
 
+  /** What one table's bronze step did. {@code rowsWritten} is 0 and nothing was committed when nothing was new. */
   public record TableResult(String table, long batchId, long rowsRead, long rowsWritten,
-                            Optional<Instant> watermark, RunLog.Status status, String error) {
+                            Optional<CursorValue> watermark, RunLog.Status status, String error) {
 
     public boolean failed() {
       return status == RunLog.Status.FAILED;
+    }
+
+    public boolean committed() {
+      return status == RunLog.Status.RECOVERED || (status == RunLog.Status.SUCCEEDED && rowsWritten > 0);
     }
   }
 
@@ -71,19 +81,17 @@ public final class BronzeLoader {
   private final SourceSettings source;
   private final LakehousePaths paths;
   private final Watermarks watermarks;
-  private final RunLog runLog;
 
   public BronzeLoader(SparkSession spark, SourceSettings source, LakehousePaths paths) {
     this.spark = spark;
     this.source = source;
     this.paths = paths;
-    this.watermarks = new Watermarks(spark, paths.control("watermarks"));
-    this.runLog = new RunLog(spark, paths.control("runs"));
+    this.watermarks = new Watermarks(spark, paths.control("watermarks"), source.timeZone());
   }
 
   /**
-   * Loads every table; a table that fails is recorded and the others still load. The run log and
-   * then the watermarks are written once, at the end.
+   * Loads every table; a table that fails is reported and the others still load. The watermarks
+   * of the batches committed are recorded once, at the end.
    */
   public List<TableResult> load(String runId, List<TableSpec> tables) {
     // One connection up front so an unreachable source or a wrong password fails once, clearly.
@@ -94,22 +102,16 @@ public final class BronzeLoader {
     }
     Map<String, Watermark> recorded = watermarks.readAll();
     List<TableResult> results = new ArrayList<>();
-    List<RunLog.Entry> entries = new ArrayList<>();
     try {
       for (TableSpec table : tables) {
-        Instant started = Instant.now();
-        TableResult result = loadTable(runId, table, Optional.ofNullable(recorded.get(table.name())));
-        results.add(result);
-        entries.add(new RunLog.Entry(runId, JOB, result.table(), result.batchId(), result.rowsRead(),
-            result.rowsWritten(), started, Instant.now(), result.status(), result.error()));
+        results.add(loadTable(runId, table, Optional.ofNullable(recorded.get(table.name()))));
       }
     } finally {
-      // The watermarks are the run's last write, its commit point: whatever dies before it is
-      // repaired by the next run from the tagged bronze commits.
-      runLog.appendAll(entries);
-      CrashPoints.reach("bronze.after-runlog");
-      watermarks.recordAll(results.stream().filter(r -> !r.failed())
+      // The run's commit point: whatever dies before it is repaired by the next run from the
+      // tagged bronze commits.
+      watermarks.recordAll(results.stream().filter(TableResult::committed)
           .map(r -> new Watermark(r.table(), r.batchId(), r.watermark(), runId)).toList());
+      CrashPoints.reach("bronze.after-watermarks");
     }
     return results;
   }
@@ -117,123 +119,208 @@ public final class BronzeLoader {
   TableResult loadTable(String runId, TableSpec table, Optional<Watermark> recorded) {
     String path = paths.bronze(table.name());
     long recordedBatch = recorded.map(Watermark::batchId).orElse(0L);
-    Optional<Instant> previousWatermark = recorded.flatMap(Watermark::watermark);
-
-    Optional<BatchCommits.Commit> committed = BatchCommits.last(spark, path);
-    if (committed.isPresent() && committed.get().batchId() > recordedBatch) {
-      return recover(table, committed.get(), previousWatermark);
-    }
-
+    Optional<CursorValue> previous = recorded.flatMap(Watermark::cursor);
     long batchId = recordedBatch + 1;
     try {
-      Extracted extracted = write(runId, table, batchId, previousWatermark, Instant.now());
+      Optional<Commits.Commit> committed = Commits.last(spark, path, JOB);
+      if (committed.isPresent() && committed.get().batch() > recordedBatch) {
+        return recover(table, committed.get(), previous);
+      }
+      Extracted extracted = extract(runId, table, batchId, previous, Instant.now());
+      if (extracted.rowsWritten() == 0) {
+        LOG.info("bronze {}: read {} rows, nothing new to land", table.name(), extracted.rowsRead());
+        return new TableResult(table.name(), recordedBatch, extracted.rowsRead(), 0, previous,
+            RunLog.Status.SUCCEEDED, null);
+      }
       CrashPoints.reach("bronze.after-commit");
-      Optional<Instant> watermark = table.incremental()
-          ? IncrementalWindow.advance(previousWatermark, extracted.maxCursor())
-          : Optional.empty();
-      TableResult result = new TableResult(table.name(), batchId, extracted.rowsRead(), extracted.rowsWritten(),
-          watermark, RunLog.Status.SUCCEEDED, null);
-      LOG.info("bronze {}: batch {} read {} rows, wrote {}{}", table.name(), batchId, result.rowsRead(),
-          result.rowsWritten(), watermark.map(w -> ", watermark " + w).orElse(""));
-      return result;
+      Optional<CursorValue> watermark = table.incremental()
+          ? IncrementalWindow.advance(previous, extracted.maxCursor()) : Optional.empty();
+      LOG.info("bronze {}: batch {} read {} rows, landed {}{}", table.name(), batchId, extracted.rowsRead(),
+          extracted.rowsWritten(), watermark.map(w -> ", watermark " + w.encode()).orElse(""));
+      return new TableResult(table.name(), batchId, extracted.rowsRead(), extracted.rowsWritten(), watermark,
+          RunLog.Status.SUCCEEDED, null);
     } catch (Exception e) {
-      String message = describe(table, e);
+      String message = describe(e);
       LOG.error("bronze {} failed: {}", table.name(), message);
       LOG.debug("bronze {} failure detail", table.name(), e);
-      return new TableResult(table.name(), batchId, 0, 0, previousWatermark, RunLog.Status.FAILED, message);
+      return new TableResult(table.name(), batchId, 0, 0, previous, RunLog.Status.FAILED, message);
     }
   }
 
-  private record Extracted(long rowsRead, long rowsWritten, Optional<Instant> maxCursor) {}
+  private record Extracted(long rowsRead, long rowsWritten, Optional<CursorValue> maxCursor) {}
 
-  private Extracted write(String runId, TableSpec table, long batchId, Optional<Instant> previousWatermark,
-                          Instant started) throws InterruptedException {
-    String qualified = SourceDatabase.qualified(source.schema(), table.sourceTable());
+  private Extracted extract(String runId, TableSpec table, long batchId, Optional<CursorValue> previous,
+                            Instant started) throws SQLException, InterruptedException {
     String path = paths.bronze(table.name());
     try (Connection connection = SourceDatabase.connect(source)) {
       // One snapshot for the whole extraction: every partition imports it, as pg_dump -j does.
       connection.setAutoCommit(false);
       connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      String schema = SourceDatabase.schemaOf(connection, source, table);
+      String qualified = SourceDatabase.qualified(schema, table.sourceTable());
       String snapshot;
-      Instant upper;
+      Timestamp now;
       try (Statement s = connection.createStatement();
            ResultSet rs = s.executeQuery("SELECT pg_export_snapshot(), statement_timestamp()")) {
         rs.next();
         snapshot = rs.getString(1);
-        upper = rs.getTimestamp(2).toInstant();
+        now = rs.getTimestamp(2);
+      }
+      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+      Map<String, SourceColumn> byName = new LinkedHashMap<>();
+      columns.forEach(c -> byName.put(c.name(), c));
+      checkColumnNames(table, qualified, columns);
+      for (String key : table.primaryKey()) {
+        requireColumn(byName, key, qualified, table, "primary-key");
       }
 
-      List<SourceColumn> columns = SourceColumns.discover(connection, source.schema(), table.sourceTable());
-      Map<String, SourceColumn> byName = columns.stream()
-          .collect(Collectors.toMap(SourceColumn::name, c -> c));
-      for (String key : table.primaryKey()) {
-        requireColumn(byName, key, qualified, "primary-key");
-      }
       String window = "TRUE";
-      Optional<Instant> lower = Optional.empty();
-      if (table.incremental()) {
-        String cursor = table.cursor().orElseThrow();
-        SourceColumn cursorColumn = requireColumn(byName, cursor, qualified, "cursor");
-        if (!cursorColumn.pgType().startsWith("timestamp")) {
-          throw new LakehouseException("Cursor column " + cursor + " of " + qualified
-              + " is " + cursorColumn.pgType() + "; lakehouse.tables." + table.name()
-              + ".cursor must be a timestamp or timestamptz column");
+      Optional<CursorValue> lower = Optional.empty();
+      Optional<CursorValue.Kind> cursorKind = Optional.empty();
+      if (table.cursor().isPresent()) {
+        SourceColumn cursor = requireColumn(byName, table.cursor().get(), qualified, table, "cursor");
+        cursorKind = CursorValue.Kind.of(cursor.pgType());
+        if (cursorKind.isEmpty()) {
+          throw new LakehouseException("Cursor column " + cursor.name() + " of " + qualified + " is " + cursor.sqlType()
+              + "; lakehouse.tables." + table.name() + ".cursor must be a timestamptz, timestamp, date or integer column");
         }
-        requireNoNullCursor(connection, qualified, cursor);
-        IncrementalWindow incremental = IncrementalWindow.after(previousWatermark, table.lookback(), upper);
+        if (previous.isPresent() && previous.get().kind() != cursorKind.get()) {
+          throw CursorValue.mismatch(table.name(), cursorKind.get(), previous.get());
+        }
+      }
+      if (table.incremental()) {
+        CursorValue.Kind kind = cursorKind.orElseThrow();
+        if (kind == CursorValue.Kind.INTEGER ? table.lookback().time().isPresent() && !table.lookback().time().get().isZero()
+            : table.lookback().units().isPresent() && table.lookback().units().getAsLong() > 0) {
+          throw new LakehouseException("lakehouse.tables." + table.name() + ".lookback is " + table.lookback()
+              + " but the cursor is " + kind.name().toLowerCase() + ": give "
+              + (kind == CursorValue.Kind.INTEGER ? "a number of cursor units, e.g. 1000" : "a duration, e.g. 10m"));
+        }
+        requireNoNullCursor(connection, qualified, table.cursor().get());
+        IncrementalWindow incremental = IncrementalWindow.after(previous, table.lookback(),
+            upperBound(kind, now.toInstant()));
+        window = incremental.predicate(ident(table.cursor().get()));
         lower = incremental.lower();
-        window = incremental.predicate(ident(cursor));
       }
       boolean landedBefore = DeltaTable.isDeltaTable(spark, path);
       if (landedBefore) {
         checkSchemaDrift(table, qualified, columns, path);
       }
-      SourceColumn partitionColumn = requireColumn(byName, table.effectivePartitionColumn(), qualified,
-          "partition-column");
-      // A whole-table read splits by blocks unless a partition column is configured.
-      boolean wholeTable = lower.isEmpty() && table.partitionColumn().isEmpty();
-      List<String> predicates = wholeTable
-          ? ReadPartitions.planWholeTable(connection, qualified, partitionColumn.name(), partitionColumn.pgType(),
-              window, table.partitions())
-          : ReadPartitions.plan(connection, qualified, partitionColumn.name(), partitionColumn.pgType(),
-              window, table.partitions());
+      checkKey(connection, table, schema, qualified, byName, window);
 
-      // Counted as the rows stream past, so the extraction stays a single pass.
+      List<String> predicates = plan(connection, table, qualified, byName, window, lower.isPresent());
       Observation read = new Observation("bronze-read-" + table.name());
-      Observation landed = new Observation("bronze-landed-" + table.name());
       Dataset<Row> rows = read(table, columns, qualified, predicates, snapshot)
           .observe(read, functions.count(lit(1)).as("rows"));
-      rows = rows.filter(nullKeyGuard(table, source.schema() + "." + table.sourceTable()))
-          .withColumn("_batch_id", lit(batchId))
-          .withColumn("_ingested_at", lit(Timestamp.from(started)))
-          .withColumn("_source", lit(source.name() + "." + source.schema() + "." + table.sourceTable()));
-      if (lower.isPresent() && landedBefore) {
-        rows = withoutRowsAlreadyLanded(rows, table, path, lower.get());
+      if (!table.keyless()) {
+        rows = rows.filter(nullKeyGuard(table, qualified));
       }
-      Column maxCursor = table.cursor().map(c -> functions.max(col(c))).orElse(lit(null).cast("timestamp"));
-      rows = rows.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor"));
-      var writer = rows.write().format("delta").mode("append");
+      List<String> sourceColumns = columns.stream().map(SourceColumn::name).toList();
+      Dataset<Row> landing = landing(table, rows, sourceColumns, landedBefore, lower, path, batchId, started, qualified);
+
+      Column maxCursor = table.cursor().map(c -> functions.max(col(Identifiers.quote(c))))
+          .orElse(lit(null).cast("string"));
+      long written;
+      Object max;
       if (!landedBefore) {
-        writer = writer.option(STATS_COLUMNS, statsColumns(table));
+        // The first landing is a whole table: written as it streams, without a count first.
+        Observation landed = new Observation("bronze-landed-" + table.name());
+        writer(landing.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor")),
+            table, batchId, runId, true).save(path);
+        Map<String, Object> metrics = landed.getAsJava();
+        written = (Long) metrics.get("rows");
+        max = metrics.get("max_cursor");
+      } else {
+        // Later batches are usually small, and often empty: counted first, so nothing new commits nothing.
+        Dataset<Row> persisted = landing.persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+          Row counts = persisted.agg(functions.count(lit(1)), maxCursor).first();
+          written = counts.getLong(0);
+          max = counts.isNullAt(1) ? null : counts.get(1);
+          if (written > 0) {
+            writer(persisted, table, batchId, runId, false).save(path);
+          }
+        } finally {
+          persisted.unpersist();
+        }
       }
-      for (String column : nearlyDistinctColumns(table)) {
-        // Parquet would build a dictionary for these and abandon it once it outgrows a page.
-        writer = writer.option("parquet.enable.dictionary#" + column, "false");
-      }
-      writer.option("mergeSchema", "true")
-          .option("txnAppId", BatchCommits.appId(JOB, table.name()))
-          .option("txnVersion", batchId)
-          .option("userMetadata", BatchCommits.metadata(JOB, table.name(), batchId, runId))
-          .save(path);
       connection.commit();
-      Map<String, Object> readMetrics = read.getAsJava();
-      Map<String, Object> landedMetrics = landed.getAsJava();
-      Object max = landedMetrics.get("max_cursor");
-      return new Extracted((Long) readMetrics.get("rows"), (Long) landedMetrics.get("rows"),
-          max == null ? Optional.empty() : Optional.of(((Timestamp) max).toInstant()));
-    } catch (SQLException e) {
-      throw SourceDatabase.queryError("Cannot read " + qualified, e);
+      long rowsRead = (Long) read.getAsJava().getOrDefault("rows", 0L);
+      Optional<CursorValue> maxValue = max == null || cursorKind.isEmpty() ? Optional.empty()
+          : Optional.of(CursorValue.fromSpark(cursorKind.get(), max));
+      return new Extracted(rowsRead, written, maxValue);
     }
+  }
+
+  private static org.apache.spark.sql.DataFrameWriter<Row> writer(Dataset<Row> rows, TableSpec table, long batchId,
+                                                                   String runId, boolean create) {
+    var writer = rows.write().format("delta").mode("append").option("mergeSchema", "true");
+    if (create) {
+      writer = writer.option(STATS_COLUMNS, statsColumns(table));
+    }
+    for (String column : nearlyDistinctColumns(table)) {
+      // Parquet would build a dictionary for these and abandon it once it outgrows a page.
+      writer = writer.option("parquet.enable.dictionary#" + column, "false");
+    }
+    return Commits.tag(writer, Commits.Tag.idempotent(JOB, table.name(), batchId, runId));
+  }
+
+  /** The window's upper bound: the source's clock when the extraction starts, in the cursor's type. */
+  private Optional<CursorValue> upperBound(CursorValue.Kind kind, Instant now) {
+    return switch (kind) {
+      case TIMESTAMPTZ -> Optional.of(new CursorValue.TimestampTz(now));
+      case TIMESTAMP -> Optional.of(new CursorValue.LocalTimestamp(
+          java.time.LocalDateTime.ofInstant(now, source.timeZone())));
+      case DATE -> Optional.of(new CursorValue.DateValue(java.time.LocalDate.ofInstant(now, source.timeZone())));
+      case INTEGER -> Optional.empty();
+    };
+  }
+
+  /** What this batch lands, with bronze's columns added, from the rows read. */
+  private Dataset<Row> landing(TableSpec table, Dataset<Row> rows, List<String> sourceColumns, boolean landedBefore,
+                               Optional<CursorValue> lower, String path, long batchId, Instant started,
+                               String qualified) {
+    String label = source.label() + "." + qualified.replace("\"", "");
+    if (table.keyless()) {
+      rows = BronzeOps.withRowKey(rows, sourceColumns);
+    }
+    if (table.full() && table.land() == TableSpec.Land.CHANGED) {
+      rows = rows.withColumn(BronzeOps.ROW_HASH, BronzeOps.hash(sourceColumns));
+    }
+    Map<String, Object> constants = new LinkedHashMap<>();
+    constants.put("_batch_id", batchId);
+    constants.put("_ingested_at", Timestamp.from(started));
+    constants.put("_source", label);
+    Dataset<Row> tagged = rows;
+    for (Map.Entry<String, Object> constant : constants.entrySet()) {
+      tagged = tagged.withColumn(constant.getKey(), lit(constant.getValue()));
+    }
+    if (table.incremental()) {
+      tagged = tagged.withColumn(BronzeOps.OP, lit(BronzeOps.UPSERT));
+      if (landedBefore && lower.isPresent()) {
+        // The lookback re-reads rows on purpose; those bronze already holds, identical, stay out.
+        tagged = BronzeOps.withoutLanded(spark, tagged, table, sourceColumns, path, lower);
+      }
+      return tagged;
+    }
+    if (table.land() == TableSpec.Land.CHANGED && landedBefore) {
+      return BronzeOps.changesAgainstState(spark, tagged, table, path, constants);
+    }
+    return tagged.withColumn(BronzeOps.OP, lit(BronzeOps.SNAPSHOT));
+  }
+
+  private List<String> plan(Connection connection, TableSpec table, String qualified, Map<String, SourceColumn> byName,
+                            String window, boolean windowed) {
+    Optional<String> partitionColumn = table.effectivePartitionColumn();
+    // A whole-table read splits by blocks unless a partition column is configured.
+    boolean wholeTable = !(table.incremental() && windowed) && table.partitionColumn().isEmpty();
+    if (partitionColumn.isEmpty()) {
+      return ReadPartitions.planWholeTable(connection, qualified, null, null, window, table.partitions());
+    }
+    SourceColumn column = requireColumn(byName, partitionColumn.get(), qualified, table, "partition-column");
+    return wholeTable
+        ? ReadPartitions.planWholeTable(connection, qualified, column.name(), column.pgType(), window, table.partitions())
+        : ReadPartitions.plan(connection, qualified, column.name(), column.pgType(), window, table.partitions());
   }
 
   private Dataset<Row> read(TableSpec table, List<SourceColumn> columns, String qualified,
@@ -251,28 +338,16 @@ public final class BronzeLoader {
     return spark.read().jdbc(source.url(), subquery, predicates.toArray(String[]::new), props);
   }
 
-  /** Drops rows whose (key, cursor) bronze already holds: the lookback re-reads them on purpose. */
-  private Dataset<Row> withoutRowsAlreadyLanded(Dataset<Row> rows, TableSpec table, String path, Instant lower) {
-    String cursor = table.cursor().orElseThrow();
-    List<String> identity = new ArrayList<>(table.primaryKey());
-    identity.add(cursor);
-    Dataset<Row> landed = spark.read().format("delta").load(path)
-        .where(col(cursor).geq(lit(Timestamp.from(lower))))
-        .select(identity.stream().map(functions::col).toArray(Column[]::new))
-        .distinct();
-    return rows.join(landed, identity.toArray(String[]::new), "left_anti");
-  }
-
   /**
    * Bronze is read by batch (silver) and by key and cursor (the lookback's anti-join); statistics
    * on those columns make the reads skip files, and on the others would only slow every write.
    */
   static String statsColumns(TableSpec table) {
-    java.util.LinkedHashSet<String> columns = new java.util.LinkedHashSet<>(table.primaryKey());
+    Set<String> columns = new LinkedHashSet<>(table.keyless() ? List.of(BronzeOps.ROW_KEY) : table.primaryKey());
     table.cursor().ifPresent(columns::add);
     columns.add("_batch_id");
     columns.add("_ingested_at");
-    return String.join(",", columns);
+    return columns.stream().map(Identifiers::quote).collect(Collectors.joining(","));
   }
 
   /** A single-column key (distinct by definition) and the cursor (a timestamp per change). */
@@ -288,21 +363,85 @@ public final class BronzeLoader {
   private static Column nullKeyGuard(TableSpec table, String qualified) {
     Column anyNull = null;
     for (String key : table.primaryKey()) {
-      Column isNull = col(key).isNull();
+      Column isNull = col(Identifiers.quote(key)).isNull();
       anyNull = anyNull == null ? isNull : anyNull.or(isNull);
     }
-    String message = NULL_KEY_MARKER + " " + String.join(", ", table.primaryKey()) + " in " + qualified;
+    String message = NULL_KEY_MARKER + " (" + String.join(", ", table.primaryKey()) + ") in " + qualified;
     return functions.when(anyNull, functions.raise_error(lit(message))).otherwise(lit(true));
   }
 
-  private static SourceColumn requireColumn(Map<String, SourceColumn> columns, String name, String table,
-                                            String setting) {
+  private static SourceColumn requireColumn(Map<String, SourceColumn> columns, String name, String qualified,
+                                            TableSpec table, String setting) {
     SourceColumn column = columns.get(name);
     if (column == null) {
-      throw new LakehouseException("Column " + name + " (" + setting + ") does not exist in " + table
-          + "; its columns are " + columns.keySet().stream().sorted().toList());
+      throw new LakehouseException("lakehouse.tables." + table.name() + "." + setting + ": no column " + name
+          + " in " + qualified + "; its columns are " + columns.keySet());
     }
     return column;
+  }
+
+  private static void checkColumnNames(TableSpec table, String qualified, List<SourceColumn> columns) {
+    Set<String> seen = new java.util.HashSet<>();
+    for (SourceColumn column : columns) {
+      String problem = Identifiers.columnProblem(column.name());
+      if (problem != null) {
+        throw new LakehouseException(qualified + ": " + problem);
+      }
+      if (column.name().startsWith("_")) {
+        throw new LakehouseException(qualified + ": column " + column.name() + " starts with _, which bronze and"
+            + " silver reserve for their own columns; read the table through a view that renames it");
+      }
+      if (!seen.add(column.name().toLowerCase(java.util.Locale.ROOT))) {
+        throw new LakehouseException(qualified + ": two columns are named " + column.name()
+            + " ignoring case, which Spark cannot tell apart; read the table through a view that renames one");
+      }
+    }
+    if (table.keyless() && columns.isEmpty()) {
+      throw new LakehouseException(qualified + " has no columns");
+    }
+  }
+
+  /**
+   * The key must identify rows: no NULL in it, and no two rows with the same key (at the same
+   * cursor, for an incremental window: the same key at different cursors is two versions, and
+   * silver keeps the latest). Checked in the source before anything is read into bronze; skipped
+   * when the catalog already guarantees it (NOT NULL columns, a unique index on the key).
+   */
+  private static void checkKey(Connection connection, TableSpec table, String schema, String qualified,
+                               Map<String, SourceColumn> byName, String window) throws SQLException {
+    if (table.keyless()) {
+      return;
+    }
+    List<String> key = table.primaryKey();
+    String keyList = key.stream().map(SourceDatabase::ident).collect(Collectors.joining(", "));
+    if (key.stream().anyMatch(k -> byName.get(k).nullable())) {
+      String anyNull = key.stream().map(k -> ident(k) + " IS NULL").collect(Collectors.joining(" OR "));
+      long nulls = scalar(connection, "SELECT count(*) FROM " + qualified + " WHERE (" + window + ") AND (" + anyNull + ")");
+      if (nulls > 0) {
+        throw new LakehouseException(table.name() + ": " + nulls + " row" + (nulls == 1 ? "" : "s") + " of " + qualified
+            + " have a NULL in the key (" + String.join(", ", key) + "); nothing of " + table.name()
+            + " was landed (fix the source rows or lakehouse.tables." + table.name() + ".primary-key)");
+      }
+    }
+    if (SourceDatabase.uniqueKey(connection, schema, table.sourceTable(), key)) {
+      return;
+    }
+    String groupBy = table.incremental() ? keyList + ", " + ident(table.cursor().orElseThrow()) : keyList;
+    long duplicated = scalar(connection, "SELECT count(*) FROM (SELECT 1 FROM " + qualified + " WHERE " + window
+        + " GROUP BY " + groupBy + " HAVING count(*) > 1) d");
+    if (duplicated > 0) {
+      throw new LakehouseException(table.name() + ": " + duplicated + " key" + (duplicated == 1 ? "" : "s") + " ("
+          + String.join(", ", key) + ") appear more than once in " + qualified
+          + (table.incremental() ? " with the same " + table.cursor().get() : "") + "; nothing of " + table.name()
+          + " was landed (fix the source, or set lakehouse.tables." + table.name() + ".primary-key to a real key)");
+    }
+  }
+
+  private static long scalar(Connection connection, String query) throws SQLException {
+    try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(query)) {
+      rs.next();
+      return rs.getLong(1);
+    }
   }
 
   /**
@@ -310,7 +449,7 @@ public final class BronzeLoader {
    * bronze, NULL from now on; a changed type stops the table before anything is written.
    */
   private void checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
-    Map<String, org.apache.spark.sql.types.DataType> landed = new java.util.LinkedHashMap<>();
+    Map<String, org.apache.spark.sql.types.DataType> landed = new LinkedHashMap<>();
     for (var field : spark.read().format("delta").load(path).schema().fields()) {
       landed.put(field.name(), field.dataType());
     }
@@ -322,60 +461,60 @@ public final class BronzeLoader {
             + " is left untouched (migrate it, or rename the source column)");
       }
     }
-    java.util.Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
+    Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
     landed.keySet().stream().filter(name -> !name.startsWith("_") && !present.contains(name)).forEach(name ->
         LOG.warn("bronze {}: column {} is no longer in {}; bronze and silver keep it, NULL from now on",
             table.name(), name, qualified));
   }
 
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {
-    try (Statement s = connection.createStatement();
-         ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table + " WHERE " + ident(cursor) + " IS NULL")) {
-      rs.next();
-      long nulls = rs.getLong(1);
-      if (nulls > 0) {
-        throw new LakehouseException(table + " has " + nulls + " rows with a NULL cursor " + cursor
-            + "; incremental extraction would never see them");
-      }
+    long nulls = scalar(connection, "SELECT count(*) FROM " + table + " WHERE " + ident(cursor) + " IS NULL");
+    if (nulls > 0) {
+      throw new LakehouseException(table + " has " + nulls + " rows with a NULL cursor " + cursor
+          + "; incremental extraction would never see them");
     }
   }
 
-  /** The highest cursor in one batch, read back from bronze (data skipping keeps it to that batch's files). */
-  private Optional<Instant> batchMaxCursor(TableSpec table, String path, long batchId) {
-    Row row = spark.read().format("delta").load(path)
-        .where(col("_batch_id").equalTo(batchId))
-        .agg(functions.max(col(table.cursor().orElseThrow())))
-        .first();
-    Timestamp max = row.isNullAt(0) ? null : row.getTimestamp(0);
-    return Optional.ofNullable(max).map(Timestamp::toInstant);
-  }
-
-  private TableResult recover(TableSpec table, BatchCommits.Commit commit, Optional<Instant> previousWatermark) {
+  /**
+   * A batch an interrupted run committed but never recorded: recorded now, with its watermark
+   * read back from bronze, and the table left for the next run, exactly as the interrupted run
+   * would have left it.
+   */
+  private TableResult recover(TableSpec table, Commits.Commit commit, Optional<CursorValue> previous) {
     String path = paths.bronze(table.name());
-    Optional<Instant> watermark = table.incremental()
-        ? IncrementalWindow.advance(previousWatermark, batchMaxCursor(table, path, commit.batchId()))
-        : Optional.empty();
+    Optional<CursorValue> watermark = previous;
+    if (table.incremental()) {
+      Dataset<Row> batch = spark.read().format("delta").load(path).where(col("_batch_id").equalTo(commit.batch()));
+      Row row = batch.agg(functions.max(col(Identifiers.quote(table.cursor().orElseThrow())))).first();
+      if (!row.isNullAt(0)) {
+        var field = batch.schema().apply(table.cursor().get()).dataType();
+        CursorValue.Kind kind = field instanceof org.apache.spark.sql.types.TimestampType ? CursorValue.Kind.TIMESTAMPTZ
+            : field instanceof org.apache.spark.sql.types.TimestampNTZType ? CursorValue.Kind.TIMESTAMP
+            : field instanceof org.apache.spark.sql.types.DateType ? CursorValue.Kind.DATE : CursorValue.Kind.INTEGER;
+        watermark = IncrementalWindow.advance(previous, Optional.of(CursorValue.fromSpark(kind, row.get(0))));
+      }
+    }
     LOG.warn("bronze {}: batch {} from interrupted run {} was already committed; recording it",
-        table.name(), commit.batchId(), commit.runId());
-    return new TableResult(table.name(), commit.batchId(), 0, commit.metric("numOutputRows"), watermark,
-        RunLog.Status.RECOVERED, "batch " + commit.batchId() + " of interrupted run " + commit.runId()
+        table.name(), commit.batch(), commit.runId());
+    return new TableResult(table.name(), commit.batch(), 0, commit.metric("numOutputRows"), watermark,
+        RunLog.Status.RECOVERED, "batch " + commit.batch() + " of interrupted run " + commit.runId()
         + " was committed; recorded it");
   }
 
   /** One line for a person: our own messages as they are, Spark's wrapped ones unwrapped. */
-  static String describe(TableSpec table, Throwable e) {
+  static String describe(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String message = t.getMessage();
       if (message != null && message.contains(NULL_KEY_MARKER)) {
         // Spark wraps the raise_error text: "[USER_RAISED_EXCEPTION] <text> SQLSTATE: P0001".
         String rest = message.substring(message.indexOf(NULL_KEY_MARKER) + "lakehouse: ".length());
         rest = rest.split("\\s+SQLSTATE|\\R", 2)[0];
-        return rest.trim() + "; fix the source rows or the configured key";
+        return rest.trim() + " appeared during the read; nothing was landed (fix the source rows or the configured key)";
       }
       if (t instanceof LakehouseException) {
         return SourceDatabase.firstLine(t.getMessage());
       }
     }
-    return e.getClass().getSimpleName() + ": " + SourceDatabase.firstLine(e.getMessage());
+    return dev.lakehouse.Errors.describe(e);
   }
 }

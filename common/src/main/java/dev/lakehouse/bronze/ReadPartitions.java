@@ -39,12 +39,14 @@ final class ReadPartitions {
       return List.of(window);
     }
     long blocks;
+    // Only a plain table has blocks of its own: a partitioned parent, a view or a materialized
+    // view is split by values of the column (or read whole when there is none).
     try (Statement s = connection.createStatement();
          ResultSet rs = s.executeQuery("SELECT current_setting('server_version_num')::int, c.relkind,"
              + " pg_relation_size(c.oid) / current_setting('block_size')::int"
              + " FROM pg_class c WHERE c.oid = '" + table.replace("'", "''") + "'::regclass")) {
       if (!rs.next() || rs.getInt(1) < TID_RANGE_SCAN_VERSION || !"r".equals(rs.getString(2))) {
-        return plan(connection, table, column, pgType, window, partitions);
+        return column == null ? List.of(window) : plan(connection, table, column, pgType, window, partitions);
       }
       blocks = rs.getLong(3);
     } catch (SQLException e) {
@@ -80,7 +82,7 @@ final class ReadPartitions {
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot plan the read of " + table, e);
     }
-    List<String> splits = bounds(low, high, partitions).stream().map(b -> literal(b, timestamp)).toList();
+    List<String> splits = bounds(low, high, partitions).stream().map(b -> literal(b, timestamp ? pgType : null)).toList();
     return ranges(window, quoted, splits, true);
   }
 
@@ -130,11 +132,16 @@ final class ReadPartitions {
     return Math.addExact(Math.multiplyExact(instant.getEpochSecond(), 1_000_000L), instant.getNano() / 1000);
   }
 
-  private static String literal(long value, boolean timestamp) {
-    if (!timestamp) {
+  /**
+   * A split point as a literal of the column's type. Timestamps travel as microseconds: a
+   * {@code timestamp} column's wall-clock values read through the UTC JVM come back unchanged.
+   */
+  private static String literal(long value, String timestampType) {
+    if (timestampType == null) {
       return Long.toString(value);
     }
     Instant instant = Instant.ofEpochSecond(Math.floorDiv(value, 1_000_000L), Math.floorMod(value, 1_000_000L) * 1000);
-    return IncrementalWindow.literal(instant);
+    return timestampType.equals("timestamptz") ? new CursorValue.TimestampTz(instant).sqlLiteral()
+        : new CursorValue.LocalTimestamp(java.time.LocalDateTime.ofInstant(instant, java.time.ZoneOffset.UTC)).sqlLiteral();
   }
 }

@@ -1,6 +1,6 @@
 package dev.lakehouse.catalog;
 
-import dev.lakehouse.config.LakehousePaths;
+import dev.lakehouse.spec.LakehousePaths;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -16,7 +16,9 @@ final class ControlTables {
    * lakehouse; the rows come from this code, which fills those columns anyway.
    */
   static void append(SparkSession spark, String path, StructType schema, List<Row> rows) {
-    var writer = spark.createDataFrame(rows, schema).coalesce(1).write().format("delta").mode("append");
+    // mergeSchema: a column added to a control table in a later version is added to older lakehouses.
+    var writer = spark.createDataFrame(rows, schema).coalesce(1).write().format("delta").mode("append")
+        .option("mergeSchema", "true");
     if (!DeltaTable.isDeltaTable(spark, path)) {
       // A few rows per run, always read whole: file statistics would never skip anything.
       writer = writer.option("delta.dataSkippingNumIndexedCols", "0");

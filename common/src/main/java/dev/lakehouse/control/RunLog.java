@@ -22,16 +22,18 @@ public final class RunLog {
       .add("started_at", DataTypes.TimestampType, false)
       .add("ended_at", DataTypes.TimestampType, false)
       .add("status", DataTypes.StringType, false)
-      .add("error", DataTypes.StringType, true);
+      .add("error", DataTypes.StringType, true)
+      .add("detail", DataTypes.StringType, true);
 
   public enum Status { SUCCEEDED, FAILED, RECOVERED }
 
+  /** One table's outcome in one stage of a run; {@code detail} says what a person should know (or null). */
   public record Entry(String runId, String job, String table, Long batchId, Long rowsRead,
-                     Long rowsWritten, Instant startedAt, Instant endedAt, Status status, String error) {
+                     Long rowsWritten, Instant startedAt, Instant endedAt, Status status, String error, String detail) {
 
     Row toRow() {
       return RowFactory.create(runId, job, table, batchId, rowsRead, rowsWritten,
-          Timestamp.from(startedAt), Timestamp.from(endedAt), status.name().toLowerCase(), error);
+          Timestamp.from(startedAt), Timestamp.from(endedAt), status.name().toLowerCase(), error, detail);
     }
   }
 
@@ -41,10 +43,6 @@ public final class RunLog {
   public RunLog(SparkSession spark, String path) {
     this.spark = spark;
     this.path = path;
-  }
-
-  public void append(Entry entry) {
-    appendAll(List.of(entry));
   }
 
   /** One commit for a whole run's entries. */

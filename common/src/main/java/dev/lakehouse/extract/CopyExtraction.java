@@ -1,6 +1,6 @@
 package dev.lakehouse.extract;
 
-import dev.lakehouse.config.SourceSettings;
+import dev.lakehouse.spec.SourceSettings;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package dev.lakehouse.extract;
 
-import dev.lakehouse.config.SourceSettings;
+import dev.lakehouse.spec.SourceSettings;
 import dev.lakehouse.source.SourceDatabase;
 import java.sql.Connection;
 import java.sql.ResultSet;

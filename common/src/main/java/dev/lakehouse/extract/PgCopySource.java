@@ -2,7 +2,7 @@ package dev.lakehouse.extract;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.lakehouse.config.SourceSettings;
+import dev.lakehouse.spec.SourceSettings;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -225,7 +225,8 @@ public final class PgCopySource implements TableProvider {
     }
 
     SourceSettings settings() {
-      return new SourceSettings("copy", url, user, password, "", Duration.ofSeconds(connectTimeoutSeconds), "");
+      return new SourceSettings("copy", url, user, password, java.util.Optional.empty(), java.time.ZoneOffset.UTC,
+          Duration.ofSeconds(connectTimeoutSeconds), "");
     }
 
     @Override

@@ -44,6 +44,19 @@ public final class SourceColumns {
 
   private SourceColumns() {}
 
+  /** The columns of {@code schema.table} in declaration order, those in {@code asText} read as text. */
+  public static List<SourceColumn> discover(Connection connection, String schema, String table,
+                                            java.util.Set<String> asText) {
+    List<SourceColumn> columns = discover(connection, schema, table);
+    List<String> unknown = asText.stream().filter(n -> columns.stream().noneMatch(c -> c.name().equals(n))).toList();
+    if (!unknown.isEmpty()) {
+      throw new LakehouseException("as-text names no column " + unknown + " of " + schema + "." + table);
+    }
+    return columns.stream().map(c -> !asText.contains(c.name()) ? c : new SourceColumn(c.name(), c.pgType(),
+        c.sqlType(), DataTypes.StringType, c.nullable(), ident(c.name()) + "::text AS " + ident(c.name()), WireType.TEXT))
+        .toList();
+  }
+
   /** The columns of {@code schema.table} in declaration order. */
   public static List<SourceColumn> discover(Connection connection, String schema, String table) {
     String where = schema + "." + table;

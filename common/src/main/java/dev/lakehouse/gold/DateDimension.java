@@ -14,7 +14,10 @@ import static org.apache.spark.sql.functions.sequence;
 import static org.apache.spark.sql.functions.weekofyear;
 import static org.apache.spark.sql.functions.year;
 
+import dev.lakehouse.control.Commits;
 import io.delta.tables.DeltaTable;
+import java.sql.Date;
+import java.time.LocalDate;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -22,9 +25,12 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * {@code gold.dim_date}: a Type 0 calendar, one row per day (key yyyymmdd), contiguous from the
- * earliest to the latest fact date. Rows are only ever added.
+ * earliest to the latest fact date. Days are only ever added, at either end; nothing is committed
+ * when the calendar already covers the dates.
  */
 final class DateDimension {
+
+  static final String TABLE = "dim_date";
 
   private DateDimension() {}
 
@@ -33,17 +39,36 @@ final class DateDimension {
   }
 
   /** Extends the calendar to cover {@code dates} (a single DATE column); returns days added. */
-  static long cover(SparkSession spark, String path, Dataset<Row> dates) {
-    Dataset<Row> span = dates.toDF("date").where(col("date").isNotNull());
-    if (DeltaTable.isDeltaTable(spark, path)) {
-      span = span.unionByName(spark.read().format("delta").load(path).select("date"));
-    }
-    Row bounds = span.agg(min("date"), max("date")).first();
+  static long cover(SparkSession spark, String path, Dataset<Row> dates, String runId) {
+    Row bounds = dates.toDF("date").where(col("date").isNotNull()).agg(min("date"), max("date")).first();
     if (bounds.isNullAt(0)) {
       return 0;
     }
-    Dataset<Row> days = spark.range(1)
-        .select(explode(sequence(lit(bounds.getDate(0)), lit(bounds.getDate(1)))).as("date"))
+    LocalDate low = bounds.getDate(0).toLocalDate();
+    LocalDate high = bounds.getDate(1).toLocalDate();
+    Dataset<Row> days;
+    if (DeltaTable.isDeltaTable(spark, path)) {
+      Row stored = spark.read().format("delta").load(path).agg(min("date"), max("date")).first();
+      LocalDate storedLow = stored.getDate(0).toLocalDate();
+      LocalDate storedHigh = stored.getDate(1).toLocalDate();
+      Dataset<Row> before = low.isBefore(storedLow) ? days(spark, low, storedLow.minusDays(1)) : null;
+      Dataset<Row> after = high.isAfter(storedHigh) ? days(spark, storedHigh.plusDays(1), high) : null;
+      if (before == null && after == null) {
+        return 0;
+      }
+      days = before == null ? after : after == null ? before : before.union(after);
+    } else {
+      days = days(spark, low, high);
+    }
+    long added = days.count();
+    Commits.tag(days.write().format("delta").mode("append"), Commits.Tag.of(GoldInputs.LAYER, TABLE, 0, runId))
+        .save(path);
+    return added;
+  }
+
+  private static Dataset<Row> days(SparkSession spark, LocalDate from, LocalDate to) {
+    return spark.range(1)
+        .select(explode(sequence(lit(Date.valueOf(from)), lit(Date.valueOf(to)))).as("date"))
         .select(
             dateKey(col("date")).as("date_key"),
             col("date"),
@@ -55,15 +80,5 @@ final class DateDimension {
             year(col("date")).as("year"),
             date_format(col("date"), "EEEE").as("weekday_name"),
             dayofweek(col("date")).isin(1, 7).as("is_weekend"));
-    if (!DeltaTable.isDeltaTable(spark, path)) {
-      days.write().format("delta").save(path);
-      return spark.read().format("delta").load(path).count();
-    }
-    DeltaTable.forPath(spark, path).as("t")
-        .merge(days.as("s"), "t.date_key = s.date_key")
-        .whenNotMatched().insertAll()
-        .execute();
-    return 0;
   }
-
 }

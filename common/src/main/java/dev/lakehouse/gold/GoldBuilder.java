@@ -1,26 +1,26 @@
 package dev.lakehouse.gold;
 
-import com.typesafe.config.Config;
-import dev.lakehouse.LakehouseException;
-import dev.lakehouse.catalog.LakehouseCatalog;
-import dev.lakehouse.config.LakehouseConfig;
-import dev.lakehouse.config.LakehousePaths;
-import dev.lakehouse.config.TableSpec;
-import dev.lakehouse.control.BatchCommits;
+import dev.lakehouse.Errors;
 import dev.lakehouse.control.CrashPoints;
-import dev.lakehouse.control.GoldProgress;
-import dev.lakehouse.control.GoldProgress.Position;
 import dev.lakehouse.control.RunLog;
-import io.delta.tables.DeltaTable;
-import java.time.Instant;
+import dev.lakehouse.silver.SilverVersions;
+import dev.lakehouse.silver.SilverVersions.Position;
+import dev.lakehouse.spec.DimensionSpec;
+import dev.lakehouse.spec.FactSpec;
+import dev.lakehouse.spec.GoldSpec;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.MartSpec;
+import dev.lakehouse.spec.TableSpec;
+import dev.lakehouse.control.Commits;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -29,136 +29,134 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds gold from silver: the configured SCD Type 2 dimensions, the order facts with keys
- * resolved as of the order time, the calendar, and the marts. Every write is idempotent (the SCD2
- * merge and fact MERGEs change nothing when re-applied, marts are overwritten), and progress is
- * recorded last, so a re-run after a crash at any point gives the same tables.
+ * Builds gold from silver, as configured ({@link GoldSpec}): SCD Type 2 dimensions, then facts
+ * with keys resolved as of their time (and the calendar they need), then marts. Each gold table
+ * records what it consumed in its own commits ({@link GoldInputs}), so every table is idempotent
+ * on its own: a re-run after a crash at any point gives the same tables, and a run with nothing
+ * new commits nothing. A table that fails is reported; what depends on it is skipped.
  */
 public final class GoldBuilder {
 
   private static final Logger LOG = LoggerFactory.getLogger(GoldBuilder.class);
   public static final String JOB = "gold";
 
-  /** What one gold table got in this run. */
-  public record TableResult(String table, long inserted, long updated, long deleted, String detail) {}
-
-  /** A configured dimension: its source table and its SCD2 spec. */
-  public record Dimension(String source, Scd2Spec spec) {
-    public String table() {
-      return "dim_" + spec.name();
+  /** What one gold table got in this run; {@code committed} is false when it was already up to date. */
+  public record TableResult(String table, long inserted, long updated, long deleted, boolean committed,
+                            RunLog.Status status, String error) {
+    public boolean failed() {
+      return status == RunLog.Status.FAILED;
     }
   }
 
   private final SparkSession spark;
-  private final LakehouseConfig config;
   private final LakehousePaths paths;
+  private final GoldSpec gold;
+  private final Map<String, TableSpec> tables = new LinkedHashMap<>();
+  private final GoldInputs inputs;
 
-  public GoldBuilder(SparkSession spark, LakehouseConfig config) {
+  public GoldBuilder(SparkSession spark, LakehousePaths paths, GoldSpec gold, List<TableSpec> tables,
+                     java.time.ZoneId sourceZone) {
     this.spark = spark;
-    this.config = config;
-    this.paths = config.paths();
-  }
-
-  public static Map<String, Dimension> dimensions(LakehouseConfig config) {
-    Map<String, Dimension> dimensions = new TreeMap<>();
-    Config gold = config.raw().getConfig("lakehouse.gold.dimensions");
-    for (String name : gold.root().keySet()) {
-      Config c = gold.getConfig(name);
-      dimensions.put(name, new Dimension(c.getString("source"), Scd2Spec.from(name, c)));
-    }
-    return dimensions;
-  }
-
-  /** Mart name to its SQL, in name order. */
-  public static Map<String, String> marts(LakehouseConfig config) {
-    Map<String, String> marts = new TreeMap<>();
-    config.raw().getConfig("lakehouse.gold.marts").root()
-        .forEach((name, value) -> marts.put(name, String.valueOf(value.unwrapped())));
-    return marts;
+    this.paths = paths;
+    this.gold = gold;
+    tables.forEach(t -> this.tables.put(t.name(), t));
+    this.inputs = new GoldInputs(spark, paths, new SilverVersions(spark, paths, sourceZone));
   }
 
   public List<TableResult> build(String runId) {
-    Instant started = Instant.now();
-    Map<String, Dimension> dimensions = dimensions(config);
-    Set<String> sources = new LinkedHashSet<>();
-    dimensions.values().forEach(d -> sources.add(d.source()));
-    sources.add(OrderFacts.ORDERS);
-    sources.add(OrderFacts.ITEMS);
-
-    GoldProgress progress = new GoldProgress(spark, paths.control("gold_progress"));
-    Map<String, Position> consumed = progress.readAll();
-    Map<String, Position> from = new HashMap<>();
-    Map<String, Position> to = new HashMap<>();
-    for (String source : sources) {
-      from.put(source, consumed.getOrDefault(source, Position.none(source)));
-      to.put(source, current(source));
-    }
-
     List<TableResult> results = new ArrayList<>();
-    Map<String, Scd2Merge> merges = new LinkedHashMap<>();
-    Map<String, Dataset<Row>> changedKeys = new HashMap<>();
+    if (gold.isEmpty()) {
+      LOG.info("gold: nothing declared");
+      return results;
+    }
+    Map<String, Position> current = new HashMap<>();
+    Set<String> failed = new HashSet<>();
     List<Dataset<Row>> persisted = new ArrayList<>();
     try {
-      for (Map.Entry<String, Dimension> entry : dimensions.entrySet()) {
-        Dimension dimension = entry.getValue();
-        TableSpec source = config.table(dimension.source()).orElseThrow(() -> new LakehouseException(
-            "gold dimension " + entry.getKey() + ": no table '" + dimension.source() + "' in lakehouse.tables"));
-        Scd2Merge merge = new Scd2Merge(spark, paths.gold(dimension.table()), dimension.spec());
-        merge.createIfMissing(spark.read().format("delta").load(paths.silver(dimension.source())).schema());
-        Dataset<Row> changes = DimensionChanges.between(spark, paths, source, dimension.spec(),
-            from.get(dimension.source()), to.get(dimension.source())).persist(StorageLevel.MEMORY_AND_DISK());
-        persisted.add(changes);
-        Scd2Result result = merge.apply(changes);
-        CrashPoints.reach("gold.after-dimension");
-        results.add(new TableResult(dimension.table(), result.rowsInserted(), result.rowsUpdated(), 0,
-            result.toString()));
-        merges.put(entry.getKey(), merge);
-        changedKeys.put(entry.getKey(), changes.select(dimension.spec().naturalKey().get(0)).distinct());
+      Map<String, Scd2Merge> merges = new LinkedHashMap<>();
+      for (DimensionSpec dimension : gold.dimensions().values()) {
+        TableResult result = guarded(dimension.table(), Set.of("silver." + dimension.source()), failed, () -> {
+          Position to = position(dimension.source(), current);
+          Position from = GoldInputs.decode(inputs.consumed(dimension.table()).get(GoldInputs.silverKey(dimension.source())));
+          Scd2Merge merge = new Scd2Merge(spark, paths.gold(dimension.table()), Scd2Spec.of(dimension));
+          merges.put(dimension.name(), merge);
+          merge.createIfMissing(inputs.silver().all(dimension.source()).schema());
+          if (!from.before(to) && from.bronzeBatch() >= to.bronzeBatch()) {
+            return new TableResult(dimension.table(), 0, 0, 0, false, RunLog.Status.SUCCEEDED, null);
+          }
+          Dataset<Row> changes = DimensionChanges.between(inputs.silver(), tables.get(dimension.source()), dimension,
+              from, to).persist(StorageLevel.MEMORY_AND_DISK());
+          persisted.add(changes);
+          Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, dimension.table(), to.bronzeBatch(), runId)
+              .with(Map.of(GoldInputs.silverKey(dimension.source()), GoldInputs.encode(to)));
+          Scd2Result scd2 = merge.apply(changes, Optional.of(tag));
+          merge.releaseChangedKeys();
+          CrashPoints.reach("gold.after-dimension");
+          return new TableResult(dimension.table(), scd2.rowsInserted(), scd2.rowsUpdated(), 0,
+              !scd2.equals(Scd2Result.NOTHING), RunLog.Status.SUCCEEDED, null);
+        });
+        results.add(result);
       }
 
-      Scd2Merge customers = require(merges, "customer");
-      Scd2Merge products = require(merges, "product");
-      for (OrderFacts.Counts counts : new OrderFacts(spark, paths).update(runId, from, to, customers, products,
-          changedKeys.get("customer"), changedKeys.get("product"))) {
-        results.add(new TableResult(counts.table(), counts.inserted(), counts.updated(), counts.deleted(), ""));
+      for (FactSpec fact : gold.facts().values()) {
+        Set<String> needs = new LinkedHashSet<>();
+        fact.inputs().forEach(t -> needs.add("silver." + t));
+        fact.dimensions().forEach(r -> needs.add(gold.dimensions().get(r.dimension()).table()));
+        results.add(guarded(fact.name(), needs, failed, () -> {
+          fact.inputs().forEach(t -> position(t, current));
+          FactTable.Result r = new FactTable(spark, paths, fact, gold.dimensions(), merges, inputs)
+              .update(runId, current, persisted);
+          return new TableResult(fact.name(), r.inserted(), r.updated(), r.deleted(),
+              r.inserted() + r.updated() + r.deleted() > 0, RunLog.Status.SUCCEEDED, null);
+        }));
       }
       CrashPoints.reach("gold.after-facts");
 
-      LakehouseCatalog.registerAll(spark, paths);
-      for (Map.Entry<String, String> mart : marts(config).entrySet()) {
-        Dataset<Row> rows = spark.sql(mart.getValue());
-        rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true").save(paths.gold(mart.getKey()));
-        results.add(new TableResult(mart.getKey(), spark.read().format("delta").load(paths.gold(mart.getKey())).count(), 0, 0,
-            "rebuilt"));
+      Marts marts = new Marts(spark, paths, inputs);
+      for (MartSpec mart : gold.marts().values()) {
+        Set<String> needs = new LinkedHashSet<>();
+        mart.inputs().forEach(i -> needs.add(i.startsWith("gold.") ? i.substring(5) : i));
+        results.add(guarded(mart.name(), needs, failed, () -> {
+          long rows = marts.refresh(mart, runId);
+          return new TableResult(mart.name(), Math.max(rows, 0), 0, 0, rows >= 0, RunLog.Status.SUCCEEDED, null);
+        }));
       }
-      LakehouseCatalog.registerAll(spark, paths);
       CrashPoints.reach("gold.after-marts");
     } finally {
       persisted.forEach(Dataset::unpersist);
     }
-    progress.recordAll(new ArrayList<>(to.values()), runId);
-    new RunLog(spark, paths.control("runs")).appendAll(results.stream().map(r -> new RunLog.Entry(runId, JOB,
-        r.table(), to.get(OrderFacts.ITEMS).bronzeBatch(), null, r.inserted() + r.updated() + r.deleted(),
-        started, Instant.now(), RunLog.Status.SUCCEEDED, null)).toList());
-    results.forEach(r -> LOG.info("gold {}: {} inserted, {} updated, {} deleted {}", r.table(), r.inserted(),
-        r.updated(), r.deleted(), r.detail()));
+    results.forEach(r -> {
+      if (!r.failed()) {
+        LOG.info("gold {}: {}", r.table(), r.committed()
+            ? r.inserted() + " inserted, " + r.updated() + " updated, " + r.deleted() + " deleted" : "up to date");
+      }
+    });
     return results;
   }
 
-  private Position current(String source) {
-    String silver = paths.silver(source);
-    if (!DeltaTable.isDeltaTable(spark, silver)) {
-      throw new LakehouseException("silver." + source + " does not exist yet; run silver first");
-    }
-    long version = DeltaTable.forPath(spark, silver).history(1).first().getLong(0);
-    return new Position(source, version, BatchCommits.lastBatch(spark, silver));
+  private Position position(String table, Map<String, Position> current) {
+    return current.computeIfAbsent(table, inputs.silver()::position);
   }
 
-  private static Scd2Merge require(Map<String, Scd2Merge> merges, String name) {
-    Scd2Merge merge = merges.get(name);
-    if (merge == null) {
-      throw new LakehouseException("the order facts need lakehouse.gold.dimensions." + name);
+  private interface Step {
+    TableResult run();
+  }
+
+  /** Runs one gold table's step unless something it needs failed; a failure is recorded, not thrown. */
+  private TableResult guarded(String table, Set<String> needs, Set<String> failed, Step step) {
+    Optional<String> missing = needs.stream().filter(failed::contains).findFirst();
+    if (missing.isPresent()) {
+      failed.add(table);
+      return new TableResult(table, 0, 0, 0, false, RunLog.Status.FAILED, "skipped: " + missing.get() + " failed");
     }
-    return merge;
+    try {
+      return step.run();
+    } catch (Exception e) {
+      failed.add(table);
+      String message = Errors.describe(e);
+      LOG.error("gold {} failed: {}", table, message);
+      LOG.debug("gold {} failure detail", table, e);
+      return new TableResult(table, 0, 0, 0, false, RunLog.Status.FAILED, message);
+    }
   }
 }

@@ -3,35 +3,66 @@ package dev.lakehouse.gold;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.unix_micros;
 import static org.apache.spark.sql.functions.when;
 
+import dev.lakehouse.spec.Identifiers;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.expressions.Window;
 
 /**
- * Resolves a fact's dimension key as of the fact's time: the version whose [valid_from, valid_to)
- * holds that time. A fact older than the first version the lakehouse saw (history starts at the
- * first extraction) takes that first version rather than the unknown member; a NULL key takes
- * the unknown member.
+ * Resolves a fact's dimension key as of the fact's time: the live version whose [valid_from,
+ * valid_to) holds that time. A fact never points at a tombstone: when its time falls where the
+ * member was deleted, it takes the last live version before; a fact older than the first version
+ * the lakehouse saw (history starts at the first extraction) takes that first version. A NULL key
+ * takes the unknown member.
  */
 final class PointInTime {
 
   private PointInTime() {}
 
-  static Dataset<Row> resolve(Dataset<Row> facts, String factId, Dataset<Row> dimension, String surrogateKey,
-                              String dimensionKey, String factKey, String factTime, String into) {
-    Dataset<Row> versions = dimension.where(col(surrogateKey).notEqual(Scd2Columns.UNKNOWN_SK))
-        .select(col(surrogateKey).as("_pit_sk"), col(dimensionKey).as("_pit_key"),
-            col(Scd2Columns.VALID_FROM).as("_pit_from"), col(Scd2Columns.VALID_TO).as("_pit_to"));
-    Column covers = col(factTime).geq(col("_pit_from")).and(col(factTime).lt(col("_pit_to")));
-    return facts.join(versions, col(factKey).equalTo(col("_pit_key")), "left")
-        .withColumn("_pit_rank", row_number().over(Window.partitionBy(col(factId))
-            .orderBy(when(covers, 0).otherwise(1), col("_pit_from").asc_nulls_last())))
+  /**
+   * {@code facts} with column {@code into} added.
+   *
+   * @param grain the fact columns identifying a fact row
+   * @param factKey the fact columns holding the natural key, in the dimension's key order
+   */
+  static Dataset<Row> resolve(Dataset<Row> facts, List<String> grain, Dataset<Row> dimension, String surrogateKey,
+                              List<String> dimensionKey, List<String> factKey, String factTime, String into) {
+    List<Column> side = new ArrayList<>();
+    side.add(col(Identifiers.quote(surrogateKey)).as("_pit_sk"));
+    for (int i = 0; i < dimensionKey.size(); i++) {
+      side.add(col(Identifiers.quote(dimensionKey.get(i))).as("_pit_key" + i));
+    }
+    side.add(col(Scd2Columns.VALID_FROM).as("_pit_from"));
+    side.add(col(Scd2Columns.VALID_TO).as("_pit_to"));
+    Dataset<Row> versions = dimension
+        .where(col(Identifiers.quote(surrogateKey)).notEqual(Scd2Columns.UNKNOWN_SK).and(not(col(Scd2Columns.IS_DELETED))))
+        .select(side.toArray(Column[]::new));
+    Column on = lit(true);
+    for (int i = 0; i < factKey.size(); i++) {
+      on = on.and(col(Identifiers.quote(factKey.get(i))).equalTo(col("_pit_key" + i)));
+    }
+    Column time = col(Identifiers.quote(factTime));
+    Column covers = time.geq(col("_pit_from")).and(time.lt(col("_pit_to")));
+    Column before = col("_pit_from").leq(time);
+    Column preference = when(covers, 0).when(before, 1).otherwise(2);
+    Column nearest = when(before, unix_micros(col("_pit_from")).multiply(-1)).otherwise(unix_micros(col("_pit_from")));
+    Column[] ids = grain.stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new);
+    Dataset<Row> resolved = facts.join(versions, on, "left")
+        .withColumn("_pit_rank", row_number().over(Window.partitionBy(ids).orderBy(preference, nearest.asc_nulls_last())))
         .where(col("_pit_rank").equalTo(1))
         .withColumn(into, coalesce(col("_pit_sk"), lit(Scd2Columns.UNKNOWN_SK)))
-        .drop("_pit_sk", "_pit_key", "_pit_from", "_pit_to", "_pit_rank");
+        .drop("_pit_sk", "_pit_from", "_pit_to", "_pit_rank");
+    for (int i = 0; i < dimensionKey.size(); i++) {
+      resolved = resolved.drop("_pit_key" + i);
+    }
+    return resolved;
   }
 }

@@ -25,6 +25,8 @@ public final class Scd2Columns {
   public static final String CHANGE_TIME = "_change_time";
   /** In the change feed: the change is a delete. */
   public static final String DELETE_EVENT = "_is_deleted";
+  /** In the change feed, optional: when the lakehouse observed the change (orders history, see Scd2Merge). */
+  public static final String OBSERVED_AT = "_observed_at";
 
   /** The member facts with a NULL foreign key point at. */
   public static final long UNKNOWN_SK = -1L;
@@ -35,7 +37,7 @@ public final class Scd2Columns {
 
   static final List<String> HOUSEKEEPING = List.of(VALID_FROM, VALID_TO, IS_CURRENT, IS_DELETED, IS_INFERRED, ROW_HASH);
   static final Set<String> RESERVED =
-      Set.of(VALID_FROM, VALID_TO, IS_CURRENT, IS_DELETED, IS_INFERRED, ROW_HASH, CHANGE_TIME, DELETE_EVENT);
+      Set.of(VALID_FROM, VALID_TO, IS_CURRENT, IS_DELETED, IS_INFERRED, ROW_HASH, CHANGE_TIME, DELETE_EVENT, OBSERVED_AT);
 
   static String quote(String column) {
     return "`" + column.replace("`", "``") + "`";

@@ -27,9 +27,12 @@ import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
+import dev.lakehouse.control.Commits;
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Column;
@@ -39,6 +42,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
@@ -54,6 +58,14 @@ import scala.jdk.javaapi.CollectionConverters;
  * deletes become tombstone rows, and each row ends where the next begins. The result is written
  * with a single MERGE on the surrogate key, so a run commits completely or not at all, and a rerun
  * of the same input finds nothing to change.
+ *
+ * <p>When the changes say when the lakehouse observed them ({@value Scd2Columns#OBSERVED_AT}),
+ * history also respects the order of observation: a version or delete observed after another
+ * (stored rows were all observed before the new changes) never starts at or before it, and is
+ * moved to 1 µs after it instead. This is what keeps a key revived after a delete current (its
+ * re-insert may carry a change time older than the moment the delete was seen), and a late
+ * commit with an older stamp after the version it replaced. Without that column, history is
+ * ordered by change time alone (late versions take their place in history).
  *
  * <p>One writer per dimension at a time (the lakehouse lock): new surrogate keys continue from the
  * maximum read at the start of the run.
@@ -77,6 +89,8 @@ public final class Scd2Merge {
   private static final String RUN = "_scd2_run";
   private static final String RUN_STORED = "_scd2_run_stored";
   private static final String RANK = "_scd2_rank";
+  private static final String OBS = "_scd2_obs";
+  private static final String NEW = "_scd2_new";
 
   private final SparkSession spark;
   private final String path;
@@ -86,6 +100,42 @@ public final class Scd2Merge {
     this.spark = spark;
     this.path = path;
     this.spec = spec;
+  }
+
+  private Optional<Dataset<Row>> changedKeys = Optional.empty();
+
+  /**
+   * The natural keys whose rows the last {@link #apply} added or changed (a new version, a
+   * tombstone, a moved interval, a completed member): the members whose facts may resolve to
+   * another version. Empty before any apply and when it changed nothing.
+   */
+  public Dataset<Row> changedKeys() {
+    return changedKeys.orElseGet(() -> read().select(columns(spec.naturalKey())).limit(0));
+  }
+
+  /** Releases the keys kept by the last apply. */
+  public void releaseChangedKeys() {
+    changedKeys.ifPresent(Dataset::unpersist);
+    changedKeys = Optional.empty();
+  }
+
+  private Column[] typedNullKey(StructType schema) {
+    return spec.naturalKey().stream()
+        .map(k -> lit(null).cast(Scd2Columns.field(schema, k).dataType()).as(k)).toArray(Column[]::new);
+  }
+
+  /**
+   * Whether the table's change data feed can be read from {@code version} on. A dimension created
+   * before the feed was used gets it enabled now (and this answers false, once).
+   */
+  static boolean changeFeedFrom(SparkSession spark, String path, long version) {
+    Row detail = DeltaTable.forPath(spark, path).detail().first();
+    java.util.Map<String, String> properties = detail.getJavaMap(detail.fieldIndex("properties"));
+    if (!"true".equals(properties.get("delta.enableChangeDataFeed"))) {
+      spark.sql("ALTER TABLE delta.`" + path.replace("`", "``") + "` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+      return false;
+    }
+    return true;
   }
 
   public boolean exists() {
@@ -117,8 +167,9 @@ public final class Scd2Merge {
     unknown.add(lit(false).as(IS_INFERRED));
     Dataset<Row> member = spark.range(1).select(unknown.toArray(Column[]::new));
     // One commit creates the table with its unknown member: there is never a dimension without it.
+    // Change data feed: the facts that use the dimension read which members changed from it.
     member.withColumn(ROW_HASH, expr(Scd2Columns.rowHashSql(spec.tracked(), member.schema())))
-        .write().format("delta").mode(SaveMode.ErrorIfExists).save(path);
+        .write().format("delta").mode(SaveMode.ErrorIfExists).option("delta.enableChangeDataFeed", "true").save(path);
     LOG.info("Created dimension {} at {}", spec.name(), path);
   }
 
@@ -128,7 +179,18 @@ public final class Scd2Merge {
    * {@value Scd2Columns#DELETE_EVENT} (BOOLEAN). Creates the dimension on first use.
    */
   public Scd2Result apply(Dataset<Row> changes) {
+    return apply(changes, Optional.empty());
+  }
+
+  /**
+   * As {@link #apply(Dataset)}, committing with {@code tag} (see {@link Commits}); nothing is
+   * committed when the changes change nothing. The natural keys whose rows changed are then in
+   * {@link #changedKeys()}.
+   */
+  public Scd2Result apply(Dataset<Row> changes, Optional<Commits.Tag> tag) {
+    releaseChangedKeys();
     createIfMissing(changes.schema());
+    boolean observed = Arrays.asList(changes.columns()).contains(Scd2Columns.OBSERVED_AT);
     Dataset<Row> dimension = read();
     StructType dimensionSchema = dimension.schema();
     List<Column> inputColumns = new ArrayList<>();
@@ -138,13 +200,16 @@ public final class Scd2Merge {
     }
     inputColumns.add(col(CHANGE_TIME).cast(DataTypes.TimestampType).as(CHANGE_TIME));
     inputColumns.add(col(DELETE_EVENT).cast(DataTypes.BooleanType).as(DELETE_EVENT));
+    if (observed) {
+      inputColumns.add(col(Scd2Columns.OBSERVED_AT).cast(DataTypes.TimestampType).as(Scd2Columns.OBSERVED_AT));
+    }
     Dataset<Row> batch = changes.select(inputColumns.toArray(Column[]::new)).persist(StorageLevel.MEMORY_AND_DISK());
     try {
       if (validate(batch) == 0) {
         return Scd2Result.NOTHING;
       }
       long maxSk = maxSurrogateKey(dimension);
-      Dataset<Row> timeline = timeline(dimension, batch).persist(StorageLevel.MEMORY_AND_DISK());
+      Dataset<Row> timeline = timeline(dimension, batch, observed).persist(StorageLevel.MEMORY_AND_DISK());
       try {
         Column isNew = col(KEEP).and(col(RUN_STORED).isNull());
         Column sk = col(STORED).getField(spec.surrogateKey());
@@ -158,9 +223,25 @@ public final class Scd2Merge {
           throw new IllegalStateException(spec.name() + ": " + counts.getLong(0)
               + " existing rows would be dropped from history; check Scd2Invariants on " + path);
         }
-        long updated = merge(staged(timeline, maxSk));
+        Dataset<Row> staged = staged(timeline, maxSk).persist(StorageLevel.MEMORY_AND_DISK());
+        long stagedRows = staged.count();
+        if (stagedRows == 0) {
+          staged.unpersist();
+          LOG.info("Dimension {}: nothing changed; nothing committed", spec.name());
+          changedKeys = Optional.of(spark.emptyDataFrame().select(typedNullKey(dimension.schema())).limit(0));
+          return Scd2Result.NOTHING;
+        }
+        changedKeys = Optional.of(staged.select(columns(spec.naturalKey())).distinct().persist(StorageLevel.MEMORY_AND_DISK()));
+        changedKeys.get().count();
+        long updated;
+        try {
+          updated = tag.isPresent() ? Commits.run(spark, tag.get(), () -> merge(staged)) : merge(staged);
+        } finally {
+          staged.unpersist();
+        }
         Scd2Result result = new Scd2Result(counts.getLong(1), counts.getLong(2), updated, counts.getLong(3));
-        LOG.info("Dimension {}: {}", spec.name(), result);
+        LOG.info("Dimension {}: {} versions and {} tombstones added, {} rows updated, {} inferred members completed",
+            spec.name(), result.versionsInserted(), result.tombstonesAdded(), result.rowsUpdated(), result.inferredCompleted());
         return result;
       } finally {
         timeline.unpersist();
@@ -177,6 +258,11 @@ public final class Scd2Merge {
    * place when the key's first real version arrives. Returns the number of members added.
    */
   public long ensureMembers(Dataset<Row> naturalKeys) {
+    return ensureMembers(naturalKeys, Optional.empty());
+  }
+
+  /** As {@link #ensureMembers(Dataset)}, committing with {@code tag}; nothing is committed when no key is missing. */
+  public long ensureMembers(Dataset<Row> naturalKeys, Optional<Commits.Tag> tag) {
     if (!exists()) {
       throw new IllegalStateException(spec.name() + ": no dimension at " + path + " yet; createIfMissing first");
     }
@@ -189,7 +275,19 @@ public final class Scd2Merge {
       keyPresent = keyPresent.and(col(quote(column)).isNotNull());
     }
     Dataset<Row> missing = naturalKeys.select(typedKey.toArray(Column[]::new)).where(keyPresent).distinct()
-        .join(dimension.select(columns(spec.naturalKey())), seq(spec.naturalKey()), "left_anti");
+        .join(dimension.select(columns(spec.naturalKey())), seq(spec.naturalKey()), "left_anti")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      if (missing.isEmpty()) {
+        return 0;
+      }
+      return addInferred(dimension, schema, missing, tag);
+    } finally {
+      missing.unpersist();
+    }
+  }
+
+  private long addInferred(Dataset<Row> dimension, StructType schema, Dataset<Row> missing, Optional<Commits.Tag> tag) {
 
     List<Column> member = new ArrayList<>();
     member.add(lit(maxSurrogateKey(dimension)).plus(row_number().over(Window.orderBy(columns(spec.naturalKey()))))
@@ -210,10 +308,12 @@ public final class Scd2Merge {
     for (String column : spec.naturalKey()) {
       sameKey = sameKey.and(col("t." + quote(column)).equalTo(col("s." + quote(column))));
     }
-    Row metrics = DeltaTable.forPath(spark, path).as("t")
-        .merge(missing.select(member.toArray(Column[]::new)).as("s"), sameKey)
+    Column condition = sameKey;
+    java.util.function.Supplier<Row> insert = () -> DeltaTable.forPath(spark, path).as("t")
+        .merge(missing.select(member.toArray(Column[]::new)).as("s"), condition)
         .whenNotMatched().insertAll()
         .execute().first();
+    Row metrics = tag.isPresent() ? Commits.run(spark, tag.get(), insert) : insert.get();
     long added = metrics.getLong(metrics.fieldIndex("num_inserted_rows"));
     LOG.info("Dimension {}: {} inferred members added", spec.name(), added);
     return added;
@@ -299,7 +399,7 @@ public final class Scd2Merge {
    * kept row's run (itself plus the events it absorbed) tied to the stored row whose surrogate key
    * it keeps.
    */
-  private Dataset<Row> timeline(Dataset<Row> dimension, Dataset<Row> batch) {
+  private Dataset<Row> timeline(Dataset<Row> dimension, Dataset<Row> batch, boolean observed) {
     Column[] key = columns(spec.naturalKey());
     String rowHash = Scd2Columns.rowHashSql(spec.tracked(), batch.schema());
     Dataset<Row> stored = dimension.where(col(quote(spec.surrogateKey())).notEqual(UNKNOWN_SK))
@@ -307,8 +407,11 @@ public final class Scd2Merge {
     // Hashes are recomputed for stored rows too, so a change in the hash definition cannot fake a change.
     Dataset<Row> events = events(stored, col(VALID_FROM), col(IS_DELETED), expr(rowHash), col(IS_INFERRED), true)
         .unionByName(events(batch, col(CHANGE_TIME), col(DELETE_EVENT), expr(rowHash), lit(false), false), true);
-
     WindowSpec byKey = Window.partitionBy(key);
+    if (observed) {
+      events = inObservationOrder(events, key, batch);
+    }
+
     if (!spec.overwrite().isEmpty()) {
       // Type 1 values come from the newest version in the batch, unless a stored row is at least as
       // new: the stored values were then set by a change no older than that row.
@@ -367,6 +470,24 @@ public final class Scd2Merge {
         .withColumn(RUN_STORED, first(col(STORED), true).over(Window.partitionBy(runKey.toArray(Column[]::new))));
   }
 
+  /**
+   * Moves each event to at least 1 µs after every event observed before it: stored rows first (in
+   * time order, which they keep), then the new changes by observation time, then change time. In
+   * that order the time becomes {@code position + max(time - position)} so far (microseconds): a
+   * running maximum that leaves times already in order as they are.
+   */
+  private Dataset<Row> inObservationOrder(Dataset<Row> events, Column[] key, Dataset<Row> batch) {
+    Column order = functions.row_number().over(Window.partitionBy(key)
+        .orderBy(col(NEW).asc(), col(OBS).asc_nulls_first(), col(T).asc(), col(DELETED).asc()));
+    WindowSpec upToHere = Window.partitionBy(key).orderBy(col(RANK))
+        .rowsBetween(Window.unboundedPreceding(), Window.currentRow());
+    return events
+        .withColumn(RANK, order.cast(DataTypes.LongType))
+        .withColumn(T, functions.timestamp_micros(col(RANK).plus(
+            functions.max(functions.unix_micros(col(T)).minus(col(RANK))).over(upToHere))))
+        .drop(RANK, OBS, NEW);
+  }
+
   private Dataset<Row> events(Dataset<Row> rows, Column time, Column deleted, Column rowHash, Column inferred,
       boolean existing) {
     List<Column> event = new ArrayList<>(List.of(columns(keyAndAttributes())));
@@ -376,6 +497,9 @@ public final class Scd2Merge {
     event.add(when(deleted, lit(null).cast(DataTypes.StringType)).otherwise(rowHash).as(HASH));
     event.add(inferred.as(INFERRED));
     event.add(lit(existing).as(EXISTING));
+    event.add(lit(!existing).as(NEW));
+    event.add((!existing && Arrays.asList(rows.columns()).contains(Scd2Columns.OBSERVED_AT)
+        ? col(Scd2Columns.OBSERVED_AT) : lit(null).cast(DataTypes.TimestampType)).as(OBS));
     if (existing) {
       // The whole stored row, to reuse its surrogate key and to skip it if it ends up unchanged.
       event.add(struct(columns(spec.dimensionColumns())).as(STORED));

@@ -1,6 +1,6 @@
 package dev.lakehouse.gold;
 
-import com.typesafe.config.Config;
+import dev.lakehouse.spec.DimensionSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -47,20 +47,10 @@ public record Scd2Spec(
     return new Scd2Spec(name, name + "_sk", naturalKey, tracked, overwrite);
   }
 
-  /**
-   * Reads {@code natural-key} (required), {@code tracked}, {@code overwrite} (both default empty) and
-   * {@code surrogate-key} (default {@code <name>_sk}).
-   */
-  public static Scd2Spec from(String name, Config c) {
-    if (!c.hasPath("natural-key")) {
-      throw new IllegalArgumentException(name + ": natural-key is required");
-    }
-    return new Scd2Spec(
-        name,
-        c.hasPath("surrogate-key") ? c.getString("surrogate-key") : name + "_sk",
-        c.getStringList("natural-key"),
-        c.hasPath("tracked") ? c.getStringList("tracked") : List.of(),
-        c.hasPath("overwrite") ? c.getStringList("overwrite") : List.of());
+  /** The SCD2 view of a configured dimension. */
+  public static Scd2Spec of(DimensionSpec dimension) {
+    return new Scd2Spec(dimension.name(), dimension.surrogateKey(), dimension.naturalKey(), dimension.tracked(),
+        dimension.overwrite());
   }
 
   /** Tracked then overwrite columns: everything a version carries besides its key. */

@@ -5,14 +5,18 @@ import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
 
+import dev.lakehouse.spec.Identifiers;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.expressions.Window;
 
 /**
- * A data-quality rule: a small value that knows its name, its action, and which rows fail it.
- * Row rules give a boolean column (true = the row fails); NULLs pass every rule but not_null.
+ * A data-quality rule: a small value that knows its name, its action, and what fails it. Row rules
+ * flag rows (NULLs pass every row rule but not_null); table rules judge the table as a whole.
+ * Column names are silver's.
  */
 public sealed interface Rule {
 
@@ -20,52 +24,97 @@ public sealed interface Rule {
 
   Action action();
 
-  /** A column that is true for failing rows, given the lookups a rule may need. */
-  Column fails(RuleContext context);
+  /** The silver columns the rule reads on its own table. */
+  List<String> columns();
 
-  record NotNull(String column, Action action) implements Rule {
+  /** A rule evaluated on each row: {@link #fails} is true for failing rows. */
+  sealed interface RowRule extends Rule {
+    Column fails(Lookups lookups);
+  }
+
+  /** A rule about the table as a whole: how many failures it counts (0 when it holds). */
+  sealed interface TableRule extends Rule {
+    long failures(TableFacts facts);
+  }
+
+  /** What row rules need from outside the rows: the column a relationship lookup adds. */
+  interface Lookups {
+    String flagColumn(Relationship rule);
+  }
+
+  /**
+   * What table rules need to know about the batch: its rows, its newest change, and how many keys
+   * arrived in more than one version within one bronze batch (the latest is applied).
+   */
+  record TableFacts(long rows, Optional<Instant> newestChange, Instant now, long keysWithSeveralVersions) {}
+
+  private static Column c(String column) {
+    return col(Identifiers.quote(column));
+  }
+
+  record NotNull(String column, Action action) implements RowRule {
     public String name() {
       return "not_null(" + column + ")";
     }
 
-    public Column fails(RuleContext context) {
-      return col(column).isNull();
+    public List<String> columns() {
+      return List.of(column);
+    }
+
+    public Column fails(Lookups lookups) {
+      return c(column).isNull();
     }
   }
 
-  record Unique(List<String> columns, Action action) implements Rule {
+  /** Within the batch being applied (already one row per primary key). */
+  record Unique(List<String> columns, Action action) implements RowRule {
+    public Unique {
+      columns = List.copyOf(columns);
+    }
+
     public String name() {
       return "unique(" + String.join(",", columns) + ")";
     }
 
-    /** Within the batch being applied (already one row per primary key). */
-    public Column fails(RuleContext context) {
-      Column[] keys = columns.stream().map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
+    public Column fails(Lookups lookups) {
+      Column[] keys = columns.stream().map(Rule::c).toArray(Column[]::new);
       Column anyNull = lit(false);
-      for (String c : columns) {
-        anyNull = anyNull.or(col(c).isNull());
+      for (String column : columns) {
+        anyNull = anyNull.or(c(column).isNull());
       }
       return not(anyNull).and(count(lit(1)).over(Window.partitionBy(keys)).gt(1));
     }
   }
 
-  record AcceptedValues(String column, List<String> values, Action action) implements Rule {
+  record AcceptedValues(String column, List<String> values, Action action) implements RowRule {
+    public AcceptedValues {
+      values = List.copyOf(values);
+    }
+
     public String name() {
       return "accepted_values(" + column + ")";
     }
 
-    public Column fails(RuleContext context) {
-      return col(column).isNotNull().and(not(col(column).cast("string").isin(values.toArray())));
+    public List<String> columns() {
+      return List.of(column);
+    }
+
+    public Column fails(Lookups lookups) {
+      return c(column).isNotNull().and(not(c(column).cast("string").isin(values.toArray())));
     }
   }
 
-  record Range(String column, Double min, Double max, Action action) implements Rule {
+  record Range(String column, Double min, Double max, Action action) implements RowRule {
     public String name() {
       return "range(" + column + ")";
     }
 
-    public Column fails(RuleContext context) {
-      Column value = col(column).cast("double");
+    public List<String> columns() {
+      return List.of(column);
+    }
+
+    public Column fails(Lookups lookups) {
+      Column value = c(column).cast("double");
       Column fails = lit(false);
       if (min != null) {
         fails = fails.or(value.lt(min));
@@ -73,39 +122,100 @@ public sealed interface Rule {
       if (max != null) {
         fails = fails.or(value.gt(max));
       }
-      return col(column).isNotNull().and(fails);
+      return c(column).isNotNull().and(fails);
     }
   }
 
-  record Pattern(String column, String regex, Action action) implements Rule {
+  record Pattern(String column, String regex, Action action) implements RowRule {
     public String name() {
       return "pattern(" + column + ")";
     }
 
-    public Column fails(RuleContext context) {
-      return col(column).isNotNull().and(not(col(column).cast("string").rlike(regex)));
+    public List<String> columns() {
+      return List.of(column);
+    }
+
+    public Column fails(Lookups lookups) {
+      return c(column).isNotNull().and(not(c(column).cast("string").rlike(regex)));
     }
   }
 
-  /** The column must match a key of another silver table (live or soft-deleted). */
-  record Relationship(String column, String toTable, String toColumn, Action action) implements Rule {
+  /**
+   * The columns must match a key of another silver table (live or soft-deleted). A row with a
+   * NULL in any of them passes, as a foreign key would.
+   */
+  record Relationship(List<String> columns, String toTable, List<String> toColumns, Action action) implements RowRule {
+    public Relationship {
+      columns = List.copyOf(columns);
+      toColumns = List.copyOf(toColumns);
+    }
+
     public String name() {
-      return "relationships(" + column + "->" + toTable + "." + toColumn + ")";
+      return "relationships(" + String.join(",", columns) + "->" + toTable + "." + String.join(",", toColumns) + ")";
     }
 
-    public Column fails(RuleContext context) {
-      return col(column).isNotNull().and(col(context.lookupFlag(this)).isNull());
+    public Column fails(Lookups lookups) {
+      Column present = lit(true);
+      for (String column : columns) {
+        present = present.and(c(column).isNotNull());
+      }
+      return present.and(col(lookups.flagColumn(this)).isNull());
     }
   }
 
-  /** Table-level: the newest change must be younger than {@code maxAge}. */
-  record Freshness(Duration maxAge, Action action) implements Rule {
+  /**
+   * A value of a silver cast that does not parse (e.g. 'abc' as an int). Built in: every cast is
+   * checked; {@code flagColumn} is true for the rows whose value did not convert.
+   */
+  record Cast(String column, String type, String flagColumn, Action action) implements RowRule {
+    public String name() {
+      return "cast(" + column + " AS " + type + ")";
+    }
+
+    public List<String> columns() {
+      return List.of(column);
+    }
+
+    public Column fails(Lookups lookups) {
+      return col(flagColumn);
+    }
+  }
+
+  /**
+   * Built in: a key should arrive once per bronze batch. Two rows with the same key (and different
+   * cursors) in one batch mean the source's key is not unique; the latest is applied, and this
+   * counts them.
+   */
+  record OneVersionPerBatch(List<String> columns) implements TableRule {
+    public OneVersionPerBatch {
+      columns = List.copyOf(columns);
+    }
+
+    public String name() {
+      return "one_version_per_batch(" + String.join(",", columns) + ")";
+    }
+
+    public Action action() {
+      return Action.WARN;
+    }
+
+    public long failures(TableFacts facts) {
+      return facts.keysWithSeveralVersions();
+    }
+  }
+
+  /** The newest change must be younger than {@code maxAge}; an empty table is stale. */
+  record Freshness(Duration maxAge, Action action) implements TableRule {
     public String name() {
       return "freshness(" + human(maxAge) + ")";
     }
 
-    public Column fails(RuleContext context) {
-      return lit(false);
+    public List<String> columns() {
+      return List.of();
+    }
+
+    public long failures(TableFacts facts) {
+      return facts.newestChange().map(n -> Duration.between(n, facts.now()).compareTo(maxAge) > 0).orElse(true) ? 1 : 0;
     }
 
     private static String human(Duration d) {

@@ -5,71 +5,122 @@ import static org.apache.spark.sql.functions.lower;
 import static org.apache.spark.sql.functions.trim;
 import static org.apache.spark.sql.functions.upper;
 
-import com.typesafe.config.Config;
-import java.util.LinkedHashMap;
+import dev.lakehouse.LakehouseException;
+import dev.lakehouse.quality.Rule;
+import dev.lakehouse.spec.ConformSpec;
+import dev.lakehouse.spec.Identifiers;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 
 /**
- * Shapes bronze rows into silver's conformed form, per {@code lakehouse.tables.<t>.silver}:
- * renames, casts, trimmed strings, and lower- or upper-cased columns (enumerations, e-mails).
- * Columns starting with an underscore are metadata and pass untouched.
+ * Shapes bronze rows into silver's conformed form ({@link ConformSpec}): renames, casts, trimmed
+ * strings, lower- or upper-cased columns. Columns starting with an underscore are the lakehouse's
+ * and pass untouched. A cast never throws: a value that does not convert becomes NULL and its row
+ * is flagged, for the built-in {@link Rule.Cast} rule to quarantine or stop.
  */
-public record Conformer(Map<String, String> renames, Map<String, String> casts, boolean trimStrings,
-                        List<String> lowercase, List<String> uppercase) {
+public final class Conformer {
 
-  public static Conformer from(Config table) {
-    Config c = table.hasPath("silver") ? table.getConfig("silver") : com.typesafe.config.ConfigFactory.empty();
-    return new Conformer(
-        strings(c, "rename"),
-        strings(c, "cast"),
-        !c.hasPath("trim") || c.getBoolean("trim"),
-        c.hasPath("lowercase") ? c.getStringList("lowercase") : List.of(),
-        c.hasPath("uppercase") ? c.getStringList("uppercase") : List.of());
-  }
+  private static final String CAST_FLAG = "_cast_failed_";
 
-  private static Map<String, String> strings(Config c, String path) {
-    Map<String, String> map = new LinkedHashMap<>();
-    if (c.hasPath(path)) {
-      c.getConfig(path).root().forEach((k, v) -> map.put(k, String.valueOf(v.unwrapped())));
-    }
-    return map;
+  private final ConformSpec spec;
+  private final String table;
+
+  public Conformer(ConformSpec spec, String table) {
+    this.spec = spec;
+    this.table = table;
   }
 
   /** The name a source column has in silver. */
   public String silverName(String sourceName) {
-    return renames.getOrDefault(sourceName, sourceName);
+    return spec.silverName(sourceName);
   }
 
+  /** The built-in rules checking each cast; their flag columns are added by {@link #apply}. */
+  public List<Rule.Cast> castRules() {
+    List<Rule.Cast> rules = new ArrayList<>();
+    int i = 0;
+    for (Map.Entry<String, String> cast : spec.casts().entrySet()) {
+      rules.add(new Rule.Cast(cast.getKey(), cast.getValue(), CAST_FLAG + i++, spec.onCastError()));
+    }
+    return rules;
+  }
+
+  /** Conformed rows, with one boolean flag column per cast (dropped by {@link #dropFlags}). */
   public Dataset<Row> apply(Dataset<Row> rows) {
-    Dataset<Row> result = rows;
-    for (Map.Entry<String, String> rename : renames.entrySet()) {
-      if (List.of(result.columns()).contains(rename.getKey())) {
-        result = result.withColumnRenamed(rename.getKey(), rename.getValue());
+    List<String> present = new ArrayList<>(Arrays.asList(rows.columns()));
+    for (String column : spec.renames().keySet()) {
+      if (!present.contains(column)) {
+        throw missing("rename", column, present);
       }
     }
-    for (Map.Entry<String, String> cast : casts.entrySet()) {
-      if (List.of(result.columns()).contains(cast.getKey())) {
-        result = result.withColumn(cast.getKey(), col(cast.getKey()).cast(cast.getValue()));
+    Dataset<Row> result = rows;
+    for (Map.Entry<String, String> rename : spec.renames().entrySet()) {
+      result = result.withColumnRenamed(rename.getKey(), rename.getValue());
+    }
+    List<String> renamed = Arrays.asList(result.columns());
+    for (String column : spec.casts().keySet()) {
+      if (!renamed.contains(column)) {
+        throw missing("cast", column, renamed);
       }
+    }
+    for (String column : concat(spec.lowercase(), spec.uppercase())) {
+      if (!renamed.contains(column)) {
+        throw missing(spec.lowercase().contains(column) ? "lowercase" : "uppercase", column, renamed);
+      }
+    }
+    for (Rule.Cast cast : castRules()) {
+      Column original = col(Identifiers.quote(cast.column()));
+      Column converted = original.try_cast(DataType.fromDDL(cast.type()));
+      result = result.withColumn(cast.flagColumn(), original.isNotNull().and(converted.isNull()))
+          .withColumn(cast.column(), converted);
     }
     for (StructField field : result.schema().fields()) {
       String name = field.name();
       if (name.startsWith("_") || !field.dataType().equals(DataTypes.StringType)) {
         continue;
       }
-      var value = trimStrings ? trim(col(name)) : col(name);
-      if (lowercase.contains(name)) {
+      Column value = spec.trim() ? trim(col(Identifiers.quote(name))) : col(Identifiers.quote(name));
+      if (spec.lowercase().contains(name)) {
         value = lower(value);
-      } else if (uppercase.contains(name)) {
+      } else if (spec.uppercase().contains(name)) {
         value = upper(value);
       }
-      result = result.withColumn(name, value);
+      if (spec.trim() || spec.lowercase().contains(name) || spec.uppercase().contains(name)) {
+        result = result.withColumn(name, value);
+      }
     }
     return result;
+  }
+
+  public Dataset<Row> dropFlags(Dataset<Row> rows) {
+    return rows.drop(castRules().stream().map(Rule.Cast::flagColumn).toArray(String[]::new));
+  }
+
+  /** A value that did not convert, for the message, e.g. {@code 'abc'}. */
+  public static String sample(Dataset<Row> bronzeRows, Rule.Cast cast, String sourceColumn) {
+    Column original = col(Identifiers.quote(sourceColumn));
+    List<Row> rows = bronzeRows.where(original.isNotNull()
+            .and(original.try_cast(DataType.fromDDL(cast.type())).isNull()))
+        .select(original.cast("string")).limit(1).collectAsList();
+    return rows.isEmpty() ? "?" : "'" + rows.get(0).getString(0) + "'";
+  }
+
+  private LakehouseException missing(String setting, String column, List<String> columns) {
+    return new LakehouseException("lakehouse.tables." + table + ".silver." + setting + ": no column " + column
+        + " in " + table + "; its columns are " + columns.stream().filter(c -> !c.startsWith("_")).toList());
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 }

@@ -1,69 +1,74 @@
 package dev.lakehouse.silver;
 
-import static org.apache.spark.sql.functions.array;
-import static org.apache.spark.sql.functions.array_compact;
-import static org.apache.spark.sql.functions.array_contains;
-import static org.apache.spark.sql.functions.arrays_overlap;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.sha2;
-import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.when;
 
 import dev.lakehouse.LakehouseException;
-import dev.lakehouse.config.LakehousePaths;
-import dev.lakehouse.config.TableSpec;
-import dev.lakehouse.control.BatchCommits;
+import dev.lakehouse.bronze.BronzeOps;
+import dev.lakehouse.control.Commits;
 import dev.lakehouse.control.CrashPoints;
-import dev.lakehouse.control.DqResults;
 import dev.lakehouse.control.RunLog;
 import dev.lakehouse.control.Watermarks;
-import dev.lakehouse.quality.Action;
+import dev.lakehouse.quality.Quality;
+import dev.lakehouse.quality.Quarantine;
 import dev.lakehouse.quality.Rule;
-import dev.lakehouse.quality.RuleContext;
-import dev.lakehouse.quality.Rules;
+import dev.lakehouse.spec.Identifiers;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.TableGraph;
+import dev.lakehouse.spec.TableSpec;
 import io.delta.tables.DeltaTable;
-import java.sql.Timestamp;
-import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies new bronze batches to {@code <root>/silver/<table>}: one current, conformed row per
- * key with {@code _updated_at}, {@code _batch_id}, {@code _is_deleted}, {@code _deleted_at} and
- * {@code _row_hash}.
+ * Applies new bronze batches to {@code <root>/silver/<table>}: one current, conformed row per key
+ * with {@code _updated_at}, {@code _batch_id}, {@code _is_deleted}, {@code _deleted_at} and
+ * {@code _row_hash}. Tables are applied parents first (relationship rules look their parents up).
  *
- * <p>Exactly once: silver's MERGE commit records the last bronze batch it applied (commit
- * metadata, plus Delta's idempotent-DML transaction), and each run applies the recorded bronze
- * batches after it. A crash before the commit leaves silver as it was; after it, the next run
- * finds nothing new. Quarantine appends are idempotent the same way.
+ * <p>Per table, by phase: (1) the bronze batches after the last one silver applied, the latest
+ * version per key (a later batch is a later state of the source), and the deletes they show
+ * (delete markers; keys missing from a complete snapshot); (2) conformed and hashed; (3) the
+ * quality rules evaluated ({@link Quality}), a {@code fail} stopping the table before anything is
+ * written; (4) quarantined rows held aside ({@link Quarantine}, idempotent); (5) what actually
+ * changes (versions that differ from silver, deletes of live keys) MERGEd as one commit tagged
+ * with the last bronze batch applied ({@link Commits}): silver's progress moves with its data,
+ * exactly once. When nothing changes, nothing is committed.
  */
 public final class SilverLoader {
 
   private static final Logger LOG = LoggerFactory.getLogger(SilverLoader.class);
   public static final String JOB = "silver";
+  private static final String DELETED_AT = "_deleted_at";
+  private static final String IS_DELETED = "_is_deleted";
 
+  /** What one table's silver step did, with the quality rules' outcomes. */
   public record TableResult(String table, long fromBatch, long toBatch, long rowsIn, long inserted, long updated,
-                            long deleted, long quarantined, RunLog.Status status, String error) {
+                            long deleted, long quarantined, RunLog.Status status, String error,
+                            List<Quality.Outcome> outcomes) {
     public boolean failed() {
       return status == RunLog.Status.FAILED;
     }
@@ -72,266 +77,250 @@ public final class SilverLoader {
   private final SparkSession spark;
   private final LakehousePaths paths;
   private final Watermarks watermarks;
-  private final RunLog runLog;
-  private final DqResults dqResults;
+  private final ZoneId sourceZone;
 
-  public SilverLoader(SparkSession spark, LakehousePaths paths) {
+  public SilverLoader(SparkSession spark, LakehousePaths paths, ZoneId sourceZone) {
     this.spark = spark;
     this.paths = paths;
-    this.watermarks = new Watermarks(spark, paths.control("watermarks"));
-    this.runLog = new RunLog(spark, paths.control("runs"));
-    this.dqResults = new DqResults(spark, paths.control("dq_results"));
+    this.sourceZone = sourceZone;
+    this.watermarks = new Watermarks(spark, paths.control("watermarks"), sourceZone);
   }
 
-  /** Applies every table, parents first; rule results and the run log are written once, at the end. */
+  /** Applies every table, parents first; a table that fails is reported and the others still apply. */
   public List<TableResult> load(String runId, List<TableSpec> tables) {
     Map<String, Watermarks.Watermark> bronze = watermarks.readAll();
     List<TableResult> results = new ArrayList<>();
-    List<RunLog.Entry> entries = new ArrayList<>();
-    List<DqResults.Result> dq = new ArrayList<>();
-    try {
-      for (TableSpec table : TableOrder.parentsFirst(tables)) {
-        Instant started = Instant.now();
-        TableResult result = applyTable(runId, table, Optional.ofNullable(bronze.get(table.name())), dq);
-        results.add(result);
-        entries.add(new RunLog.Entry(runId, JOB, result.table(), result.toBatch(), result.rowsIn(),
-            result.inserted() + result.updated() + result.deleted(), started, Instant.now(), result.status(),
-            result.error()));
-      }
-    } finally {
-      dqResults.append(runId, dq);
-      runLog.appendAll(entries);
+    for (TableSpec table : TableGraph.parentsFirst(tables)) {
+      results.add(applyTable(runId, table, Optional.ofNullable(bronze.get(table.name()))));
     }
     return results;
   }
 
-  TableResult applyTable(String runId, TableSpec table, Optional<Watermarks.Watermark> bronze,
-                         List<DqResults.Result> dq) {
+  TableResult applyTable(String runId, TableSpec table, Optional<Watermarks.Watermark> bronze) {
     String silverPath = paths.silver(table.name());
-    long applied = BatchCommits.lastBatch(spark, silverPath);
+    long applied = Commits.lastBatch(spark, silverPath);
     long available = bronze.map(Watermarks.Watermark::batchId).orElse(0L);
     if (available <= applied) {
       LOG.info("silver {}: up to date with bronze batch {}", table.name(), applied);
-      return new TableResult(table.name(), applied, applied, 0, 0, 0, 0, 0, RunLog.Status.SUCCEEDED, null);
+      return new TableResult(table.name(), applied, applied, 0, 0, 0, 0, 0, RunLog.Status.SUCCEEDED, null, List.of());
     }
-    Dataset<Row> evaluated = null;
+    List<Dataset<Row>> persisted = new ArrayList<>();
     try {
-      Conformer conformer = Conformer.from(table.config());
-      List<Rule> rules = Rules.from(table.name(), table.config());
-      List<String> keys = table.primaryKey().stream().map(conformer::silverName).toList();
+      Conformer conformer = new Conformer(table.conform(), table.name());
+      List<String> keys = BronzeOps.identity(table).stream().map(conformer::silverName).toList();
+      Dataset<Row> bronzeTable = spark.read().format("delta").load(paths.bronze(table.name()));
+      Batch batch = batchRows(table, bronzeTable, applied, available, persisted);
 
-      Dataset<Row> batch = batchRows(table, applied, available);
-      Dataset<Row> conformed = withHash(conformer.apply(batch).drop("_ingested_at", "_source"));
-
-      Map<String, String> lookupFlags = new HashMap<>();
-      Dataset<Row> withLookups = withRelationshipLookups(conformed, rules, lookupFlags);
-      RuleContext context = rule -> lookupFlags.get(rule.name());
-      Column[] failures = rules.stream()
-          .filter(r -> !(r instanceof Rule.Freshness))
-          .map(r -> when(r.fails(context), lit(r.name())))
-          .toArray(Column[]::new);
-      evaluated = withLookups
-          .withColumn("_failed_rules", failures.length == 0
-              ? array().cast("array<string>") : array_compact(array(failures)))
-          .drop(lookupFlags.values().toArray(String[]::new))
-          .persist(StorageLevel.MEMORY_AND_DISK());
-
-      String[] quarantineRules = rules.stream().filter(r -> r.action() == Action.QUARANTINE)
-          .map(Rule::name).toArray(String[]::new);
-      Column quarantined = quarantineRules.length == 0 ? lit(false)
-          : arrays_overlap(col("_failed_rules"), array(java.util.Arrays.stream(quarantineRules).map(n -> lit(n)).toArray(Column[]::new)));
-      Map<Rule, Long> failed = new LinkedHashMap<>();
-      long[] totals = countFailures(evaluated, rules, quarantined, bronze, failed);
-      long rowsIn = totals[0];
-      long toQuarantine = totals[1];
-      failed.forEach((rule, n) -> dq.add(new DqResults.Result(table.name(), rule.name(),
-          rule.action().name().toLowerCase(), rowsIn, n, applied + 1, available)));
-      failed.forEach((rule, n) -> {
-        if (n > 0 && rule.action() == Action.WARN) {
-          LOG.warn("silver {}: {} failed for {} rows (warn)", table.name(), rule.name(), n);
+      // Cast flags start with an underscore, so the hash leaves them out.
+      Dataset<Row> hashed = SilverRows.withHash(conformer.apply(batch.versions().drop("_source", BronzeOps.ROW_HASH)));
+      boolean freshness = table.quality().stream().anyMatch(r -> r instanceof Rule.Freshness);
+      List<Rule> rules = new ArrayList<>(table.quality());
+      rules.addAll(conformer.castRules());
+      rules.add(new Rule.OneVersionPerBatch(keys));
+      try (Quality.Evaluation evaluation = Quality.evaluate(hashed, rules, this::parentKeys,
+          rows -> new Rule.TableFacts(rows, freshness ? newest(hashed) : Optional.empty(), Instant.now(),
+              batch.keysWithSeveralVersions()))) {
+        List<Quality.Outcome> outcomes = evaluation.outcomes();
+        outcomes.stream().filter(o -> o.failed() > 0 && o.rule().action() == dev.lakehouse.quality.Action.WARN)
+            .forEach(o -> LOG.warn("silver {}: {} failed for {} rows (warn)", table.name(), o.rule().name(), o.failed()));
+        List<Quality.Outcome> stopping = evaluation.stopping();
+        if (!stopping.isEmpty()) {
+          throw new LakehouseException(stopMessage(table, stopping, bronzeTable, conformer) + "; nothing of bronze batches "
+              + (applied + 1) + ".." + available + " was committed");
         }
-      });
-      List<String> stopping = failed.entrySet().stream()
-          .filter(e -> e.getKey().action() == Action.FAIL && e.getValue() > 0)
-          .map(e -> e.getKey().name() + " failed for " + e.getValue() + " rows").toList();
-      if (!stopping.isEmpty()) {
-        throw new LakehouseException("quality rule " + String.join(", ", stopping) + " (action fail); nothing of bronze batches "
-            + (applied + 1) + ".." + available + " was committed");
+        long quarantined = evaluation.quarantinedRows() == 0 ? 0 : new Quarantine(spark, paths.quarantine(table.name()),
+            table.name()).hold(conformer.dropFlags(evaluation.quarantined()), keys, available, runId);
+        if (quarantined > 0) {
+          LOG.warn("silver {}: {} rows quarantined", table.name(), quarantined);
+        }
+        CrashPoints.reach("silver.after-quarantine");
+
+        Dataset<Row> upserts = conformer.dropFlags(evaluation.passed()).withColumn(BronzeOps.OP, lit(BronzeOps.UPSERT));
+        Counts counts = merge(runId, table, keys, upserts, batch.deletes(), silverPath, available, persisted);
+        CrashPoints.reach("silver.after-merge");
+        LOG.info("silver {}: bronze batches {}..{}: {} rows in, {} inserted, {} updated, {} deleted, {} quarantined",
+            table.name(), applied + 1, available, evaluation.rows(), counts.inserted(), counts.updated(),
+            counts.deleted(), quarantined);
+        return new TableResult(table.name(), applied + 1, available, evaluation.rows(), counts.inserted(),
+            counts.updated(), counts.deleted(), quarantined, RunLog.Status.SUCCEEDED, null, outcomes);
       }
-
-      long quarantinedRows = toQuarantine == 0 ? 0 : quarantine(runId, table, evaluated.where(quarantined), available);
-      CrashPoints.reach("silver.after-quarantine");
-
-      Dataset<Row> source = evaluated.withColumn("_apply", not(quarantined)).drop("_failed_rules");
-      MergeCounts counts = merge(runId, table, keys, source, silverPath, available);
-      CrashPoints.reach("silver.after-merge");
-
-      LOG.info("silver {}: bronze batches {}..{}: {} rows in, {} inserted, {} updated, {} deleted, {} quarantined",
-          table.name(), applied + 1, available, rowsIn, counts.inserted(), counts.updated(), counts.deleted(), quarantinedRows);
-      return new TableResult(table.name(), applied + 1, available, rowsIn, counts.inserted(),
-          counts.updated(), counts.deleted(), quarantinedRows, RunLog.Status.SUCCEEDED, null);
     } catch (Exception e) {
-      String message = e instanceof LakehouseException ? e.getMessage()
-          : e.getClass().getSimpleName() + ": " + dev.lakehouse.source.SourceDatabase.firstLine(e.getMessage());
+      String message = dev.lakehouse.Errors.describe(e);
       LOG.error("silver {} failed: {}", table.name(), message);
       LOG.debug("silver {} failure detail", table.name(), e);
-      return new TableResult(table.name(), applied + 1, available, 0, 0, 0, 0, 0, RunLog.Status.FAILED, message);
+      return new TableResult(table.name(), applied + 1, available, 0, 0, 0, 0, 0, RunLog.Status.FAILED, message, List.of());
     } finally {
-      if (evaluated != null) {
-        evaluated.unpersist();
-      }
+      persisted.forEach(Dataset::unpersist);
     }
   }
 
   /**
-   * The rows to apply: for a full table the newest snapshot only (it is complete); for an
-   * incremental table the latest version per key across the new batches, by cursor, then
-   * ingestion.
+   * The rows of batches {@code (applied, available]}: the latest version per key (as {@code U}
+   * rows, change time in {@code _updated_at}), and the deletes ({@code _op = D}, keys only, with
+   * their time). A full table whose range holds a complete snapshot starts from the latest one, and
+   * every key it lacks is deleted as of that snapshot.
    */
-  private Dataset<Row> batchRows(TableSpec table, long applied, long available) {
-    Dataset<Row> bronze = spark.read().format("delta").load(paths.bronze(table.name()));
-    Column changeTime = table.cursor().map(c -> col(c)).orElse(col("_ingested_at"));
-    Dataset<Row> rows = table.incremental()
-        ? bronze.where(col("_batch_id").gt(applied).and(col("_batch_id").leq(available)))
-        : bronze.where(col("_batch_id").equalTo(available));
-    Column[] keys = table.primaryKey().stream().map(k -> col(k)).toArray(Column[]::new);
-    // The same key twice in one snapshot, or twice at the same change time, is a duplicate key
-    // in the source: applying either copy would be a guess.
-    Column[] version = java.util.stream.Stream.concat(java.util.Arrays.stream(keys),
-        table.incremental() ? java.util.stream.Stream.of(changeTime) : java.util.stream.Stream.empty())
-        .toArray(Column[]::new);
-    Dataset<Row> ranked = rows.withColumn("_updated_at", changeTime)
-        .withColumn("_copies", org.apache.spark.sql.functions.count(lit(1)).over(Window.partitionBy(version)))
-        .withColumn("_rank", row_number().over(Window.partitionBy(keys)
-            .orderBy(changeTime.desc_nulls_last(), col("_ingested_at").desc(), col("_batch_id").desc())));
-    long duplicated = ranked.where(col("_copies").gt(1)).select(keys).distinct().count();
-    if (duplicated > 0) {
-      throw new LakehouseException(duplicated + " keys of " + table.name() + " (" + String.join(", ", table.primaryKey())
-          + ") appear more than once in bronze batches " + (applied + 1) + ".." + available
-          + "; the source has duplicate keys; nothing was committed");
-    }
-    return ranked.where(col("_rank").equalTo(1)).drop("_rank", "_copies");
-  }
+  private record Batch(Dataset<Row> versions, Dataset<Row> deletes, long keysWithSeveralVersions) {}
 
-  /** A hash of the business columns, so "something changed" is one comparison. */
-  private static Dataset<Row> withHash(Dataset<Row> rows) {
-    Column[] business = java.util.Arrays.stream(rows.columns())
-        .filter(c -> !c.startsWith("_"))
-        .map(c -> col(c))
-        .toArray(Column[]::new);
-    return rows.withColumn("_row_hash", sha2(to_json(struct(business)), 256));
-  }
-
-  private Dataset<Row> withRelationshipLookups(Dataset<Row> rows, List<Rule> rules, Map<String, String> flags) {
-    Dataset<Row> result = rows;
-    int index = 0;
-    for (Rule rule : rules) {
-      if (!(rule instanceof Rule.Relationship relationship)) {
-        continue;
-      }
-      String flag = "_rel_" + index++;
-      String parentPath = paths.silver(relationship.toTable());
-      if (!DeltaTable.isDeltaTable(spark, parentPath)) {
-        throw new LakehouseException(rule.name() + ": silver." + relationship.toTable() + " does not exist yet");
-      }
-      Dataset<Row> parentKeys = spark.read().format("delta").load(parentPath)
-          .select(col(relationship.toColumn()).as(flag)).distinct();
-      result = result.join(parentKeys, col(relationship.column()).equalTo(col(flag)), "left");
-      flags.put(rule.name(), flag);
-    }
-    return result;
-  }
-
-  /**
-   * One aggregation for everything the run needs to know before it writes: rows in, rows to
-   * quarantine, and failures per rule (into {@code failed}).
-   */
-  private long[] countFailures(Dataset<Row> evaluated, List<Rule> rules, Column quarantined,
-                               Optional<Watermarks.Watermark> bronze, Map<Rule, Long> failed) {
-    List<Rule> rowRules = rules.stream().filter(r -> !(r instanceof Rule.Freshness)).toList();
-    List<Column> sums = new ArrayList<>();
-    sums.add(sum(when(quarantined, 1).otherwise(0)));
-    rowRules.forEach(r -> sums.add(sum(when(array_contains(col("_failed_rules"), r.name()), 1).otherwise(0))));
-    Row row = evaluated.agg(org.apache.spark.sql.functions.count(lit(1)), sums.toArray(Column[]::new)).first();
-    for (int i = 0; i < rowRules.size(); i++) {
-      failed.put(rowRules.get(i), row.isNullAt(i + 2) ? 0L : row.getLong(i + 2));
-    }
-    for (Rule rule : rules) {
-      if (rule instanceof Rule.Freshness freshness) {
-        Optional<Instant> newest = newestChange(evaluated, bronze);
-        boolean stale = newest.map(n -> Duration.between(n, Instant.now()).compareTo(freshness.maxAge()) > 0).orElse(true);
-        failed.put(rule, stale ? 1L : 0L);
+  private Batch batchRows(TableSpec table, Dataset<Row> bronze, long applied, long available,
+                          List<Dataset<Row>> persisted) {
+    Dataset<Row> rows = SilverRows.batches(bronze, table, applied, available);
+    List<String> identity = BronzeOps.identity(table);
+    Column[] keys = identity.stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
+    Optional<Long> snapshotBatch = Optional.empty();
+    if (table.full()) {
+      Row latest = rows.where(col(BronzeOps.OP).equalTo(BronzeOps.SNAPSHOT)).agg(functions.max("_batch_id")).first();
+      if (!latest.isNullAt(0)) {
+        snapshotBatch = Optional.of(latest.getLong(0));
+        rows = rows.where(col("_batch_id").geq(snapshotBatch.get()));
       }
     }
-    return new long[] {row.getLong(0), row.isNullAt(1) ? 0 : row.getLong(1)};
+    rows = rows.withColumn(SilverRows.UPDATED_AT, SilverRows.changeTime(table, bronze, sourceZone));
+    Dataset<Row> ranked = rows
+        .withColumn("_copies", count(lit(1)).over(Window.partitionBy(concat(keys, col("_batch_id")))))
+        .withColumn("_rank", row_number().over(Window.partitionBy(keys).orderBy(SilverRows.newestFirst(table))))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    persisted.add(ranked);
+    long several = ranked.where(col("_copies").gt(1)).select(keys).distinct().count();
+    if (several > 0) {
+      LOG.warn("silver {}: {} keys arrived in more than one version within one bronze batch; the latest of each"
+          + " is applied", table.name(), several);
+    }
+    Dataset<Row> latest = ranked.where(col("_rank").equalTo(1)).drop("_rank", "_copies");
+    Dataset<Row> versions = latest.where(col(BronzeOps.OP).notEqual(BronzeOps.DELETE));
+    Dataset<Row> deletes = latest.where(col(BronzeOps.OP).equalTo(BronzeOps.DELETE))
+        .select(concat(keys, col(SilverRows.UPDATED_AT), col("_batch_id")));
+    if (snapshotBatch.isPresent()) {
+      // A complete snapshot: a live key it (and the changes after it) lacks was deleted in the source.
+      String silverPath = paths.silver(table.name());
+      if (DeltaTable.isDeltaTable(spark, silverPath)) {
+        Row observed = bronze.where(col("_batch_id").equalTo(snapshotBatch.get())).agg(functions.max("_ingested_at")).first();
+        Dataset<Row> live = spark.read().format("delta").load(silverPath).where(not(col(IS_DELETED)));
+        Conformer conformer = new Conformer(table.conform(), table.name());
+        Column[] silverKeys = identity.stream().map(conformer::silverName).map(k -> col(Identifiers.quote(k)))
+            .toArray(Column[]::new);
+        Dataset<Row> present = latest.select(keys);
+        for (String key : identity) {
+          present = present.withColumnRenamed(key, conformer.silverName(key));
+        }
+        Dataset<Row> gone = live.select(silverKeys)
+            .join(present, identity.stream().map(conformer::silverName).toArray(String[]::new), "left_anti");
+        for (String key : identity) {
+          gone = gone.withColumnRenamed(conformer.silverName(key), key);
+        }
+        deletes = deletes.unionByName(gone
+            .withColumn(SilverRows.UPDATED_AT, lit(observed.getTimestamp(0)))
+            .withColumn("_batch_id", lit(snapshotBatch.get())));
+      }
+    }
+    return new Batch(versions, deletes, several);
   }
 
-  /** The age of the newest cursor: the bronze watermark, or for full tables the snapshot's newest change. */
-  private Optional<Instant> newestChange(Dataset<Row> evaluated, Optional<Watermarks.Watermark> bronze) {
-    Optional<Instant> watermark = bronze.flatMap(Watermarks.Watermark::watermark);
-    if (watermark.isPresent()) {
-      return watermark;
-    }
-    Row row = evaluated.agg(org.apache.spark.sql.functions.max("_updated_at")).first();
+  private static Column[] concat(Column[] first, Column... more) {
+    Column[] all = java.util.Arrays.copyOf(first, first.length + more.length);
+    System.arraycopy(more, 0, all, first.length, more.length);
+    return all;
+  }
+
+  private Optional<Instant> newest(Dataset<Row> rows) {
+    Row row = rows.agg(functions.max(SilverRows.UPDATED_AT)).first();
     return row.isNullAt(0) ? Optional.empty() : Optional.of(row.getTimestamp(0).toInstant());
   }
 
-  private long quarantine(String runId, TableSpec table, Dataset<Row> rows, long available) {
-    Dataset<Row> tagged = rows.withColumn("_run_id", lit(runId))
-        .withColumn("_quarantined_at", lit(Timestamp.from(Instant.now())));
-    tagged.write().format("delta").mode("append")
-        .option("mergeSchema", "true")
-        .option("txnAppId", BatchCommits.appId("quarantine", table.name()))
-        .option("txnVersion", available)
-        .option("userMetadata", BatchCommits.metadata("quarantine", table.name(), available, runId))
-        .save(paths.table(LakehousePaths.QUARANTINE, table.name()));
-    long count = BatchCommits.last(spark, paths.table(LakehousePaths.QUARANTINE, table.name()))
-        .map(c -> c.metric("numOutputRows")).orElse(0L);
-    LOG.warn("silver {}: {} rows quarantined", table.name(), count);
-    return count;
+  /** The parent's key values for a relationship rule: its silver rows, live or soft-deleted. */
+  private Dataset<Row> parentKeys(Rule.Relationship rule) {
+    String parentPath = paths.silver(rule.toTable());
+    if (!DeltaTable.isDeltaTable(spark, parentPath)) {
+      throw new LakehouseException(rule.name() + ": silver." + rule.toTable() + " does not exist yet (its bronze or"
+          + " silver step has not succeeded)");
+    }
+    return spark.read().format("delta").load(parentPath);
   }
 
-  private record MergeCounts(long inserted, long updated, long deleted) {}
+  private String stopMessage(TableSpec table, List<Quality.Outcome> stopping, Dataset<Row> bronze, Conformer conformer) {
+    List<String> parts = new ArrayList<>();
+    for (Quality.Outcome outcome : stopping) {
+      String part = outcome.rule().name() + " failed for " + outcome.failed() + " rows";
+      if (outcome.rule() instanceof Rule.Cast cast) {
+        String sourceColumn = table.conform().renames().entrySet().stream()
+            .filter(e -> e.getValue().equals(cast.column())).map(Map.Entry::getKey).findFirst().orElse(cast.column());
+        part = "silver cast of " + table.name() + "." + cast.column() + " to " + cast.type() + " failed for "
+            + outcome.failed() + " rows, e.g. " + Conformer.sample(bronze, cast, sourceColumn)
+            + " (set lakehouse.tables." + table.name() + ".silver.on-cast-error = quarantine to hold such rows aside)";
+      }
+      parts.add(part);
+    }
+    return String.join("; ", parts) + (stopping.stream().anyMatch(o -> !(o.rule() instanceof Rule.Cast))
+        ? " (action fail)" : "");
+  }
 
-  private MergeCounts merge(String runId, TableSpec table, List<String> keys, Dataset<Row> source,
-                            String silverPath, long available) {
+  private record Counts(long inserted, long updated, long deleted) {}
+
+  /**
+   * MERGEs what changes: versions that differ from silver's row (or revive a deleted key), new
+   * keys, and deletes of live keys. The source is cut to those first, so an unchanged batch
+   * commits nothing and a changed one rewrites only the files it must.
+   */
+  private Counts merge(String runId, TableSpec table, List<String> keys, Dataset<Row> upserts, Dataset<Row> deletes,
+                       String silverPath, long available, List<Dataset<Row>> persisted) {
     List<StructField> columns = new ArrayList<>();
-    for (StructField field : source.schema().fields()) {
-      if (!field.name().equals("_apply")) {
+    for (StructField field : upserts.schema().fields()) {
+      if (!field.name().equals(BronzeOps.OP) && !field.name().equals("_ingested_at")) {
         columns.add(field);
       }
     }
     prepareTable(table, silverPath, columns);
+    Dataset<Row> target = spark.read().format("delta").load(silverPath);
+    Conformer conformer = new Conformer(table.conform(), table.name());
+    Dataset<Row> deleteRows = deletes;
+    for (String key : BronzeOps.identity(table)) {
+      deleteRows = deleteRows.withColumnRenamed(key, conformer.silverName(key));
+    }
+    deleteRows = deleteRows.withColumn(BronzeOps.OP, lit(BronzeOps.DELETE));
+
+    // What exists in silver for the incoming keys, to drop what would change nothing.
+    List<Column> existing = new ArrayList<>(keys.stream().map(k -> col(Identifiers.quote(k))).toList());
+    existing.add(col(SilverRows.ROW_HASH).as("_t_hash"));
+    existing.add(col(IS_DELETED).as("_t_deleted"));
+    Dataset<Row> current = target.select(existing.toArray(Column[]::new));
+    Dataset<Row> source = upserts.drop("_ingested_at").unionByName(deleteRows, true)
+        .join(current, keys.toArray(String[]::new), "left")
+        .where(when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), col("_t_deleted").equalTo(false))
+            .otherwise(col("_t_hash").isNull().or(col("_t_deleted")).or(col("_t_hash").notEqual(col(SilverRows.ROW_HASH)))))
+        .withColumn("_change", when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), lit("deleted"))
+            .when(col("_t_hash").isNull(), lit("inserted")).otherwise(lit("updated")))
+        .drop("_t_hash", "_t_deleted")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    persisted.add(source);
+    Row counted = source.agg(
+        sum(when(col("_change").equalTo("inserted"), 1).otherwise(0)),
+        sum(when(col("_change").equalTo("updated"), 1).otherwise(0)),
+        sum(when(col("_change").equalTo("deleted"), 1).otherwise(0))).first();
+    Counts counts = new Counts(counted.isNullAt(0) ? 0 : counted.getLong(0), counted.isNullAt(1) ? 0 : counted.getLong(1),
+        counted.isNullAt(2) ? 0 : counted.getLong(2));
+    if (counts.inserted() + counts.updated() + counts.deleted() == 0) {
+      LOG.info("silver {}: nothing changed; nothing committed", table.name());
+      return counts;
+    }
 
     Map<String, String> assignments = new LinkedHashMap<>();
     for (StructField field : columns) {
-      assignments.put("`" + field.name() + "`", "s.`" + field.name() + "`");
+      assignments.put(Identifiers.quote(field.name()), "s." + Identifiers.quote(field.name()));
     }
-    assignments.put("_is_deleted", "false");
-    assignments.put("_deleted_at", "CAST(NULL AS TIMESTAMP)");
-    String on = String.join(" AND ", keys.stream().map(k -> "t.`" + k + "` = s.`" + k + "`").toList());
-
-    var merge = DeltaTable.forPath(spark, silverPath).as("t")
-        .merge(source.as("s"), on)
-        .whenMatched("s._apply AND (t._is_deleted OR s._row_hash <> t._row_hash) AND s._updated_at >= t._updated_at")
-        .updateExpr(assignments)
-        .whenNotMatched("s._apply")
-        .insertExpr(assignments);
-    if (!table.incremental()) {
-      // A full snapshot is complete: a live key it lacks was deleted in the source.
-      Timestamp observed = spark.read().format("delta").load(paths.bronze(table.name()))
-          .where(col("_batch_id").equalTo(available)).agg(org.apache.spark.sql.functions.max("_ingested_at"))
-          .first().getTimestamp(0);
-      merge = merge.whenNotMatchedBySource("NOT t._is_deleted").updateExpr(Map.of(
-          "_is_deleted", "true",
-          "_deleted_at", observed == null ? "current_timestamp()" : "TIMESTAMP '" + observed.toInstant() + "'",
-          "_batch_id", Long.toString(available)));
-    }
-    withCommitTags(JOB, table.name(), available, runId, merge::execute);
-    BatchCommits.Commit commit = BatchCommits.last(spark, silverPath).orElseThrow();
-    return new MergeCounts(commit.metric("numTargetRowsInserted"),
-        commit.metric("numTargetRowsMatchedUpdated"),
-        commit.metric("numTargetRowsNotMatchedBySourceUpdated"));
+    assignments.put(IS_DELETED, "false");
+    assignments.put(DELETED_AT, "CAST(NULL AS TIMESTAMP)");
+    String on = keys.stream().map(k -> "t." + Identifiers.quote(k) + " = s." + Identifiers.quote(k))
+        .collect(Collectors.joining(" AND "));
+    Map<String, String> delete = Map.of(IS_DELETED, "true", DELETED_AT, "s." + SilverRows.UPDATED_AT,
+        "_batch_id", "s._batch_id");
+    Commits.run(spark, Commits.Tag.idempotent(JOB, table.name(), available, runId), () ->
+        DeltaTable.forPath(spark, silverPath).as("t")
+            .merge(source.as("s"), on)
+            .whenMatched("s._op = 'D'").updateExpr(delete)
+            .whenMatched().updateExpr(assignments)
+            .whenNotMatched("s._op <> 'D'").insertExpr(assignments)
+            .execute());
+    return counts;
   }
 
   /**
@@ -345,8 +334,8 @@ public final class SilverLoader {
       for (StructField field : columns) {
         builder = builder.addColumn(field.name(), field.dataType());
       }
-      builder.addColumn("_is_deleted", org.apache.spark.sql.types.DataTypes.BooleanType)
-          .addColumn("_deleted_at", org.apache.spark.sql.types.DataTypes.TimestampType)
+      builder.addColumn(IS_DELETED, DataTypes.BooleanType)
+          .addColumn(DELETED_AT, DataTypes.TimestampType)
           .execute();
       return;
     }
@@ -358,7 +347,7 @@ public final class SilverLoader {
     for (StructField field : columns) {
       DataType current = existing.get(field.name());
       if (current == null) {
-        added.add("`" + field.name() + "` " + field.dataType().sql());
+        added.add(Identifiers.quote(field.name()) + " " + field.dataType().sql());
       } else if (!current.equals(field.dataType())) {
         throw new LakehouseException("Column " + field.name() + " of " + table.name() + " changed type from "
             + current.simpleString() + " to " + field.dataType().simpleString()
@@ -366,36 +355,8 @@ public final class SilverLoader {
       }
     }
     if (!added.isEmpty()) {
-      spark.sql("ALTER TABLE delta.`" + silverPath + "` ADD COLUMNS (" + String.join(", ", added) + ")");
+      spark.sql("ALTER TABLE delta.`" + silverPath.replace("`", "``") + "` ADD COLUMNS (" + String.join(", ", added) + ")");
       LOG.warn("silver {}: new source columns {}", table.name(), added);
     }
   }
-
-  /** Runs a DML statement as one tagged, idempotent commit (Delta's txnAppId/txnVersion). */
-  public static void withCommitTags(String layer, String table, long batch, String runId, Runnable dml) {
-    withCommitTags(layer, table, batch, runId, true, dml);
-  }
-
-  /**
-   * Runs a DML statement as one commit tagged with the batch; when {@code idempotent}, Delta also
-   * skips it if this layer already committed that batch to the table.
-   */
-  public static void withCommitTags(String layer, String table, long batch, String runId, boolean idempotent,
-                                    Runnable dml) {
-    SparkSession spark = SparkSession.active();
-    var conf = spark.conf();
-    conf.set("spark.databricks.delta.commitInfo.userMetadata", BatchCommits.metadata(layer, table, batch, runId));
-    if (idempotent) {
-      conf.set("spark.databricks.delta.write.txnAppId", BatchCommits.appId(layer, table));
-      conf.set("spark.databricks.delta.write.txnVersion", Long.toString(batch));
-    }
-    try {
-      dml.run();
-    } finally {
-      conf.unset("spark.databricks.delta.commitInfo.userMetadata");
-      conf.unset("spark.databricks.delta.write.txnAppId");
-      conf.unset("spark.databricks.delta.write.txnVersion");
-    }
-  }
-
 }

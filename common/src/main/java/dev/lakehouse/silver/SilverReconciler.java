@@ -1,55 +1,64 @@
 package dev.lakehouse.silver;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.not;
 
+import dev.lakehouse.Errors;
 import dev.lakehouse.LakehouseException;
-import dev.lakehouse.config.LakehousePaths;
-import dev.lakehouse.config.SourceSettings;
-import dev.lakehouse.config.TableSpec;
-import dev.lakehouse.control.BatchCommits;
+import dev.lakehouse.control.Commits;
 import dev.lakehouse.control.RunLog;
 import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.spec.Identifiers;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.SourceSettings;
+import dev.lakehouse.spec.TableSpec;
 import dev.lakehouse.source.SourceDatabase;
 import io.delta.tables.DeltaTable;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Finds hard deletes of incremental tables, which a cursor never shows: reads only the source's
  * keys (binary COPY of the key columns) and soft-deletes silver's live keys that are gone, in
- * one MERGE per table. A key that comes back later is revived by silver's next apply.
+ * one MERGE per table, at the time it looked. A key that comes back later is revived by silver's
+ * next apply. Nothing is committed when no key is gone.
  */
 public final class SilverReconciler {
 
   private static final Logger LOG = LoggerFactory.getLogger(SilverReconciler.class);
   public static final String JOB = "reconcile";
 
-  public record TableResult(String table, long sourceKeys, long deleted, RunLog.Status status, String error) {}
+  public record TableResult(String table, long sourceKeys, long deleted, RunLog.Status status, String error) {
+    public boolean failed() {
+      return status == RunLog.Status.FAILED;
+    }
+  }
 
   private final SparkSession spark;
   private final SourceSettings source;
   private final LakehousePaths paths;
-  private final RunLog runLog;
 
   public SilverReconciler(SparkSession spark, SourceSettings source, LakehousePaths paths) {
     this.spark = spark;
     this.source = source;
     this.paths = paths;
-    this.runLog = new RunLog(spark, paths.control("runs"));
   }
 
+  /** Reconciles the incremental tables among {@code tables}; a failure is reported per table. */
   public List<TableResult> reconcile(String runId, List<TableSpec> tables) {
     List<TableResult> results = new ArrayList<>();
     for (TableSpec table : tables) {
@@ -61,56 +70,68 @@ public final class SilverReconciler {
   }
 
   TableResult reconcileTable(String runId, TableSpec table) {
-    Instant started = Instant.now();
     String silverPath = paths.silver(table.name());
-    TableResult result;
     try {
       if (!DeltaTable.isDeltaTable(spark, silverPath)) {
         throw new LakehouseException("silver." + table.name() + " does not exist yet; run silver first");
       }
-      Conformer conformer = Conformer.from(table.config());
-      String qualified = SourceDatabase.qualified(source.schema(), table.sourceTable());
-      long deleted;
-      long keys;
+      Conformer conformer = new Conformer(table.conform(), table.name());
+      Instant started = Instant.now();
+      Dataset<Row> sourceKeys;
       try (Connection connection = SourceDatabase.connect(source)) {
-        List<SourceColumn> all = SourceColumns.discover(connection, source.schema(), table.sourceTable());
-        List<SourceColumn> keyColumns = table.primaryKey().stream()
-            .map(k -> all.stream().filter(c -> c.name().equals(k)).findFirst().orElseThrow(() ->
-                new LakehouseException("Column " + k + " (primary-key) does not exist in " + qualified)))
-            .toList();
-        Dataset<Row> sourceKeys = CopyExtraction.read(spark, source, keyColumns,
-            List.of("SELECT " + SourceColumns.selectList(keyColumns) + " FROM " + qualified), Optional.empty());
+        String schema = SourceDatabase.schemaOf(connection, source, table);
+        String qualified = SourceDatabase.qualified(schema, table.sourceTable());
+        List<SourceColumn> all = SourceColumns.discover(connection, schema, table.sourceTable());
+        List<SourceColumn> keyColumns = new ArrayList<>();
         for (String key : table.primaryKey()) {
-          sourceKeys = sourceKeys.withColumnRenamed(key, conformer.silverName(key));
+          keyColumns.add(all.stream().filter(c -> c.name().equals(key)).findFirst().orElseThrow(() ->
+              new LakehouseException("lakehouse.tables." + table.name() + ".primary-key: no column " + key + " in " + qualified)));
         }
-        Dataset<Row> cachedKeys = sourceKeys.cache();
-        keys = cachedKeys.count();
-        String on = String.join(" AND ", table.primaryKey().stream().map(conformer::silverName)
-            .map(k -> "t.`" + k + "` = s.`" + k + "`").toList());
-        long batch = BatchCommits.lastBatch(spark, silverPath);
-        Timestamp now = Timestamp.from(started);
-        // Tagged with the batch silver has applied, so silver's own progress is unchanged; not
-        // idempotent by batch, since reconciling again later must run.
-        SilverLoader.withCommitTags(SilverLoader.JOB, table.name(), batch, runId, false, () ->
-            DeltaTable.forPath(spark, silverPath).as("t")
-                .merge(cachedKeys.as("s"), on)
-                .whenNotMatchedBySource("NOT t._is_deleted")
-                .updateExpr(Map.of("_is_deleted", "true", "_deleted_at", "TIMESTAMP '" + now.toInstant() + "'"))
-                .execute());
-        cachedKeys.unpersist();
-        deleted = BatchCommits.last(spark, silverPath).map(c -> c.metric("numTargetRowsNotMatchedBySourceUpdated")).orElse(0L);
+        sourceKeys = CopyExtraction.read(spark, source, keyColumns,
+            List.of("SELECT " + SourceColumns.selectList(keyColumns) + " FROM " + qualified), Optional.empty());
       } catch (SQLException e) {
-        throw SourceDatabase.queryError("Cannot read the keys of " + qualified, e);
+        throw SourceDatabase.queryError("Cannot read the keys of " + table.name(), e);
       }
-      result = new TableResult(table.name(), keys, deleted, RunLog.Status.SUCCEEDED, null);
-      LOG.info("reconcile {}: {} source keys, {} soft-deleted in silver", table.name(), keys, deleted);
-    } catch (LakehouseException e) {
-      result = new TableResult(table.name(), 0, 0, RunLog.Status.FAILED, e.getMessage());
-      LOG.error("reconcile {} failed: {}", table.name(), e.getMessage());
+      for (String key : table.primaryKey()) {
+        sourceKeys = sourceKeys.withColumnRenamed(key, conformer.silverName(key));
+      }
+      List<String> keys = table.silverKey();
+      Dataset<Row> cachedKeys = sourceKeys.persist(StorageLevel.MEMORY_AND_DISK());
+      try {
+        long keyCount = cachedKeys.count();
+        Dataset<Row> gone = spark.read().format("delta").load(silverPath).where(not(col("_is_deleted")))
+            .select(keys.stream().map(k -> col(Identifiers.quote(k))).toArray(org.apache.spark.sql.Column[]::new))
+            .join(cachedKeys, keys.toArray(String[]::new), "left_anti")
+            .persist(StorageLevel.MEMORY_AND_DISK());
+        long deleted;
+        try {
+          deleted = gone.count();
+          if (deleted > 0) {
+            String on = keys.stream().map(k -> "t." + Identifiers.quote(k) + " = s." + Identifiers.quote(k))
+                .collect(Collectors.joining(" AND "));
+            // Tagged with the batch silver has applied, so silver's own progress is unchanged; not
+            // idempotent by batch, since reconciling again later must run.
+            long batch = Commits.lastBatch(spark, silverPath);
+            Commits.run(spark, Commits.Tag.of(SilverLoader.JOB, table.name(), batch, runId), () ->
+                DeltaTable.forPath(spark, silverPath).as("t")
+                    .merge(gone.as("s"), on)
+                    .whenMatched("NOT t._is_deleted")
+                    .updateExpr(Map.of("_is_deleted", "true", "_deleted_at", "TIMESTAMP '" + started + "'"))
+                    .execute());
+          }
+        } finally {
+          gone.unpersist();
+        }
+        LOG.info("reconcile {}: {} source keys, {} soft-deleted in silver", table.name(), keyCount, deleted);
+        return new TableResult(table.name(), keyCount, deleted, RunLog.Status.SUCCEEDED, null);
+      } finally {
+        cachedKeys.unpersist();
+      }
+    } catch (Exception e) {
+      String message = Errors.describe(e);
+      LOG.error("reconcile {} failed: {}", table.name(), message);
+      LOG.debug("reconcile {} failure detail", table.name(), e);
+      return new TableResult(table.name(), 0, 0, RunLog.Status.FAILED, message);
     }
-    runLog.append(new RunLog.Entry(runId, JOB, table.name(), null, result.sourceKeys(), result.deleted(), started,
-        Instant.now(), result.status(), result.error()));
-    return result;
   }
-
 }

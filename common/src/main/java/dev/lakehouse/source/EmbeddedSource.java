@@ -1,7 +1,7 @@
 package dev.lakehouse.source;
 
 import dev.lakehouse.LakehouseException;
-import dev.lakehouse.config.SourceSettings;
+import dev.lakehouse.spec.SourceSettings;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,12 @@
 package dev.lakehouse.source;
 
 import dev.lakehouse.LakehouseException;
-import dev.lakehouse.config.SourceSettings;
+import dev.lakehouse.spec.SourceSettings;
+import dev.lakehouse.spec.TableSpec;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -46,6 +51,54 @@ public final class SourceDatabase {
     }
     int newline = message.indexOf('\n');
     return (newline < 0 ? message : message.substring(0, newline)).trim();
+  }
+
+  /**
+   * The schema a table is read from: its own {@code schema}, else {@code lakehouse.source.schema},
+   * else the connection's {@code current_schema()} (the first existing schema of its search_path).
+   */
+  public static String schemaOf(Connection connection, SourceSettings source, TableSpec table) throws SQLException {
+    if (table.schema().isPresent()) {
+      return table.schema().get();
+    }
+    if (source.schema().isPresent()) {
+      return source.schema().get();
+    }
+    try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT current_schema()")) {
+      rs.next();
+      String schema = rs.getString(1);
+      if (schema == null) {
+        throw new LakehouseException("The source connection has no current schema (its search_path names no"
+            + " existing schema); set lakehouse.source.schema");
+      }
+      return schema;
+    }
+  }
+
+  /** Whether a unique, non-partial index (or the primary key) covers some subset of these columns. */
+  public static boolean uniqueKey(Connection connection, String schema, String table, List<String> columns)
+      throws SQLException {
+    if (columns.isEmpty()) {
+      return false;
+    }
+    String query = """
+        SELECT 1 FROM pg_catalog.pg_index i
+        JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ? AND c.relname = ? AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM unnest(i.indkey) k
+            JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k
+            WHERE NOT (a.attname = ANY (?)))
+        LIMIT 1""";
+    try (PreparedStatement s = connection.prepareStatement(query)) {
+      s.setString(1, schema);
+      s.setString(2, table);
+      s.setArray(3, connection.createArrayOf("text", columns.toArray()));
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next();
+      }
+    }
   }
 
   /** Quotes a PostgreSQL identifier. */

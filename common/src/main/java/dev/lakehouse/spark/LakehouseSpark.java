@@ -1,7 +1,6 @@
 package dev.lakehouse.spark;
 
-import com.typesafe.config.Config;
-import dev.lakehouse.config.LakehouseConfig;
+import dev.lakehouse.spec.SparkSettings;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
@@ -21,9 +20,9 @@ public final class LakehouseSpark {
 
   private LakehouseSpark() {}
 
-  public static SparkSession getOrCreate(LakehouseConfig config) {
-    SparkSession.Builder builder = SparkSession.builder().appName(config.sparkAppName());
-    String master = config.sparkMaster();
+  public static SparkSession getOrCreate(SparkSettings config) {
+    SparkSession.Builder builder = SparkSession.builder().appName(config.appName());
+    String master = config.master();
     // spark-submit passes its --master to the application as the system property spark.master.
     // It decides: the configured master (local[2] in conf/local.conf) would otherwise turn a
     // cluster submission into a local run inside the driver, silently.
@@ -35,7 +34,7 @@ public final class LakehouseSpark {
     } else if (!master.isBlank()) {
       builder.master(master);
     }
-    Map<String, String> sparkConf = config.sparkConf();
+    Map<String, String> sparkConf = config.conf();
     Map<String, String> s3a = s3aSettings(config);
     s3a.forEach((key, value) -> builder.config("spark.hadoop." + key, value));
     // Explicit lakehouse.spark.conf entries win over the ones derived above.
@@ -60,15 +59,14 @@ public final class LakehouseSpark {
    * provider chain reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment (and
    * Spark copies them into its Hadoop configuration at start-up).
    */
-  public static Map<String, String> s3aSettings(LakehouseConfig config) {
-    Config s3 = config.raw().getConfig("lakehouse.s3");
+  public static Map<String, String> s3aSettings(SparkSettings config) {
+    SparkSettings.S3 s3 = config.s3();
     Map<String, String> settings = new LinkedHashMap<>();
-    String endpoint = s3.getString("endpoint").trim();
-    if (!endpoint.isEmpty()) {
-      settings.put("fs.s3a.endpoint", endpoint);
-      settings.put("fs.s3a.endpoint.region", s3.getString("region").trim());
-      settings.put("fs.s3a.path.style.access", String.valueOf(s3.getBoolean("path-style-access")));
-      settings.put("fs.s3a.connection.ssl.enabled", String.valueOf(s3.getBoolean("ssl")));
+    if (!s3.endpoint().isEmpty()) {
+      settings.put("fs.s3a.endpoint", s3.endpoint());
+      settings.put("fs.s3a.endpoint.region", s3.region());
+      settings.put("fs.s3a.path.style.access", String.valueOf(s3.pathStyleAccess()));
+      settings.put("fs.s3a.connection.ssl.enabled", String.valueOf(s3.ssl()));
     }
     settings.put("fs.s3a.buffer.dir", S3A_BUFFER_DIR);
     return settings;

@@ -2,7 +2,8 @@ package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.LakehouseException;
-import dev.lakehouse.gold.GoldBuilder;
+import dev.lakehouse.gold.Scd2Spec;
+import dev.lakehouse.spec.DimensionSpec;
 import dev.lakehouse.gold.Scd2Invariants;
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
@@ -17,13 +18,13 @@ public final class CheckCommand extends LakehouseCli.Subcommand {
   public Integer call() {
     try (Lakehouse lakehouse = cli.open()) {
       List<String> violations = new ArrayList<>();
-      for (GoldBuilder.Dimension dimension : GoldBuilder.dimensions(lakehouse.config()).values()) {
+      for (DimensionSpec dimension : lakehouse.spec().gold().dimensions().values()) {
         String path = lakehouse.paths().gold(dimension.table());
         if (!DeltaTable.isDeltaTable(lakehouse.spark(), path)) {
           violations.add(dimension.table() + ": does not exist; run gold first");
           continue;
         }
-        List<String> found = Scd2Invariants.check(lakehouse.spark(), path, dimension.spec());
+        List<String> found = Scd2Invariants.check(lakehouse.spark(), path, Scd2Spec.of(dimension));
         out().printf("%-16s %s%n", dimension.table(), found.isEmpty() ? "ok" : found.size() + " violations");
         found.forEach(v -> out().println("  " + v));
         found.forEach(v -> violations.add(dimension.table() + ": " + v));

@@ -4,6 +4,7 @@ import dev.lakehouse.Lakehouse;
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.acme.AcmeSimulator;
 import dev.lakehouse.catalog.LakehouseCatalog;
+import dev.lakehouse.pipeline.Pipeline;
 import dev.lakehouse.report.ResultFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -48,14 +49,14 @@ public final class DemoJob extends LakehouseCli.Subcommand {
       SeedCommand.seed(lakehouse, scale).forEach((t, n) -> out.printf("    %-12s %,10d rows%n", t, n));
 
       step(out, start, "First pipeline run");
-      RunCommand.run(lakehouse, out);
+      StageCommands.finish(lakehouse, new Pipeline(lakehouse).runAll(List.of()), out);
 
       step(out, start, "Simulating a day of activity (" + changes + " changes, seed 42)");
       AcmeSimulator.Summary summary = SimulateCommand.simulate(lakehouse, changes, 42L);
       out.println("    " + summary);
 
       step(out, start, "Second pipeline run: only the changes");
-      RunCommand.run(lakehouse, out);
+      StageCommands.finish(lakehouse, new Pipeline(lakehouse).runAll(List.of()), out);
 
       step(out, start, "What each layer holds");
       List<TablesCommand.TableInfo> tables = TablesCommand.describe(lakehouse.spark(),
@@ -66,7 +67,7 @@ public final class DemoJob extends LakehouseCli.Subcommand {
       ResultFormat.TABLE.write(lakehouse.spark().sql(CUSTOMER_HISTORY), 10, out);
 
       step(out, start, "What ACME asks: the marts");
-      for (String mart : dev.lakehouse.gold.GoldBuilder.marts(lakehouse.config()).keySet()) {
+      for (String mart : lakehouse.spec().gold().marts().keySet()) {
         out.println("  gold." + mart);
         ResultFormat.TABLE.write(lakehouse.spark().sql("SELECT * FROM gold." + mart
             + (ReportCommand.ORDER.containsKey(mart) ? " ORDER BY " + ReportCommand.ORDER.get(mart) : "")), 5, out);
@@ -129,7 +130,7 @@ public final class DemoJob extends LakehouseCli.Subcommand {
       throw new LakehouseException("The demo writes a local lakehouse; lakehouse.root is " + root);
     }
     delete(Paths.get(root));
-    delete(Paths.get(lakehouse.config().source().embeddedDataDir()).toAbsolutePath());
+    delete(Paths.get(lakehouse.spec().source().embeddedDataDir()).toAbsolutePath());
   }
 
   private static void delete(Path dir) {

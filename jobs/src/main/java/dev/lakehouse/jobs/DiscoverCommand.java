@@ -52,7 +52,7 @@ public final class DiscoverCommand extends LakehouseCli.Subcommand {
     }
     try (Lakehouse lakehouse = cli.open(); Connection connection = SourceDatabase.connect(lakehouse.source())) {
       List<String> wanted = schemas == null || schemas.isEmpty()
-          ? List.of(defaultSchema(connection, lakehouse.source().schema()))
+          ? List.of(defaultSchema(connection, lakehouse.source().schema().orElse("")))
           : schemas.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
       if (wanted.isEmpty()) {
         throw new IllegalArgumentException("--schemas names no schema");

@@ -2,11 +2,12 @@ package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.acme.AcmeSchema;
-import dev.lakehouse.bronze.BronzeLoader;
-import dev.lakehouse.bronze.BronzeLoader.TableResult;
-import dev.lakehouse.config.LakehouseConfig;
-import dev.lakehouse.config.SourceSettings;
-import dev.lakehouse.config.TableSpec;
+import dev.lakehouse.pipeline.Pipeline;
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.SourceSettings;
+import dev.lakehouse.spec.TableSpec;
 import dev.lakehouse.source.EmbeddedSource;
 import dev.lakehouse.source.SourceDatabase;
 import java.io.IOException;
@@ -75,7 +76,7 @@ public final class ExtractBenchmark implements Callable<Integer> {
     Path work = Files.createTempDirectory("lakehouse-bench-");
     try (EmbeddedSource postgres = EmbeddedSource.startTemporary()) {
       LakehouseConfig base = cli.config();
-      SourceSettings source = postgres.settings(base.source());
+      SourceSettings source = postgres.settings(base.spec().source());
       out.printf("generating %,d %s rows in embedded PostgreSQL...%n", rows, TABLE);
       out.flush();
       generate(source, rows);
@@ -107,7 +108,7 @@ public final class ExtractBenchmark implements Callable<Integer> {
         out.printf("round %d: COPY %.2f s, bronze %.2f s%n", round + 1, copyNanos[round] / 1e9, extractNanos[round] / 1e9);
         out.flush();
       }
-      TableSpec spec = config.table(TABLE).orElseThrow();
+      TableSpec spec = config.spec().table(TABLE).orElseThrow();
       double copySeconds = median(copyNanos) / 1e9;
       double extractSeconds = median(extractNanos) / 1e9;
       double copyRate = rows / copySeconds;
@@ -126,10 +127,11 @@ public final class ExtractBenchmark implements Callable<Integer> {
 
   /** order_items rows shaped like ACME's, generated server-side; then vacuumed so reads set no hint bits. */
   static void generate(SourceSettings source, long rows) throws SQLException {
+    String schema = AcmeSchema.schema(source);
     try (Connection c = SourceDatabase.connect(source); Statement s = c.createStatement()) {
-      AcmeSchema.create(c, source.schema());
-      s.execute("TRUNCATE " + SourceDatabase.qualified(source.schema(), TABLE));
-      s.execute("INSERT INTO " + SourceDatabase.qualified(source.schema(), TABLE)
+      AcmeSchema.create(c, schema);
+      s.execute("TRUNCATE " + SourceDatabase.qualified(schema, TABLE));
+      s.execute("INSERT INTO " + SourceDatabase.qualified(schema, TABLE)
           + " (order_item_id, order_id, product_id, quantity, unit_price, created_at, updated_at)"
           + " OVERRIDING SYSTEM VALUE"
           + " SELECT i, (i + 2) / 3, 1 + (hashint8(i) & 1023), 1 + abs(hashint8(i * 7) % 5),"
@@ -137,7 +139,7 @@ public final class ExtractBenchmark implements Callable<Integer> {
           + "   timestamptz '2026-01-01 00:00:00+00' - make_interval(secs => " + rows + " - i),"
           + "   timestamptz '2026-01-01 00:00:00+00' - make_interval(secs => " + rows + " - i) + interval '1 minute'"
           + " FROM generate_series(1, " + rows + ") AS i");
-      s.execute("VACUUM (FREEZE, ANALYZE) " + SourceDatabase.qualified(source.schema(), TABLE));
+      s.execute("VACUUM (FREEZE, ANALYZE) " + SourceDatabase.qualified(schema, TABLE));
     }
   }
 
@@ -146,7 +148,7 @@ public final class ExtractBenchmark implements Callable<Integer> {
     try (Connection c = SourceDatabase.connect(source)) {
       long start = System.nanoTime();
       c.unwrap(PGConnection.class).getCopyAPI().copyOut(
-          "COPY (SELECT * FROM " + SourceDatabase.qualified(source.schema(), TABLE) + ") TO STDOUT",
+          "COPY (SELECT * FROM " + SourceDatabase.qualified(AcmeSchema.schema(source), TABLE) + ") TO STDOUT",
           OutputStream.nullOutputStream());
       return System.nanoTime() - start;
     }
@@ -155,12 +157,14 @@ public final class ExtractBenchmark implements Callable<Integer> {
   /** One bronze run of the table into a fresh lakehouse root, control tables included. */
   static long extract(LakehouseConfig config, Path root) {
     LakehouseConfig rooted = config.with(Map.of("lakehouse.root", root.toString()));
-    try (Lakehouse lakehouse = new Lakehouse(rooted)) {
-      BronzeLoader loader = new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths());
+    try (Lakehouse lakehouse = new Lakehouse(rooted.spec())) {
+      lakehouse.spark();
       long start = System.nanoTime();
-      List<TableResult> results = loader.load("bench", rooted.tables(List.of(TABLE)));
+      RunResult result = new Pipeline(lakehouse).run(java.util.EnumSet.of(Stage.BRONZE), List.of(TABLE));
       long elapsed = System.nanoTime() - start;
-      BronzeJob.failures(results);
+      if (result.failed()) {
+        throw new dev.lakehouse.LakehouseException(String.join("; ", result.failureLines()));
+      }
       return elapsed;
     }
   }

@@ -1,12 +1,14 @@
 package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
+import dev.lakehouse.acme.AcmeSchema;
 import dev.lakehouse.acme.AcmeSeeder;
 import dev.lakehouse.acme.AcmeSimulator;
-import dev.lakehouse.bronze.BronzeLoader;
-import dev.lakehouse.config.LakehouseConfig;
-import dev.lakehouse.config.SourceSettings;
-import dev.lakehouse.silver.SilverLoader;
+import dev.lakehouse.pipeline.Pipeline;
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.SourceSettings;
 import dev.lakehouse.source.EmbeddedSource;
 import dev.lakehouse.source.SourceDatabase;
 import java.io.PrintWriter;
@@ -59,36 +61,41 @@ public final class IncrementalBenchmark implements Callable<Integer> {
     return 0;
   }
 
+  private static void succeed(RunResult result) {
+    if (result.failed()) {
+      throw new dev.lakehouse.LakehouseException(String.join("; ", result.failureLines()));
+    }
+  }
+
   private Timing cycle(LakehouseConfig base, long rows, PrintWriter out) throws Exception {
     Path root = Files.createTempDirectory("lakehouse-bench-incremental-");
     try (EmbeddedSource postgres = EmbeddedSource.startTemporary()) {
-      SourceSettings source = postgres.settings(base.source());
+      SourceSettings source = postgres.settings(base.spec().source());
       int scale = (int) Math.max(1, rows / 2120);
       out.printf("base %,d: seeding scale %d...%n", rows, scale);
       out.flush();
       long sourceRows;
       try (Connection c = SourceDatabase.connect(source)) {
-        sourceRows = AcmeSeeder.seed(c, source.schema(), scale).total();
+        sourceRows = AcmeSeeder.seed(c, AcmeSchema.schema(source), scale).total();
       }
       LakehouseConfig config = base.with(Map.of("lakehouse.root", root.toString(), "lakehouse.source.url", source.url(),
           "lakehouse.source.user", source.user(), "lakehouse.source.password", source.password()));
-      try (Lakehouse lakehouse = new Lakehouse(config)) {
-        BronzeLoader bronze = new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths());
-        SilverLoader silver = new SilverLoader(lakehouse.spark(), lakehouse.paths());
+      try (Lakehouse lakehouse = new Lakehouse(config.spec())) {
+        Pipeline pipeline = new Pipeline(lakehouse);
+        lakehouse.spark();
         long start = System.nanoTime();
-        BronzeJob.failures(bronze.load("initial", config.tables()));
-        SilverJob.failures(silver.load("initial", config.tables()));
+        succeed(pipeline.run(java.util.EnumSet.of(Stage.BRONZE, Stage.SILVER), List.of()));
         double initial = (System.nanoTime() - start) / 1e9;
         out.printf("base %,d: initial load %.1f s; simulating %,d changes...%n", rows, initial, changes);
         out.flush();
         try (Connection c = SourceDatabase.connect(source)) {
-          AcmeSimulator.simulate(c, source.schema(), changes, 42L);
+          AcmeSimulator.simulate(c, AcmeSchema.schema(source), changes, 42L);
         }
         start = System.nanoTime();
-        BronzeJob.failures(bronze.load("cycle", config.tables()));
+        succeed(pipeline.run(java.util.EnumSet.of(Stage.BRONZE), List.of()));
         double bronzeSeconds = (System.nanoTime() - start) / 1e9;
         start = System.nanoTime();
-        SilverJob.failures(silver.load("cycle", config.tables()));
+        succeed(pipeline.run(java.util.EnumSet.of(Stage.SILVER), List.of()));
         double silverSeconds = (System.nanoTime() - start) / 1e9;
         return new Timing(rows, sourceRows, initial, bronzeSeconds, silverSeconds);
       }

@@ -1,8 +1,9 @@
 package dev.lakehouse.jobs;
 
+import dev.lakehouse.Errors;
 import dev.lakehouse.Lakehouse;
-import dev.lakehouse.LakehouseException;
-import dev.lakehouse.config.LakehouseConfig;
+import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.SpecException;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,19 +16,27 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
-/** The {@code lakehouse} command line. Each subcommand is a thin job over the common library. */
+/**
+ * The {@code lakehouse} command line. Each subcommand is a thin adapter: read the specification,
+ * ask the engine, print the typed result. Exit codes: 0 done, 1 the run failed (one line per
+ * failure on stderr), 2 the command line itself is wrong.
+ */
 @Command(name = "lakehouse",
     mixinStandardHelpOptions = true,
-    version = "lakehouse 0.1.0",
+    version = "lakehouse 0.2.0",
     description = "PostgreSQL to Delta Lake: bronze, silver and gold tables with SCD Type 2 history.",
     subcommands = {
-        SeedCommand.class, SimulateCommand.class, BronzeJob.class, SilverJob.class, ReconcileJob.class, GoldJob.class,
-        RunCommand.class, ReportCommand.class, CheckCommand.class,
-        SqlCommand.class, TablesCommand.class, DemoJob.class, BenchCommand.class,
+        ValidateCommand.class, DiscoverCommand.class,
+        StageCommands.Run.class, StageCommands.Bronze.class, StageCommands.Silver.class, StageCommands.Reconcile.class,
+        StageCommands.Gold.class,
+        ReportCommand.class, CheckCommand.class, SqlCommand.class, TablesCommand.class,
+        SeedCommand.class, SimulateCommand.class, DemoJob.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class LakehouseCli {
 
   private static final Logger LOG = LoggerFactory.getLogger(LakehouseCli.class);
+  public static final int FAILED = 1;
+  public static final int USAGE = 2;
 
   @Option(names = {"-e", "--env"}, scope = ScopeType.INHERIT, paramLabel = "ENV",
       description = "Configuration overlay conf/ENV.conf (default: $LAKEHOUSE_ENV or local).")
@@ -37,12 +46,16 @@ public final class LakehouseCli {
       description = "Override any configuration key, e.g. --set lakehouse.root=/data/lh (repeatable).")
   Map<String, String> overrides = new LinkedHashMap<>();
 
+  @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+      description = "On failure, print the stack trace too.")
+  boolean verbose;
+
   public LakehouseConfig config() {
     return LakehouseConfig.load(env, overrides);
   }
 
   public Lakehouse open() {
-    return new Lakehouse(config());
+    return new Lakehouse(config().spec());
   }
 
   public static void main(String[] args) {
@@ -52,38 +65,33 @@ public final class LakehouseCli {
   }
 
   public static CommandLine commandLine() {
-    return new CommandLine(new LakehouseCli())
+    CommandLine commandLine = new CommandLine(new LakehouseCli())
         .setExecutionExceptionHandler(LakehouseCli::handle)
         .setCaseInsensitiveEnumValuesAllowed(true);
+    commandLine.setParameterExceptionHandler((e, args) -> {
+      PrintWriter err = e.getCommandLine().getErr();
+      err.println("lakehouse: " + Errors.oneLine(e.getMessage()) + " (see lakehouse "
+          + e.getCommandLine().getCommandName() + " --help)");
+      err.flush();
+      return USAGE;
+    });
+    return commandLine;
   }
 
-  /** Known failures print one line; anything else prints its type too, with detail in the log. */
+  /** Every failure is one line on stderr (a line per problem of the specification); detail only with --verbose. */
   private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
     PrintWriter err = cmd.getErr();
-    if (e instanceof LakehouseException || e instanceof IllegalArgumentException
-        || e instanceof com.typesafe.config.ConfigException) {
-      err.println("lakehouse: " + oneLine(e.getMessage()));
+    if (e instanceof SpecException spec) {
+      spec.problems().forEach(p -> err.println("lakehouse: " + Errors.oneLine(p)));
     } else {
-      err.println("lakehouse: " + e.getClass().getSimpleName() + ": " + oneLine(e.getMessage()));
-      LOG.debug("Failure detail", e);
+      err.println("lakehouse: " + Errors.describe(e));
+    }
+    LOG.debug("Failure detail", e);
+    if (parsed != null && parsed.matchedOption("--verbose") != null) {
+      e.printStackTrace(err);
     }
     err.flush();
-    return 1;
-  }
-
-  static String oneLine(String message) {
-    return message == null ? "(no message)" : message.replaceAll("\\s*\\R\\s*", " ").trim();
-  }
-
-  /** Non-zero (by exception, one line) when any table of a layer failed, after every table had its turn. */
-  static <T> int failIfAny(String layer, java.util.List<T> results, java.util.function.Predicate<T> failed,
-                           java.util.function.Function<T, String> describe) {
-    java.util.List<T> failures = results.stream().filter(failed).toList();
-    if (failures.isEmpty()) {
-      return 0;
-    }
-    throw new LakehouseException(layer + " failed for " + failures.size() + " of " + results.size() + " tables: "
-        + String.join("; ", failures.stream().map(describe).toList()));
+    return FAILED;
   }
 
   /** Base for subcommands: reach the global options and open the lakehouse. */

@@ -3,7 +3,6 @@ package dev.lakehouse.jobs;
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.catalog.LakehouseCatalog;
-import dev.lakehouse.gold.GoldBuilder;
 import dev.lakehouse.report.ResultFormat;
 import io.delta.tables.DeltaTable;
 import java.io.IOException;
@@ -48,7 +47,7 @@ public final class ReportCommand extends LakehouseCli.Subcommand {
   @Override
   public Integer call() {
     try (Lakehouse lakehouse = cli.open()) {
-      Map<String, String> marts = GoldBuilder.marts(lakehouse.config());
+      Map<String, dev.lakehouse.spec.MartSpec> marts = lakehouse.spec().gold().marts();
       if (list || mart == null) {
         out().printf("%-44s %8s%n", "mart", "rows");
         for (String name : marts.keySet()) {

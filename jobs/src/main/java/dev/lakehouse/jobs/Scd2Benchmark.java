@@ -49,7 +49,7 @@ public final class Scd2Benchmark implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     LakehouseCli cli = (LakehouseCli) spec.parent().parent().userObject();
     Path root = Files.createTempDirectory("lakehouse-bench-scd2-");
-    try (Lakehouse lakehouse = new Lakehouse(cli.config().with(Map.of("lakehouse.root", root.toString())))) {
+    try (Lakehouse lakehouse = new Lakehouse(cli.config().with(Map.of("lakehouse.root", root.toString())).spec())) {
       SparkSession spark = lakehouse.spark();
       Instant base = Instant.parse("2026-01-01T00:00:00Z");
       Scd2Spec dimension = Scd2Spec.of("customer", List.of("customer_id"), List.of("city", "tier"), List.of("email"));

@@ -1,6 +1,7 @@
 package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
+import dev.lakehouse.acme.AcmeSchema;
 import dev.lakehouse.acme.AcmeSeeder;
 import dev.lakehouse.source.SourceDatabase;
 import java.sql.Connection;
@@ -32,7 +33,7 @@ public final class SeedCommand extends LakehouseCli.Subcommand {
       throw new IllegalArgumentException("--scale must be at least 1");
     }
     try (Connection connection = SourceDatabase.connect(lakehouse.source())) {
-      return AcmeSeeder.seed(connection, lakehouse.source().schema(), scale).byTable();
+      return AcmeSeeder.seed(connection, AcmeSchema.schema(lakehouse.source()), scale).byTable();
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Seeding failed", e);
     }

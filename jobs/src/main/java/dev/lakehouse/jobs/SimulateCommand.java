@@ -1,6 +1,7 @@
 package dev.lakehouse.jobs;
 
 import dev.lakehouse.Lakehouse;
+import dev.lakehouse.acme.AcmeSchema;
 import dev.lakehouse.acme.AcmeSimulator;
 import dev.lakehouse.source.SourceDatabase;
 import java.sql.Connection;
@@ -34,7 +35,7 @@ public final class SimulateCommand extends LakehouseCli.Subcommand {
       throw new IllegalArgumentException("--changes must be at least 1");
     }
     try (Connection connection = SourceDatabase.connect(lakehouse.source())) {
-      return AcmeSimulator.simulate(connection, lakehouse.source().schema(), changes, seed);
+      return AcmeSimulator.simulate(connection, AcmeSchema.schema(lakehouse.source()), changes, seed);
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Simulation failed", e);
     }

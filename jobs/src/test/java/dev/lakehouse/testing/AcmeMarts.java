@@ -14,7 +14,7 @@ import java.util.Map;
  * (PostgreSQL schema {@code operations} of the test class's database): the unit tests, the
  * cluster run and the S3 run all use the same answers.
  */
-public final class Marts {
+public final class AcmeMarts {
 
   /** Each mart's question asked directly of the source, columns in the mart's order. */
   public static final Map<String, String> SOURCE_SQL = Map.of(
@@ -41,7 +41,7 @@ public final class Marts {
             GROUP BY order_id) t USING (order_id)
           WHERE o.status <> 'cancelled' GROUP BY o.delivery_date""");
 
-  private Marts() {}
+  private AcmeMarts() {}
 
   /** Every mart of the lakehouse at {@code paths} holds exactly the source's answer, and it is not empty. */
   public static void assertEqualTheSource(LakehousePaths paths) {

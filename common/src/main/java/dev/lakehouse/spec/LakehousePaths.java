@@ -1,6 +1,9 @@
-package dev.lakehouse.config;
+package dev.lakehouse.spec;
 
-/** Where each layer's tables live under the lakehouse root. */
+/**
+ * Where each layer's tables live under the lakehouse root. A table name must be a safe identifier
+ * ({@link Identifiers#NAME}), so no configured name can reach outside its layer's directory.
+ */
 public record LakehousePaths(String root) {
 
   public static final String BRONZE = "bronze";
@@ -10,6 +13,9 @@ public record LakehousePaths(String root) {
   public static final String CONTROL = "_control";
 
   public String table(String layer, String name) {
+    if (!Identifiers.isName(name)) {
+      throw new IllegalArgumentException("'" + Identifiers.printable(name) + "' is not a safe table name");
+    }
     return root + "/" + layer + "/" + name;
   }
 
@@ -23,6 +29,10 @@ public record LakehousePaths(String root) {
 
   public String gold(String table) {
     return table(GOLD, table);
+  }
+
+  public String quarantine(String table) {
+    return table(QUARANTINE, table);
   }
 
   public String control(String table) {

@@ -22,7 +22,15 @@ public final class AcmeSchema {
   /** The tables, parents before children. */
   public static final List<String> TABLES = List.of("customers", "products", "orders", "order_items");
 
+  /** The schema ACME's tables live in when the configuration names none. */
+  public static final String DEFAULT_SCHEMA = "operations";
+
   private AcmeSchema() {}
+
+  /** The configured source schema, or {@value #DEFAULT_SCHEMA}. */
+  public static String schema(dev.lakehouse.spec.SourceSettings source) {
+    return source.schema().orElse(DEFAULT_SCHEMA);
+  }
 
   /** Creates the schema, tables and indexes that are missing; existing ones are left as they are. */
   public static void create(Connection connection, String schema) {

@@ -1,0 +1,93 @@
+package dev.lakehouse;
+
+import dev.lakehouse.spec.SpecException;
+import java.io.FileNotFoundException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The one place where a failure becomes a line for a person: our own messages as they are, and
+ * Spark's, Delta's and the driver's unwrapped to what went wrong and what to do. The detail (the
+ * stack trace) goes to the debug log only.
+ */
+public final class Errors {
+
+  private static final Pattern SQL_STATE = Pattern.compile("\\s*SQLSTATE: \\w+\\.?");
+  private static final Pattern ERROR_CLASS = Pattern.compile("^\\[[A-Z_.]+\\]\\s*");
+  private static final Pattern MISSING_FILE = Pattern.compile("(?:File|file|path)\\s+(\\S+?\\.parquet)\\S*\\s+does not exist");
+  private static final Pattern DELTA_TABLE = Pattern.compile("((?:[a-z0-9]+:)?/\\S*?)/(?:_delta_log|part-|[^/\\s]+\\.parquet)");
+
+  private Errors() {}
+
+  /** One line saying what failed and, where we know it, what to do. */
+  public static String describe(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof LakehouseException) {
+        return oneLine(t.getMessage());
+      }
+    }
+    String all = chain(error);
+    Matcher missing = MISSING_FILE.matcher(all);
+    if (missing.find() || hasCause(error, FileNotFoundException.class) && all.contains(".parquet")) {
+      String file = missing.find(0) ? missing.group(1) : "a data file";
+      return "a Delta table is damaged: data file " + file + " is missing. Find the table with `DESCRIBE HISTORY`,"
+          + " then restore a version from before the loss (RESTORE TABLE delta.`<path>` TO VERSION AS OF <n>),"
+          + " or rebuild it from the layer below";
+    }
+    if (all.contains("_delta_log") && (all.contains("JsonParseException") || all.contains("Unexpected end-of-input")
+        || all.contains("MismatchedInputException") || all.contains("DELTA_LOG_FILE_NOT_FOUND")
+        || all.contains("Could not parse") || all.contains("EOFException"))) {
+      Matcher table = DELTA_TABLE.matcher(all);
+      String where = table.find() ? table.group(1) : "a table";
+      return "the transaction log of " + where + " is damaged (a _delta_log entry cannot be read); move the"
+          + " damaged entry aside to return to the previous version, or restore the table from a copy";
+    }
+    Throwable root = error;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = clean(root.getMessage() != null ? root.getMessage() : error.getMessage());
+    if (root instanceof IllegalArgumentException || root instanceof SpecException) {
+      return message;
+    }
+    return root.getClass().getSimpleName() + ": " + message;
+  }
+
+  /** The message of a Spark error without its error class and SQLSTATE, on one line. */
+  public static String clean(String message) {
+    if (message == null) {
+      return "(no message)";
+    }
+    String line = oneLine(message);
+    line = SQL_STATE.matcher(line).replaceAll("");
+    line = ERROR_CLASS.matcher(line).replaceFirst("");
+    return line.length() > 400 ? line.substring(0, 400) + "..." : line;
+  }
+
+  public static String oneLine(String message) {
+    if (message == null) {
+      return "(no message)";
+    }
+    return message.replaceAll("\\s*\\R\\s*", " ").trim();
+  }
+
+  private static boolean hasCause(Throwable error, Class<? extends Throwable> type) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String chain(Throwable error) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      all.append(t.getClass().getName()).append(": ").append(t.getMessage()).append('\n');
+      if (all.length() > 20_000) {
+        break;
+      }
+    }
+    return all.toString();
+  }
+}

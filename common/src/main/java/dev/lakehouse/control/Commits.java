@@ -1,0 +1,205 @@
+package dev.lakehouse.control;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.delta.tables.DeltaTable;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
+import org.apache.spark.sql.DataFrameWriter;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RuntimeConfig;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+/**
+ * The one owner of how the lakehouse commits to Delta. Every write is one commit carrying a
+ * {@link Tag} in its user metadata: the layer, the table, the batch it holds or has applied, the
+ * run, and any position a layer needs (gold's silver versions, a log sequence number). A layer's
+ * progress therefore lives in the table itself and moves in the same atomic commit as its data.
+ *
+ * <p>An idempotent tag also sets Delta's idempotent-write transaction ({@code txnAppId} =
+ * layer and table, {@code txnVersion} = batch): Delta skips a write of a batch the table already
+ * committed, which is what makes a re-run after a crash between the commit and the control
+ * tables harmless.
+ *
+ * <p>DML (MERGE, UPDATE, DELETE) can only be tagged through session settings; {@link #run} sets
+ * them for the one statement and restores what was there before, so nested or surrounding
+ * settings survive. Concurrent writers each use their own session ({@code spark.newSession()}).
+ */
+public final class Commits {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** How far back the history is searched for the last tagged commit (maintenance commits may follow it). */
+  private static final int HISTORY_DEPTH = 50;
+  private static final String USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata";
+  private static final String TXN_APP_ID = "spark.databricks.delta.write.txnAppId";
+  private static final String TXN_VERSION = "spark.databricks.delta.write.txnVersion";
+
+  private Commits() {}
+
+  /**
+   * What a commit says about itself.
+   *
+   * @param batch the batch the commit holds (bronze) or has applied up to (silver, quarantine)
+   * @param idempotent whether Delta must skip the commit if this layer already committed that batch
+   * @param positions further positions the layer records (e.g. gold: {@code silver.orders} → version)
+   */
+  public record Tag(String layer, String table, long batch, String runId, boolean idempotent,
+                    Map<String, String> positions) {
+
+    public Tag {
+      positions = Collections.unmodifiableMap(new LinkedHashMap<>(positions));
+    }
+
+    public static Tag idempotent(String layer, String table, long batch, String runId) {
+      return new Tag(layer, table, batch, runId, true, Map.of());
+    }
+
+    public static Tag of(String layer, String table, long batch, String runId) {
+      return new Tag(layer, table, batch, runId, false, Map.of());
+    }
+
+    public Tag with(Map<String, String> morePositions) {
+      Map<String, String> all = new LinkedHashMap<>(positions);
+      all.putAll(morePositions);
+      return new Tag(layer, table, batch, runId, idempotent, all);
+    }
+
+    String appId() {
+      return "lakehouse-" + layer + "-" + table;
+    }
+
+    String json() {
+      ObjectNode node = JSON.createObjectNode();
+      node.put("lakehouse", layer);
+      node.put("table", table);
+      node.put("batch_id", batch);
+      node.put("run_id", runId);
+      if (!positions.isEmpty()) {
+        ObjectNode p = node.putObject("positions");
+        positions.forEach(p::put);
+      }
+      return node.toString();
+    }
+  }
+
+  /** A tagged commit read back from the table's history, with Delta's operation metrics. */
+  public record Commit(long version, String layer, long batch, String runId, Map<String, String> positions,
+                       Map<String, String> metrics) {
+
+    public long metric(String name) {
+      String value = metrics.get(name);
+      return value == null ? 0 : Long.parseLong(value);
+    }
+  }
+
+  /** A DataFrame write tagged as one commit (options, not session settings: safe under concurrency). */
+  public static DataFrameWriter<Row> tag(DataFrameWriter<Row> writer, Tag tag) {
+    DataFrameWriter<Row> tagged = writer.option("userMetadata", tag.json());
+    if (tag.idempotent()) {
+      tagged = tagged.option("txnAppId", tag.appId()).option("txnVersion", tag.batch());
+    }
+    return tagged;
+  }
+
+  /** Runs one DML statement as a tagged commit, restoring the session's previous settings afterwards. */
+  public static <T> T run(SparkSession spark, Tag tag, Supplier<T> dml) {
+    RuntimeConfig conf = spark.conf();
+    Map<String, Optional<String>> previous = new LinkedHashMap<>();
+    for (String key : List.of(USER_METADATA, TXN_APP_ID, TXN_VERSION)) {
+      previous.put(key, conf.contains(key) ? Optional.of(conf.get(key)) : Optional.empty());
+    }
+    conf.set(USER_METADATA, tag.json());
+    if (tag.idempotent()) {
+      conf.set(TXN_APP_ID, tag.appId());
+      conf.set(TXN_VERSION, Long.toString(tag.batch()));
+    } else {
+      conf.unset(TXN_APP_ID);
+      conf.unset(TXN_VERSION);
+    }
+    try {
+      return dml.get();
+    } finally {
+      previous.forEach((key, value) -> {
+        if (value.isPresent()) {
+          conf.set(key, value.get());
+        } else {
+          conf.unset(key);
+        }
+      });
+    }
+  }
+
+  public static void run(SparkSession spark, Tag tag, Runnable dml) {
+    run(spark, tag, () -> {
+      dml.run();
+      return null;
+    });
+  }
+
+  /** The table's last tagged commit, if it has one. */
+  public static Optional<Commit> last(SparkSession spark, String path) {
+    return last(spark, path, null);
+  }
+
+  /** The table's last commit tagged by {@code layer} (any layer when null). */
+  public static Optional<Commit> last(SparkSession spark, String path, String layer) {
+    if (!DeltaTable.isDeltaTable(spark, path)) {
+      return Optional.empty();
+    }
+    List<Row> rows = DeltaTable.forPath(spark, path).history(HISTORY_DEPTH)
+        .where(functions.col("userMetadata").contains("\"batch_id\""))
+        .orderBy(functions.col("version").desc())
+        .select("version", "userMetadata", "operationMetrics")
+        .collectAsList();
+    for (Row row : rows) {
+      Optional<Commit> commit = parse(row.getLong(0), row.getString(1),
+          row.isNullAt(2) ? Map.of() : row.getJavaMap(2));
+      if (commit.isPresent() && (layer == null || layer.equals(commit.get().layer()))) {
+        return commit;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The batch the table's last tagged commit holds or applied; 0 for a new or untagged table. */
+  public static long lastBatch(SparkSession spark, String path) {
+    return last(spark, path).map(Commit::batch).orElse(0L);
+  }
+
+  /** The table's current version, if it is a Delta table. */
+  public static OptionalLong version(SparkSession spark, String path) {
+    if (!DeltaTable.isDeltaTable(spark, path)) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(DeltaTable.forPath(spark, path).history(1).first().getLong(0));
+  }
+
+  static Optional<Commit> parse(long version, String metadata, Map<String, String> metrics) {
+    if (metadata == null) {
+      return Optional.empty();
+    }
+    try {
+      JsonNode node = JSON.readTree(metadata);
+      if (!node.has("batch_id")) {
+        return Optional.empty();
+      }
+      Map<String, String> positions = new LinkedHashMap<>();
+      JsonNode p = node.get("positions");
+      if (p != null) {
+        p.fields().forEachRemaining(e -> positions.put(e.getKey(), e.getValue().asText()));
+      }
+      return Optional.of(new Commit(version, node.path("lakehouse").asText(""), node.get("batch_id").asLong(),
+          node.path("run_id").asText(""), positions, Map.copyOf(metrics)));
+    } catch (JsonProcessingException e) {
+      return Optional.empty();
+    }
+  }
+}

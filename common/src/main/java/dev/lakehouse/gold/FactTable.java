@@ -1,0 +1,293 @@
+package dev.lakehouse.gold;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import dev.lakehouse.LakehouseException;
+import dev.lakehouse.control.Commits;
+import dev.lakehouse.silver.SilverVersions.Position;
+import dev.lakehouse.spec.DimensionSpec;
+import dev.lakehouse.spec.FactSpec;
+import dev.lakehouse.spec.Identifiers;
+import dev.lakehouse.spec.LakehousePaths;
+import io.delta.tables.DeltaTable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.DateType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.TimestampNTZType;
+import org.apache.spark.sql.types.TimestampType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One fact table declared in configuration ({@link FactSpec}), maintained incrementally. By phase:
+ * (1) what changed since the fact's last commit: rows of its input tables in silver's change feed
+ * (before and after each change), and dimension members whose rows changed (a late version can
+ * re-key older facts); (2) the fact rows those touch, by the {@code touched-by} columns, among the
+ * query's rows and among the stored facts (so a fact whose source is gone is found); (3) the
+ * query recomputed for those rows only, late-arriving members added, dimension keys resolved as
+ * of the fact's time, dates turned into calendar keys; (4) what differs from the stored facts
+ * MERGEd on the grain, a touched fact with no row any more deleted, as one commit that records
+ * the positions it consumed. When nothing differs, nothing is committed. The first run (or a
+ * change of the fact's columns) builds the table whole.
+ */
+final class FactTable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(FactTable.class);
+
+  record Result(String table, long inserted, long updated, long deleted) {}
+
+  private final SparkSession spark;
+  private final LakehousePaths paths;
+  private final FactSpec spec;
+  private final Map<String, DimensionSpec> dimensions;
+  private final Map<String, Scd2Merge> merges;
+  private final GoldInputs inputs;
+
+  FactTable(SparkSession spark, LakehousePaths paths, FactSpec spec, Map<String, DimensionSpec> dimensions,
+            Map<String, Scd2Merge> merges, GoldInputs inputs) {
+    this.spark = spark;
+    this.paths = paths;
+    this.spec = spec;
+    this.dimensions = dimensions;
+    this.merges = merges;
+    this.inputs = inputs;
+  }
+
+  private String where() {
+    return "lakehouse.gold.facts." + spec.name();
+  }
+
+  Result update(String runId, Map<String, Position> current, List<Dataset<Row>> persisted) {
+    String path = paths.gold(spec.name());
+    Map<String, String> consumed = inputs.consumed(spec.name());
+    Map<String, String> positions = new LinkedHashMap<>(inputs.silverPositions(spec.inputs(), current));
+    for (FactSpec.DimensionRef ref : spec.dimensions()) {
+      positions.put(GoldInputs.goldKey(dimensions.get(ref.dimension()).table()), "");
+    }
+    try (GoldInputs.Bound query = inputs.bind(where() + ".query", spec.query())) {
+      Dataset<Row> rows = query.rows();
+      checkQuery(rows);
+      boolean exists = DeltaTable.isDeltaTable(spark, path);
+      boolean everything = !exists || spec.inputs().stream()
+          .anyMatch(t -> !consumed.containsKey(GoldInputs.silverKey(t)));
+      Dataset<Row> touched = null;
+      if (!everything) {
+        Optional<Dataset<Row>> grain = touchedGrain(rows, path, consumed, current, persisted);
+        if (grain.isEmpty()) {
+          LOG.info("gold {}: no input changed", spec.name());
+          return new Result(spec.name(), 0, 0, 0);
+        }
+        touched = grain.get();
+        rows = rows.join(touched, spec.grain().toArray(String[]::new), "left_semi");
+      }
+      rows = rows.persist(StorageLevel.MEMORY_AND_DISK());
+      persisted.add(rows);
+
+      Dataset<Row> facts = rows;
+      for (FactSpec.DimensionRef ref : spec.dimensions()) {
+        DimensionSpec dimension = dimensions.get(ref.dimension());
+        Scd2Merge merge = merges.get(ref.dimension());
+        Dataset<Row> keys = rows.select(ref.key().stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new))
+            .toDF(dimension.naturalKey().toArray(String[]::new));
+        // Late-arriving members: a fact never waits for its dimension row.
+        merge.ensureMembers(keys, Optional.of(Commits.Tag.of(GoldInputs.LAYER, dimension.table(), 0, runId)
+            .with(inputs.consumed(dimension.table()))));
+        facts = PointInTime.resolve(facts, spec.grain(), merge.read(), dimension.surrogateKey(),
+            dimension.naturalKey(), ref.key(), ref.asOf(), ref.column());
+        positions.put(GoldInputs.goldKey(dimension.table()), Long.toString(inputs.goldVersion(dimension.table())));
+      }
+      for (String date : spec.dates()) {
+        facts = facts.withColumn(FactSpec.dateKey(date), DateDimension.dateKey(dateOf(facts, date)));
+      }
+      List<String> output = spec.outputColumns(Arrays.asList(rows.columns()));
+      facts = facts.select(output.stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new));
+      if (!spec.dates().isEmpty()) {
+        Dataset<Row> dates = null;
+        for (String date : spec.dates()) {
+          Dataset<Row> one = rows.select(dateOf(rows, date).as("date"));
+          dates = dates == null ? one : dates.union(one);
+        }
+        DateDimension.cover(spark, paths.gold("dim_date"), dates, runId);
+      }
+      Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, spec.name(), 0, runId).with(positions);
+      if (!exists || !sameColumns(path, facts)) {
+        return rebuild(path, facts, tag, exists);
+      }
+      return merge(path, facts, touched, tag, persisted);
+    }
+  }
+
+  private void checkQuery(Dataset<Row> rows) {
+    List<String> columns = Arrays.asList(rows.columns());
+    List<String> needed = new ArrayList<>(spec.grain());
+    spec.dimensions().forEach(r -> {
+      needed.addAll(r.key());
+      needed.add(r.asOf());
+    });
+    needed.addAll(spec.dates());
+    spec.touchedBy().forEach(t -> needed.add(t.column()));
+    List<String> missing = needed.stream().filter(c -> !columns.contains(c)).distinct().toList();
+    if (!missing.isEmpty()) {
+      throw new LakehouseException(where() + ": the query returns no column " + String.join(", ", missing)
+          + " (it returns " + columns + ")");
+    }
+    for (String date : spec.dates()) {
+      var type = rows.schema().apply(date).dataType();
+      if (!(type instanceof DateType || type instanceof TimestampType || type instanceof TimestampNTZType)) {
+        throw new LakehouseException(where() + ".dates: " + date + " is " + type.simpleString() + ", not a date");
+      }
+    }
+  }
+
+  private static Column dateOf(Dataset<Row> rows, String column) {
+    Column value = col(Identifiers.quote(column));
+    return rows.schema().apply(column).dataType() instanceof DateType ? value : value.cast(DataTypes.DateType);
+  }
+
+  /**
+   * The grain of every fact row a change touches, or empty when nothing changed: query rows and
+   * stored facts whose touched-by column holds a value a changed input row had (before or after),
+   * or whose dimension key is a member whose rows changed.
+   */
+  private Optional<Dataset<Row>> touchedGrain(Dataset<Row> rows, String path, Map<String, String> consumed,
+                                              Map<String, Position> current, List<Dataset<Row>> persisted) {
+    Dataset<Row> stored = spark.read().format("delta").load(path);
+    List<String> storedColumns = Arrays.asList(stored.columns());
+    Column[] grain = spec.grain().stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new);
+    List<Dataset<Row>> touched = new ArrayList<>();
+    for (FactSpec.TouchedBy by : spec.touchedBy()) {
+      Position from = GoldInputs.decode(consumed.get(GoldInputs.silverKey(by.table())));
+      Position to = current.get(by.table());
+      if (!from.before(to)) {
+        continue;
+      }
+      Dataset<Row> values = inputs.silver().changes(by.table(), from, to)
+          .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
+          .where(col(Identifiers.quote(by.column())).isNotNull()).distinct();
+      touched.add(rows.join(values, new String[] {by.column()}, "left_semi").select(grain));
+      if (storedColumns.contains(by.column())) {
+        touched.add(stored.join(values, new String[] {by.column()}, "left_semi").select(grain));
+      }
+    }
+    for (FactSpec.DimensionRef ref : spec.dimensions()) {
+      DimensionSpec dimension = dimensions.get(ref.dimension());
+      Optional<Dataset<Row>> members = changedMembers(dimension, consumed);
+      if (members.isPresent()) {
+        Dataset<Row> keys = members.get().toDF(ref.key().toArray(String[]::new));
+        touched.add(rows.join(keys, ref.key().toArray(String[]::new), "left_semi").select(grain));
+      }
+    }
+    if (touched.isEmpty()) {
+      return Optional.empty();
+    }
+    Dataset<Row> all = touched.get(0);
+    for (int i = 1; i < touched.size(); i++) {
+      all = all.union(touched.get(i));
+    }
+    Dataset<Row> distinct = all.distinct().persist(StorageLevel.MEMORY_AND_DISK());
+    persisted.add(distinct);
+    return distinct.isEmpty() ? Optional.empty() : Optional.of(distinct);
+  }
+
+  /**
+   * The natural keys of members whose dimension rows changed since the version this fact last
+   * resolved against (from the dimension's change feed); everything when that is unknown.
+   */
+  private Optional<Dataset<Row>> changedMembers(DimensionSpec dimension, Map<String, String> consumed) {
+    String resolvedAt = consumed.get(GoldInputs.goldKey(dimension.table()));
+    long now = inputs.goldVersion(dimension.table());
+    Column[] key = dimension.naturalKey().stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
+    String dimensionPath = paths.gold(dimension.table());
+    if (resolvedAt == null || resolvedAt.isEmpty() || !Scd2Merge.changeFeedFrom(spark, dimensionPath, Long.parseLong(resolvedAt) + 1)) {
+      return Optional.of(spark.read().format("delta").load(dimensionPath).select(key).where(col(Identifiers.quote(
+          dimension.naturalKey().get(0))).isNotNull()).distinct());
+    }
+    long from = Long.parseLong(resolvedAt);
+    if (now <= from) {
+      return Optional.empty();
+    }
+    return Optional.of(spark.read().format("delta").option("readChangeFeed", "true")
+        .option("startingVersion", from + 1).option("endingVersion", now).load(dimensionPath)
+        .select(key).distinct());
+  }
+
+  private boolean sameColumns(String path, Dataset<Row> facts) {
+    List<StructField> stored = Arrays.asList(spark.read().format("delta").load(path).schema().fields());
+    List<StructField> computed = Arrays.asList(facts.schema().fields());
+    if (stored.size() != computed.size()) {
+      return false;
+    }
+    for (int i = 0; i < stored.size(); i++) {
+      if (!stored.get(i).name().equals(computed.get(i).name())
+          || !stored.get(i).dataType().equals(computed.get(i).dataType())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private Result rebuild(String path, Dataset<Row> facts, Commits.Tag tag, boolean exists) {
+    if (exists) {
+      LOG.warn("gold {}: its columns changed in configuration; rebuilding it from silver", spec.name());
+    }
+    Commits.tag(facts.write().format("delta").mode("overwrite").option("overwriteSchema", "true"), tag).save(path);
+    long rows = spark.read().format("delta").load(path).count();
+    return new Result(spec.name(), rows, 0, 0);
+  }
+
+  private Result merge(String path, Dataset<Row> facts, Dataset<Row> touched, Commits.Tag tag,
+                       List<Dataset<Row>> persisted) {
+    String[] grain = spec.grain().toArray(String[]::new);
+    Dataset<Row> stored = spark.read().format("delta").load(path);
+    Dataset<Row> storedTouched = touched == null ? stored : stored.join(touched, grain, "left_semi");
+    Column[] columns = Arrays.stream(facts.columns()).map(c -> col(Identifiers.quote(c))).toArray(Column[]::new);
+    Dataset<Row> upserts = facts.except(storedTouched.select(columns));
+    Column[] grainColumns = spec.grain().stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new);
+    Dataset<Row> gone = storedTouched.select(grainColumns).join(facts.select(grainColumns), grain, "left_anti");
+    Dataset<Row> existing = storedTouched.select(grainColumns).withColumn("_exists", lit(true));
+    Dataset<Row> source = upserts.withColumn("_gone", lit(false))
+        .unionByName(gone.withColumn("_gone", lit(true)), true)
+        .join(existing, grain, "left")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    persisted.add(source);
+    Row counts = source.agg(
+        sum(when(not(col("_gone")).and(col("_exists").isNull()), 1).otherwise(0)),
+        sum(when(not(col("_gone")).and(col("_exists").isNotNull()), 1).otherwise(0)),
+        sum(when(col("_gone"), 1).otherwise(0))).first();
+    Result result = new Result(spec.name(), counts.isNullAt(0) ? 0 : counts.getLong(0),
+        counts.isNullAt(1) ? 0 : counts.getLong(1), counts.isNullAt(2) ? 0 : counts.getLong(2));
+    if (result.inserted() + result.updated() + result.deleted() == 0) {
+      LOG.info("gold {}: touched facts unchanged; nothing committed", spec.name());
+      return result;
+    }
+    String on = spec.grain().stream().map(c -> "t." + Identifiers.quote(c) + " <=> s." + Identifiers.quote(c))
+        .collect(Collectors.joining(" AND "));
+    Map<String, String> assignments = new LinkedHashMap<>();
+    for (String column : facts.columns()) {
+      assignments.put(Identifiers.quote(column), "s." + Identifiers.quote(column));
+    }
+    Commits.run(spark, tag, () -> DeltaTable.forPath(spark, path).as("t")
+        .merge(source.as("s"), on)
+        .whenMatched("s._gone").delete()
+        .whenMatched().updateExpr(assignments)
+        .whenNotMatched("NOT s._gone").insertExpr(assignments)
+        .execute());
+    return result;
+  }
+}

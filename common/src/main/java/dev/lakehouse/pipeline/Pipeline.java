@@ -1,0 +1,168 @@
+package dev.lakehouse.pipeline;
+
+import dev.lakehouse.Lakehouse;
+import dev.lakehouse.bronze.BronzeLoader;
+import dev.lakehouse.control.CrashPoints;
+import dev.lakehouse.control.DqResults;
+import dev.lakehouse.control.LakehouseLock;
+import dev.lakehouse.control.RunId;
+import dev.lakehouse.control.RunLog;
+import dev.lakehouse.gold.GoldBuilder;
+import dev.lakehouse.quality.Quality;
+import dev.lakehouse.silver.SilverLoader;
+import dev.lakehouse.silver.SilverReconciler;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.SpecException;
+import dev.lakehouse.spec.TableSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A run of the lakehouse: one lock, one run id, the chosen stages in order (bronze, silver,
+ * reconcile, gold), and the run log. Before anything is extracted the specification is checked
+ * against the source ({@link SpecCheck}). A table that fails in a stage is recorded and the others
+ * go on; silver applies what bronze has; gold runs only on a silver that applied cleanly, since it
+ * would otherwise mix old and new states. Every stage's outcome, gold's included, goes to
+ * {@code _control/runs}; silver's rule results to {@code _control/dq_results}.
+ */
+public final class Pipeline {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+
+  private final Lakehouse lakehouse;
+
+  public Pipeline(Lakehouse lakehouse) {
+    this.lakehouse = lakehouse;
+  }
+
+  /** Every stage, as {@code lakehouse run} does; reconcile unless configured off. */
+  public RunResult runAll(List<String> tables) {
+    Set<Stage> stages = EnumSet.of(Stage.BRONZE, Stage.SILVER, Stage.GOLD);
+    if (lakehouse.spec().reconcileOnRun()) {
+      stages.add(Stage.RECONCILE);
+    }
+    return run(stages, tables);
+  }
+
+  /** Runs {@code stages} (in stage order) on the named tables, or all when none are named. */
+  public RunResult run(Set<Stage> stages, List<String> tableNames) {
+    Instant started = Instant.now();
+    LakehouseSpec spec = lakehouse.spec();
+    List<TableSpec> tables = spec.tables(tableNames);
+    String runId = RunId.next(started);
+    String job = stages.size() == 1 ? stages.iterator().next().label() : "run";
+    List<TableRun> results = new ArrayList<>();
+    Map<Stage, Duration> times = new LinkedHashMap<>();
+    List<String> notes = new ArrayList<>();
+    try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), job, spec.lockLease(),
+        lakehouse.spark().sessionState().newHadoopConf())) {
+      if (stages.contains(Stage.BRONZE) || stages.contains(Stage.RECONCILE)) {
+        List<String> problems = SpecCheck.againstSource(lakehouse.spark(), lakehouse.source(), spec, tables);
+        if (!problems.isEmpty()) {
+          throw new SpecException(problems);
+        }
+      }
+      RunLog runLog = new RunLog(lakehouse.spark(), lakehouse.paths().control("runs"));
+      for (Stage stage : Stage.values()) {
+        if (!stages.contains(stage)) {
+          continue;
+        }
+        if (stage == Stage.GOLD && results.stream().anyMatch(r -> r.stage() == Stage.SILVER && r.failed())) {
+          String note = "gold skipped: silver failed for a table, so gold would mix old and new states";
+          notes.add(note);
+          LOG.warn(note);
+          continue;
+        }
+        Instant stageStart = Instant.now();
+        List<TableRun> stageResults = switch (stage) {
+          case BRONZE -> bronze(runId, tables);
+          case SILVER -> silver(runId, tables);
+          case RECONCILE -> reconcile(runId, tables);
+          case GOLD -> gold(runId);
+        };
+        Instant stageEnd = Instant.now();
+        times.put(stage, Duration.between(stageStart, stageEnd));
+        results.addAll(stageResults);
+        runLog.appendAll(stageResults.stream().map(r -> new RunLog.Entry(runId, stage.label(), r.table(),
+            r.batch(), r.rowsRead(), r.rowsWritten(), stageStart, stageEnd, r.status(), r.error(), r.detail())).toList());
+        CrashPoints.reach(stage.label() + ".after-runlog");
+      }
+    }
+    return new RunResult(runId, results, times, notes, Duration.between(started, Instant.now()));
+  }
+
+  private List<TableRun> bronze(String runId, List<TableSpec> tables) {
+    List<TableRun> runs = new ArrayList<>();
+    for (BronzeLoader.TableResult r : new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
+        .load(runId, tables)) {
+      String detail = r.failed() ? null : r.status() == RunLog.Status.RECOVERED ? r.error()
+          : r.rowsWritten() == 0 ? "nothing new" : r.watermark().map(w -> "watermark " + w.encode()).orElse(null);
+      runs.add(new TableRun(Stage.BRONZE, r.table(), r.status(), r.batchId(), r.rowsRead(), r.rowsWritten(),
+          Map.of(), r.failed() ? r.error() : null, detail, Duration.ZERO));
+    }
+    return runs;
+  }
+
+  private List<TableRun> silver(String runId, List<TableSpec> tables) {
+    List<SilverLoader.TableResult> loaded = new SilverLoader(lakehouse.spark(), lakehouse.paths(),
+        lakehouse.spec().source().timeZone()).load(runId, tables);
+    List<TableRun> runs = new ArrayList<>();
+    List<DqResults.Result> dq = new ArrayList<>();
+    for (SilverLoader.TableResult r : loaded) {
+      Map<String, Long> counts = new LinkedHashMap<>();
+      counts.put("inserted", r.inserted());
+      counts.put("updated", r.updated());
+      counts.put("deleted", r.deleted());
+      counts.put("quarantined", r.quarantined());
+      String detail = null;
+      for (Quality.Outcome o : r.outcomes()) {
+        dq.add(new DqResults.Result(r.table(), o.rule().name(), o.rule().action().name().toLowerCase(),
+            o.checked(), o.failed(), r.fromBatch(), r.toBatch()));
+        if (o.rule() instanceof dev.lakehouse.quality.Rule.OneVersionPerBatch && o.failed() > 0) {
+          detail = o.failed() + " keys arrived in more than one version in one bronze batch; the latest of each was applied";
+        }
+      }
+      long written = r.inserted() + r.updated() + r.deleted();
+      if (detail == null && !r.failed()) {
+        detail = r.toBatch() < r.fromBatch() || r.rowsIn() == 0 ? "up to date" : written == 0 ? "nothing changed" : null;
+      }
+      runs.add(new TableRun(Stage.SILVER, r.table(), r.status(), r.toBatch(), r.rowsIn(), written, counts,
+          r.error(), detail, Duration.ZERO));
+    }
+    new DqResults(lakehouse.spark(), lakehouse.paths().control("dq_results")).append(runId, dq);
+    return runs;
+  }
+
+  private List<TableRun> reconcile(String runId, List<TableSpec> tables) {
+    List<TableRun> runs = new ArrayList<>();
+    for (SilverReconciler.TableResult r : new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
+        .reconcile(runId, tables)) {
+      runs.add(new TableRun(Stage.RECONCILE, r.table(), r.status(), 0, r.sourceKeys(), r.deleted(),
+          Map.of("deleted", r.deleted()), r.error(), null, Duration.ZERO));
+    }
+    return runs;
+  }
+
+  private List<TableRun> gold(String runId) {
+    LakehouseSpec spec = lakehouse.spec();
+    List<TableRun> runs = new ArrayList<>();
+    for (GoldBuilder.TableResult r : new GoldBuilder(lakehouse.spark(), lakehouse.paths(), spec.gold(), spec.tables(),
+        spec.source().timeZone()).build(runId)) {
+      Map<String, Long> counts = new LinkedHashMap<>();
+      counts.put("inserted", r.inserted());
+      counts.put("updated", r.updated());
+      counts.put("deleted", r.deleted());
+      runs.add(new TableRun(Stage.GOLD, r.table(), r.status(), 0, 0, r.inserted() + r.updated() + r.deleted(), counts,
+          r.error(), r.failed() ? null : r.committed() ? null : "up to date", Duration.ZERO));
+    }
+    return runs;
+  }
+}

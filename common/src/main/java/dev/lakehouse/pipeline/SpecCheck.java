@@ -1,0 +1,206 @@
+package dev.lakehouse.pipeline;
+
+import dev.lakehouse.Errors;
+import dev.lakehouse.LakehouseException;
+import dev.lakehouse.bronze.CursorValue;
+import dev.lakehouse.extract.SourceColumn;
+import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.quality.Rule;
+import dev.lakehouse.source.SourceDatabase;
+import dev.lakehouse.spec.DimensionSpec;
+import dev.lakehouse.spec.FactSpec;
+import dev.lakehouse.spec.Identifiers;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.SourceSettings;
+import dev.lakehouse.spec.SqlRelations;
+import dev.lakehouse.spec.TableSpec;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The specification against the live source, before anything is extracted: every table exists,
+ * every configured column exists (key, cursor, partition column, renames, casts, rule columns,
+ * dimension columns) with a type the lakehouse reads, and every fact query analyses against the
+ * silver tables the source will give. One line per problem, naming the configuration key path.
+ */
+public final class SpecCheck {
+
+  private SpecCheck() {}
+
+  public static List<String> againstSource(SparkSession spark, SourceSettings source, LakehouseSpec spec,
+                                           List<TableSpec> tables) {
+    List<String> problems = new ArrayList<>();
+    Map<String, StructType> silver = new LinkedHashMap<>();
+    try (Connection connection = SourceDatabase.connect(source)) {
+      for (TableSpec table : tables) {
+        checkTable(connection, source, table, problems).ifPresent(s -> silver.put(table.name(), s));
+      }
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot check the source", e);
+    }
+    for (TableSpec table : tables) {
+      String where = "lakehouse.tables." + table.name();
+      for (int i = 0; i < table.quality().size(); i++) {
+        if (table.quality().get(i) instanceof Rule.Relationship r && silver.containsKey(r.toTable())) {
+          missing(where + ".quality[" + i + "].to-columns", r.toColumns(), silver.get(r.toTable()), "silver." + r.toTable(),
+              problems);
+        }
+      }
+    }
+    for (DimensionSpec dimension : spec.gold().dimensions().values()) {
+      StructType schema = silver.get(dimension.source());
+      String where = "lakehouse.gold.dimensions." + dimension.name();
+      if (schema != null) {
+        missing(where + ".natural-key", dimension.naturalKey(), schema, "silver." + dimension.source(), problems);
+        missing(where + ".tracked", dimension.tracked(), schema, "silver." + dimension.source(), problems);
+        missing(where + ".overwrite", dimension.overwrite(), schema, "silver." + dimension.source(), problems);
+      }
+    }
+    if (spark != null) {
+      for (FactSpec fact : spec.gold().facts().values()) {
+        if (silver.keySet().containsAll(fact.inputs())) {
+          checkFact(spark, fact, spec, silver, problems);
+        }
+      }
+    }
+    return problems;
+  }
+
+  /** The table's silver schema as the source gives it, if the table checks out. */
+  private static java.util.Optional<StructType> checkTable(Connection connection, SourceSettings source, TableSpec table,
+                                                           List<String> problems) {
+    String where = "lakehouse.tables." + table.name();
+    List<SourceColumn> columns;
+    String qualified;
+    try {
+      String schema = SourceDatabase.schemaOf(connection, source, table);
+      qualified = schema + "." + table.sourceTable();
+      columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+    } catch (LakehouseException | SQLException e) {
+      problems.add(where + ": " + Errors.describe(e));
+      return java.util.Optional.empty();
+    }
+    Map<String, SourceColumn> byName = new LinkedHashMap<>();
+    columns.forEach(c -> byName.put(c.name(), c));
+    int before = problems.size();
+    for (SourceColumn column : columns) {
+      String problem = Identifiers.columnProblem(column.name());
+      if (problem != null) {
+        problems.add(where + ": " + qualified + ": " + problem);
+      }
+    }
+    sourceColumns(where + ".primary-key", table.primaryKey(), byName, qualified, problems);
+    table.cursor().ifPresent(cursor -> {
+      SourceColumn column = byName.get(cursor);
+      if (column == null) {
+        sourceColumns(where + ".cursor", List.of(cursor), byName, qualified, problems);
+      } else if (CursorValue.Kind.of(column.pgType()).isEmpty()) {
+        problems.add(where + ".cursor: " + cursor + " is " + column.sqlType() + "; a cursor is a timestamptz, timestamp,"
+            + " date or integer column");
+      }
+    });
+    table.partitionColumn().ifPresent(c -> sourceColumns(where + ".partition-column", List.of(c), byName, qualified, problems));
+    sourceColumns(where + ".silver.rename", new ArrayList<>(table.conform().renames().keySet()), byName, qualified, problems);
+
+    StructType schema = new StructType();
+    for (SourceColumn column : columns) {
+      String name = table.conform().silverName(column.name());
+      DataType type = column.dataType();
+      String cast = table.conform().casts().get(name);
+      if (cast != null) {
+        type = DataType.fromDDL(cast);
+      }
+      schema = schema.add(name, type, true);
+    }
+    if (table.keyless()) {
+      schema = schema.add("_row_key", DataTypes.StringType).add("_row_copy", DataTypes.IntegerType);
+    }
+    schema = schema.add("_batch_id", DataTypes.LongType).add("_updated_at", DataTypes.TimestampType)
+        .add("_row_hash", DataTypes.LongType);
+    missing(where + ".silver.cast", new ArrayList<>(table.conform().casts().keySet()), schema, qualified + " (silver names)",
+        problems);
+    missing(where + ".silver.lowercase", table.conform().lowercase(), schema, qualified + " (silver names)", problems);
+    missing(where + ".silver.uppercase", table.conform().uppercase(), schema, qualified + " (silver names)", problems);
+    for (int i = 0; i < table.quality().size(); i++) {
+      Rule rule = table.quality().get(i);
+      missing(where + ".quality[" + i + "]", rule.columns(), schema, qualified + " (silver names)", problems);
+    }
+    return problems.size() > before ? java.util.Optional.empty() : java.util.Optional.of(schema);
+  }
+
+  private static void sourceColumns(String where, List<String> names, Map<String, SourceColumn> columns,
+                                    String qualified, List<String> problems) {
+    for (String name : names) {
+      if (!columns.containsKey(name)) {
+        problems.add(where + ": no column " + name + " in " + qualified + "; its columns are " + columns.keySet());
+      }
+    }
+  }
+
+  private static void missing(String where, List<String> names, StructType schema, String table, List<String> problems) {
+    List<String> present = Arrays.asList(schema.fieldNames());
+    for (String name : names) {
+      if (!present.contains(name)) {
+        problems.add(where + ": no column " + name + " in " + table + "; its columns are "
+            + present.stream().filter(c -> !c.startsWith("_")).toList());
+      }
+    }
+  }
+
+  /** Analyses the fact query against empty tables shaped like silver will be. */
+  private static void checkFact(SparkSession spark, FactSpec fact, LakehouseSpec spec, Map<String, StructType> silver,
+                                List<String> problems) {
+    String where = "lakehouse.gold.facts." + fact.name();
+    String suffix = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    Map<List<String>, String> views = new HashMap<>();
+    List<String> created = new ArrayList<>();
+    try {
+      for (String input : fact.inputs()) {
+        String view = "lakehouse_check_" + input + "_" + suffix;
+        spark.createDataFrame(List.<Row>of(), silver.get(input)).createOrReplaceTempView(view);
+        created.add(view);
+        views.put(List.of(LakehousePaths.SILVER, input.toLowerCase(java.util.Locale.ROOT)), Identifiers.quote(view));
+      }
+      StructType output = spark.sql(SqlRelations.bind(fact.query(), views)).schema();
+      List<String> columns = Arrays.asList(output.fieldNames());
+      missing(where + ".grain", fact.grain(), output, "the query's output", problems);
+      for (FactSpec.DimensionRef ref : fact.dimensions()) {
+        missing(where + ".dimensions(" + ref.dimension() + ").key", ref.key(), output, "the query's output", problems);
+        missing(where + ".dimensions(" + ref.dimension() + ").as-of", List.of(ref.asOf()), output, "the query's output", problems);
+      }
+      missing(where + ".dates", fact.dates(), output, "the query's output", problems);
+      for (FactSpec.TouchedBy by : fact.touchedBy()) {
+        if (!columns.contains(by.column())) {
+          missing(where + ".touched-by(" + by.table() + ").column", List.of(by.column()), output, "the query's output", problems);
+        }
+        missing(where + ".touched-by(" + by.table() + ").source-column", List.of(by.sourceColumn()),
+            silver.get(by.table()), "silver." + by.table(), problems);
+      }
+    } catch (SqlRelations.Unparsable e) {
+      problems.add(where + ".query: " + e.getMessage());
+    } catch (RuntimeException e) {
+      problems.add(where + ".query: " + Errors.describe(e));
+    } finally {
+      created.forEach(v -> spark.catalog().dropTempView(v));
+    }
+  }
+
+  /** Unused tables are not checked; this lists what a subset run leaves out (for people). */
+  static Set<String> names(List<TableSpec> tables) {
+    return new java.util.LinkedHashSet<>(tables.stream().map(TableSpec::name).toList());
+  }
+}

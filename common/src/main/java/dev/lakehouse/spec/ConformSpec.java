@@ -1,0 +1,30 @@
+package dev.lakehouse.spec;
+
+import dev.lakehouse.quality.Action;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How silver shapes a table's rows ({@code lakehouse.tables.<t>.silver}): renames (source name to
+ * silver name), casts (silver name to a Spark SQL type), trimmed strings, lower- or upper-cased
+ * columns (silver names). {@code onCastError}: what a value a cast cannot convert does to its row
+ * (fail: the table stops; quarantine: the row is held aside).
+ */
+public record ConformSpec(Map<String, String> renames, Map<String, String> casts, boolean trim,
+                          List<String> lowercase, List<String> uppercase, Action onCastError) {
+
+  public static final ConformSpec NONE = new ConformSpec(Map.of(), Map.of(), true, List.of(), List.of(), Action.FAIL);
+
+  public ConformSpec {
+    renames = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(renames));
+    casts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(casts));
+    lowercase = List.copyOf(lowercase);
+    uppercase = List.copyOf(uppercase);
+  }
+
+  /** The name a source column has in silver. */
+  public String silverName(String sourceName) {
+    return renames.getOrDefault(sourceName, sourceName);
+  }
+}

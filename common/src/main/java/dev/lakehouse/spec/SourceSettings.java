@@ -1,0 +1,60 @@
+package dev.lakehouse.spec;
+
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * The source database connection. {@link #toString()} never shows the password.
+ *
+ * @param name label written to bronze's {@code _source}; empty = the database's name
+ * @param schema the default schema of tables; empty = the connection's {@code current_schema()}
+ * @param timeZone the zone in which {@code timestamp without time zone} values are read
+ */
+public record SourceSettings(
+    String name, String url, String user, String password, Optional<String> schema, ZoneId timeZone,
+    Duration connectTimeout, String embeddedDataDir) {
+
+  /** No URL configured: the embedded PostgreSQL stands in (local runs only). */
+  public boolean embedded() {
+    return url.isEmpty();
+  }
+
+  public SourceSettings withConnection(String newUrl, String newUser, String newPassword) {
+    return new SourceSettings(name, newUrl, newUser, newPassword, schema, timeZone, connectTimeout, embeddedDataDir);
+  }
+
+  /** The URL with any password parameter masked, for messages and logs. */
+  public String safeUrl() {
+    return url.replaceAll("(?i)(password=)[^&;]*", "$1***");
+  }
+
+  /** The database name in the URL, for the {@code _source} label when no name is configured. */
+  public String label() {
+    if (!name.isBlank()) {
+      return name;
+    }
+    String rest = url.replaceFirst("^jdbc:postgresql://[^/]*/?", "");
+    String database = rest.replaceFirst("[?;].*$", "");
+    return database.isBlank() ? "source" : database;
+  }
+
+  public Properties jdbcProperties() {
+    Properties props = new Properties();
+    props.setProperty("user", user);
+    if (!password.isEmpty()) {
+      props.setProperty("password", password);
+    }
+    long seconds = Math.max(1, connectTimeout.toSeconds());
+    props.setProperty("connectTimeout", Long.toString(seconds));
+    props.setProperty("loginTimeout", Long.toString(seconds));
+    props.setProperty("ApplicationName", "lakehouse");
+    return props;
+  }
+
+  @Override
+  public String toString() {
+    return "source " + safeUrl() + " as " + user + schema.map(s -> ", schema " + s).orElse("");
+  }
+}
