@@ -213,6 +213,138 @@ class ChangeStreamTest extends ReplicationTestBase {
     }
   }
 
+  @Test
+  void anUnchangedToastedValueArrivesAsUnchangedToastNotAsAValue() {
+    execute("CREATE TABLE doc (id int PRIMARY KEY, title text, body text)",
+        // ~1.3 MB of random hex: stored out of line (TOAST), barely compressible.
+        "INSERT INTO doc SELECT 1, 'draft', string_agg(md5(random()::text), '') FROM generate_series(1, 40000)");
+    String body = (String) scalar("SELECT body FROM doc WHERE id = 1");
+    assertTrue(body.length() > 1_000_000);
+    assertTrue(((Number) scalar("SELECT pg_column_size(body) FROM doc")).intValue() > 500_000, "stored uncompressed");
+    Publication.ensure(connectQuietly(), "doc_pub", List.of(new TableName("public", "doc")));
+    String slot = uniqueSlot();
+    LogSequenceNumber start = createSlot(slot);
+    execute("UPDATE doc SET title = 'final' WHERE id = 1",
+        "UPDATE doc SET body = 'short now' WHERE id = 1");
+    try (ChangeStream stream = ChangeStream.open(endpoint(), slot, "doc_pub", start)) {
+      List<Change> changes = only(eventsUntilMarker(stream), Change.class);
+      assertEquals(2, changes.size());
+      Change titleOnly = changes.get(0);
+      assertEquals("final", text(titleOnly.newValue("title")));
+      assertEquals(ColumnValue.Kind.UNCHANGED_TOAST, titleOnly.newValue("body").kind());
+      assertEquals(-1, titleOnly.newValue("body").length(), "no placeholder bytes");
+      Change bodyChanged = changes.get(1);
+      assertEquals("short now", text(bodyChanged.newValue("body")));
+    }
+  }
+
+  @Test
+  void aToastedValueWrittenByTheChangeArrivesWhole() {
+    execute("CREATE TABLE blob (id int PRIMARY KEY, body text)");
+    Publication.ensure(connectQuietly(), "blob_pub", List.of(new TableName("public", "blob")));
+    String slot = uniqueSlot();
+    LogSequenceNumber start = createSlot(slot);
+    execute("INSERT INTO blob SELECT 1, string_agg(md5(random()::text), '') FROM generate_series(1, 40000)");
+    String body = (String) scalar("SELECT body FROM blob");
+    try (ChangeStream stream = ChangeStream.open(endpoint(), slot, "blob_pub", start)) {
+      Change insert = only(eventsUntilMarker(stream), Change.class).get(0);
+      assertEquals(body, text(insert.newValue("body")));
+    }
+  }
+
+  @Test
+  void replicaIdentityDefaultSendsTheOldKeyAndFullSendsTheOldRow() {
+    execute("CREATE TABLE person (id int PRIMARY KEY, name text, city text)",
+        "INSERT INTO person VALUES (1, 'Ada', 'London'), (2, 'Grace', 'Arlington'), (3, 'Edsger', 'Nuenen')");
+    Publication.ensure(connectQuietly(), "person_pub", List.of(new TableName("public", "person")));
+    String slot = uniqueSlot();
+    LogSequenceNumber start = createSlot(slot);
+    execute("UPDATE person SET id = 10 WHERE id = 1", // key changed: old key sent
+        "DELETE FROM person WHERE id = 2",
+        "ALTER TABLE person REPLICA IDENTITY FULL",
+        "UPDATE person SET city = 'Austin' WHERE id = 3",
+        "DELETE FROM person WHERE id = 3");
+    try (ChangeStream stream = ChangeStream.open(endpoint(), slot, "person_pub", start)) {
+      List<ReplicationEvent> events = eventsUntilMarker(stream);
+      List<Change> changes = only(events, Change.class);
+      assertEquals(4, changes.size());
+
+      Change keyUpdate = changes.get(0);
+      assertEquals(Relation.ReplicaIdentity.DEFAULT, keyUpdate.relation().replicaIdentity());
+      assertEquals(List.of("id"), keyUpdate.relation().keyColumns());
+      assertEquals(OldImage.KEY, keyUpdate.oldImage());
+      assertEquals(1, int4(keyUpdate.oldValue("id")));
+      assertTrue(keyUpdate.oldValue("name").isNull());
+      assertEquals(10, int4(keyUpdate.newValue("id")));
+
+      Change keyDelete = changes.get(1);
+      assertEquals(OldImage.KEY, keyDelete.oldImage());
+      assertEquals(2, int4(keyDelete.oldValue("id")));
+      assertTrue(keyDelete.oldValue("name").isNull() && keyDelete.oldValue("city").isNull(),
+          "DEFAULT: only the key of a deleted row");
+
+      // ALTER TABLE ... REPLICA IDENTITY FULL: a new Relation, every column now part of the identity.
+      Change fullUpdate = changes.get(2);
+      assertEquals(Relation.ReplicaIdentity.FULL, fullUpdate.relation().replicaIdentity());
+      assertEquals(List.of("id", "name", "city"), fullUpdate.relation().keyColumns());
+      assertEquals(OldImage.FULL, fullUpdate.oldImage());
+      assertEquals("Nuenen", text(fullUpdate.oldValue("city")));
+      assertEquals("Austin", text(fullUpdate.newValue("city")));
+
+      Change fullDelete = changes.get(3);
+      assertEquals(OldImage.FULL, fullDelete.oldImage());
+      assertEquals(List.of(3, "Edsger", "Austin"), List.of(int4(fullDelete.oldValue("id")),
+          text(fullDelete.oldValue("name")), text(fullDelete.oldValue("city"))));
+      assertEquals(2, only(events, RelationUpdate.class).size());
+    }
+  }
+
+  @Test
+  void aColumnAddedOrDroppedWhileStreamingComesWithANewRelation() {
+    execute("CREATE TABLE shape (id int PRIMARY KEY, a int)");
+    Publication.ensure(connectQuietly(), "shape_pub", List.of(new TableName("public", "shape")));
+    String slot = uniqueSlot();
+    LogSequenceNumber start = createSlot(slot);
+    try (ChangeStream stream = ChangeStream.open(endpoint(), slot, "shape_pub", start)) {
+      execute("INSERT INTO shape VALUES (1, 11)");
+      List<ReplicationEvent> first = eventsUntilMarker(stream);
+      execute("ALTER TABLE shape ADD COLUMN b text", "INSERT INTO shape VALUES (2, 22, 'two')");
+      List<ReplicationEvent> afterAdd = eventsUntilMarker(stream);
+      execute("ALTER TABLE shape DROP COLUMN a", "INSERT INTO shape VALUES (3, 'three')",
+          "UPDATE shape SET b = 'one' WHERE id = 1");
+      List<ReplicationEvent> afterDrop = eventsUntilMarker(stream);
+
+      Change one = only(first, Change.class).get(0);
+      assertEquals(List.of("id", "a"), names(one.relation()));
+      assertEquals(List.of(1, 11), List.of(int4(one.newValues().get(0)), int4(one.newValues().get(1))));
+
+      List<RelationUpdate> added = only(afterAdd, RelationUpdate.class);
+      assertEquals(1, added.size());
+      assertEquals(List.of("id", "a", "b"), names(added.get(0).relation()));
+      Change two = only(afterAdd, Change.class).get(0);
+      assertTrue(afterAdd.indexOf(added.get(0)) < afterAdd.indexOf(two), "the new shape comes first");
+      assertEquals(added.get(0).relation(), two.relation());
+      assertEquals(3, two.newValues().size());
+      assertEquals("two", text(two.newValue("b")));
+
+      List<RelationUpdate> dropped = only(afterDrop, RelationUpdate.class);
+      assertEquals(1, dropped.size());
+      assertEquals(List.of("id", "b"), names(dropped.get(0).relation()));
+      List<Change> later = only(afterDrop, Change.class);
+      assertEquals(2, later.size());
+      for (Change change : later) {
+        assertEquals(dropped.get(0).relation(), change.relation());
+        assertEquals(2, change.newValues().size());
+      }
+      assertEquals("three", text(later.get(0).newValue("b")));
+      assertEquals("one", text(later.get(1).newValue("b")));
+    }
+  }
+
+  private static List<String> names(Relation relation) {
+    return relation.columns().stream().map(Relation.Column::name).toList();
+  }
+
   private static Connection connectQuietly() {
     try {
       return connect();
