@@ -30,8 +30,9 @@ import org.postgresql.replication.PGReplicationStream;
  * <h2>Exactly once: what the caller does</h2>
  * <ol>
  *   <li>Store every change together with the position it covers, durably (e.g. in the same Delta
- *       commit), then {@link #confirm} that position: a {@link Commit}'s {@code endLsn}, or a
- *       {@link KeepAlive}'s {@code walEnd} while holding no unstored transaction. Nothing is ever
+ *       commit), then {@link #confirm} that position: a {@link Commit}'s {@code endLsn}, or, while
+ *       holding no unstored transaction, a {@link KeepAlive}'s {@code walEnd} or a
+ *       non-transactional {@link LogicalMessage}'s {@code lsn} (heartbeats). Nothing is ever
  *       confirmed automatically: pgjdbc's automatic flush is off, and the periodic status
  *       messages report only what was confirmed.</li>
  *   <li>Restart with {@link #open} from the position stored last (the stored end LSN). The server
@@ -221,10 +222,13 @@ public final class ChangeStream implements AutoCloseable {
 
   /**
    * Writes a non-transactional logical message (prefix {@code lakehouse}) to the source's WAL, on
-   * an ordinary connection, and returns its position. Streams of every slot on the database
-   * decode it right away: a {@link LogicalMessage}, then a {@link KeepAlive} past it, which the
-   * caller can confirm. Emit one now and then so a slot advances even when the database is idle
-   * (its confirmed position otherwise stays behind the WAL the server writes for itself).
+   * an ordinary connection, and returns its position (the end of its record). Streams of every
+   * pgoutput slot on the database yield it within the WAL writer's delay (the record is flushed
+   * with the next background flush) as a {@link LogicalMessage} with that position, which the
+   * caller confirms like a keepalive when it holds no unconfirmed transaction. Emit one now and
+   * then so a slot advances even when the database is idle (its confirmed position otherwise
+   * stays behind the WAL the server writes for itself). Needs no privilege beyond connecting on
+   * PostgreSQL 14-17 (the function is not restricted); it is a no-op for the tables.
    */
   public static LogSequenceNumber emitHeartbeat(Connection connection) {
     try (PreparedStatement p = connection.prepareStatement(

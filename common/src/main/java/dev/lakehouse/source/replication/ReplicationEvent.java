@@ -126,6 +126,10 @@ public sealed interface ReplicationEvent {
    * arrive on their own, outside any transaction, as soon as they are decoded; transactional ones
    * inside their transaction, at commit.
    *
+   * @param lsn the end of the message's WAL record (what {@code pg_logical_emit_message}
+   *     returned). For a non-transactional message it works like a {@link KeepAlive}'s
+   *     {@code walEnd}: everything committed before it has been yielded, so a caller holding no
+   *     unconfirmed transaction may confirm it (no keepalive follows on an otherwise idle server).
    * @param xid the transaction for a transactional message, 0 otherwise
    */
   record LogicalMessage(boolean transactional, LogSequenceNumber lsn, String prefix, byte[] content,
