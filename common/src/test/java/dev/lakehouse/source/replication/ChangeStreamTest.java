@@ -114,7 +114,8 @@ class ChangeStreamTest extends ReplicationTestBase {
       assertEquals(1, truncate.ordinal());
 
       // Every change carries its transaction's xid, commit LSN and time, known from BEGIN.
-      for (int i = 0; i < events.size(); i += 0) {
+      int i = 0;
+      while (i < events.size()) {
         Begin begin = assertInstanceOf(Begin.class, events.get(i));
         int end = i + 1;
         while (!(events.get(end) instanceof Commit)) {
@@ -165,27 +166,29 @@ class ChangeStreamTest extends ReplicationTestBase {
     String slot = uniqueSlot();
     LogSequenceNumber start = createSlot(slot);
 
-    record Tx(long xid, Instant started, LogSequenceNumber after) {}
-    List<Tx> txs = new ArrayList<>();
-    try (Connection c = connect(); Statement s = c.createStatement()) {
-      for (String dml : List.of("UPDATE account SET balance = 150 WHERE id = 7",
-          "UPDATE account SET balance = 175 WHERE id = 7", "DELETE FROM account WHERE id = 7")) {
-        c.setAutoCommit(false);
-        s.execute(dml);
-        long xid;
-        Instant started;
-        try (ResultSet rs = s.executeQuery("SELECT pg_current_xact_id()::text::bigint, now()")) {
-          rs.next();
-          xid = rs.getLong(1);
-          started = rs.getTimestamp(2).toInstant();
-        }
-        c.commit();
-        c.setAutoCommit(true);
-        txs.add(new Tx(xid, started, lsn("SELECT pg_current_wal_insert_lsn()")));
-      }
-    }
-
     try (ChangeStream stream = ChangeStream.open(endpoint(), slot, "account_pub", start)) {
+      assertTrue(transactional(eventsUntilMarker(stream)).isEmpty(), "nothing yet");
+      record Tx(long xid, Instant started, LogSequenceNumber after) {}
+      List<Tx> txs = new ArrayList<>();
+      try (Connection c = connect(); Statement s = c.createStatement()) {
+        for (String dml : List.of("UPDATE account SET balance = 150 WHERE id = 7",
+            "UPDATE account SET balance = 175 WHERE id = 7", "DELETE FROM account WHERE id = 7")) {
+          c.setAutoCommit(false);
+          s.execute(dml);
+          long xid;
+          Instant started;
+          try (ResultSet rs = s.executeQuery("SELECT pg_current_xact_id()::text::bigint, now()")) {
+            rs.next();
+            xid = rs.getLong(1);
+            started = rs.getTimestamp(2).toInstant();
+          }
+          c.commit();
+          c.setAutoCommit(true);
+          txs.add(new Tx(xid, started, lsn("SELECT pg_current_wal_insert_lsn()")));
+        }
+      }
+
+      // one poll after all three transactions
       List<ReplicationEvent> events = transactional(eventsUntilMarker(stream));
       List<Change> changes = only(events, Change.class);
       List<Commit> commits = only(events, Commit.class);

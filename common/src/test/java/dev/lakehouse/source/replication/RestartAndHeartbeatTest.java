@@ -13,7 +13,6 @@ import dev.lakehouse.source.replication.ReplicationEvent.KeepAlive;
 import dev.lakehouse.source.replication.ReplicationEvent.LogicalMessage;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
