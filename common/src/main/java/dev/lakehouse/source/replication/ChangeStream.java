@@ -227,8 +227,8 @@ public final class ChangeStream implements AutoCloseable {
    * with the next background flush) as a {@link LogicalMessage} with that position, which the
    * caller confirms like a keepalive when it holds no unconfirmed transaction. Emit one now and
    * then so a slot advances even when the database is idle (its confirmed position otherwise
-   * stays behind the WAL the server writes for itself). Needs no privilege beyond connecting on
-   * PostgreSQL 14-17 (the function is not restricted); it is a no-op for the tables.
+   * stays behind the WAL the server writes for itself). Needs no special privilege (a role
+   * without REPLICATION can call it; checked on PostgreSQL 17) and touches no table.
    */
   public static LogSequenceNumber emitHeartbeat(Connection connection) {
     try (PreparedStatement p = connection.prepareStatement(
