@@ -3,7 +3,7 @@ package dev.lakehouse.catalog;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lakehouse.config.LakehousePaths;
+import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.nio.file.Path;
 import java.util.List;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.lakehouse.LakehouseException;
-import dev.lakehouse.config.SourceSettings;
+import dev.lakehouse.spec.SourceSettings;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -105,7 +105,7 @@ class CopyExtractionTest extends LakehouseTestBase {
     List<SourceColumn> columns = columns(table);
     String select = "SELECT " + SourceColumns.selectList(columns) + " FROM public." + table;
     List<String> selects = wheres.stream().map(w -> w.isEmpty() ? select : select + " WHERE " + w).toList();
-    return CopyExtraction.read(spark, config.source(), columns, selects, snapshot);
+    return CopyExtraction.read(spark, config.spec().source(), columns, selects, snapshot);
   }
 
   private static Dataset<Row> extract(String table) {
@@ -225,7 +225,7 @@ class CopyExtractionTest extends LakehouseTestBase {
       // precision 12 decodes through an unscaled long, 30 through BigDecimal.
       SourceColumn v = new SourceColumn("v", "numeric", "numeric", DataTypes.createDecimalType(precision, 2), true,
           "v", WireType.NUMERIC);
-      List<Row> rows = CopyExtraction.read(spark, config.source(), List.of(v), List.of(select), Optional.empty())
+      List<Row> rows = CopyExtraction.read(spark, config.spec().source(), List.of(v), List.of(select), Optional.empty())
           .collectAsList();
       assertEquals(values.length, rows.size());
       for (int i = 0; i < values.length; i++) {
@@ -235,7 +235,7 @@ class CopyExtractionTest extends LakehouseTestBase {
     }
     SourceColumn narrow = new SourceColumn("v", "numeric", "numeric", DataTypes.createDecimalType(5, 2), true,
         "v", WireType.NUMERIC);
-    LakehouseException e = failureOf(() -> CopyExtraction.read(spark, config.source(), List.of(narrow),
+    LakehouseException e = failureOf(() -> CopyExtraction.read(spark, config.spec().source(), List.of(narrow),
         List.of("SELECT 999.994 UNION ALL SELECT 999.995"), Optional.empty()).collectAsList());
     assertTrue(e.getMessage().contains("(row 2): column v holds 1000.00, which does not fit decimal(5,2)"), e.getMessage());
   }
@@ -274,7 +274,7 @@ class CopyExtractionTest extends LakehouseTestBase {
 
   @Test
   void allPartitionsReadTheExportedSnapshot() throws Exception {
-    try (ExportedSnapshot snapshot = ExportedSnapshot.export(config.source())) {
+    try (ExportedSnapshot snapshot = ExportedSnapshot.export(config.spec().source())) {
       // Committed by other connections after the export: invisible to the snapshot.
       sourceExecute(
           "INSERT INTO snap SELECT i, 'after' FROM generate_series(1001, 1500) i",
@@ -293,7 +293,7 @@ class CopyExtractionTest extends LakehouseTestBase {
   @Test
   void aSnapshotWhoseExporterEndedIsAClearError() {
     String id;
-    try (ExportedSnapshot snapshot = ExportedSnapshot.export(config.source())) {
+    try (ExportedSnapshot snapshot = ExportedSnapshot.export(config.spec().source())) {
       id = snapshot.id();
     }
     LakehouseException e = failureOf(() -> extract("snap", List.of(""), Optional.of(id)).count());
@@ -321,7 +321,7 @@ class CopyExtractionTest extends LakehouseTestBase {
     SourceColumn q = new SourceColumn("q", "int4", "integer", DataTypes.IntegerType, true, "q", WireType.INT4);
     // Row 300000 divides by zero, well after the first megabyte of rows has been decoded.
     String select = "SELECT i, 1000 / (i - 300000) AS q FROM generate_series(1, 400000) i";
-    LakehouseException e = failureOf(() -> CopyExtraction.read(spark, config.source(), List.of(i, q), List.of(select),
+    LakehouseException e = failureOf(() -> CopyExtraction.read(spark, config.spec().source(), List.of(i, q), List.of(select),
         Optional.empty()).count());
     Matcher m = Pattern.compile("COPY partition 0 failed after (\\d+) rows: .*division by zero.*").matcher(e.getMessage());
     assertTrue(m.matches(), e.getMessage());
@@ -336,7 +336,7 @@ class CopyExtractionTest extends LakehouseTestBase {
     // Streams 200000 rows, then stalls in pg_sleep so the backend can be terminated mid-COPY.
     String select = "SELECT i FROM generate_series(1, 300000) i WHERE i <= 200000 OR pg_sleep(60) IS NULL";
     CompletableFuture<Long> read = CompletableFuture.supplyAsync(() -> CopyExtraction.read(
-        spark, config.source(), List.of(i), List.of(select), Optional.empty()).count());
+        spark, config.spec().source(), List.of(i), List.of(select), Optional.empty()).count());
     String copying =
         "FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT i FROM generate_series%' AND wait_event = 'PgSleep'";
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -356,7 +356,7 @@ class CopyExtractionTest extends LakehouseTestBase {
     SourceColumn i = new SourceColumn("i", "int4", "integer", DataTypes.IntegerType, true, "i", WireType.INT4);
     // In the select list the series streams; in FROM, PostgreSQL would materialize it first.
     String select = "SELECT generate_series(1, 50000000) AS i";
-    List<Row> five = CopyExtraction.read(spark, config.source(), List.of(i), List.of(select), Optional.empty())
+    List<Row> five = CopyExtraction.read(spark, config.spec().source(), List.of(i), List.of(select), Optional.empty())
         .limit(5).collectAsList();
     assertEquals(5, five.size());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -370,14 +370,14 @@ class CopyExtractionTest extends LakehouseTestBase {
   @Test
   void thePasswordAppearsInNoPlanOrDescription() {
     String password = "pw-" + Long.toHexString(System.nanoTime());
-    SourceSettings withPassword = config.source().withConnection(config.source().url(), config.source().user(), password);
+    SourceSettings withPassword = config.spec().source().withConnection(config.spec().source().url(), config.spec().source().user(), password);
     List<SourceColumn> columns = columns("numbers");
     String select = "SELECT " + SourceColumns.selectList(columns) + " FROM numbers WHERE id <= 10";
     // The embedded superuser authenticates by trust, so the password is sent and ignored.
     Dataset<Row> df = CopyExtraction.read(spark, withPassword, columns, List.of(select), Optional.empty());
     assertEquals(10, df.count());
     String plans = df.queryExecution().explainString(ExtendedMode$.MODULE$);
-    assertTrue(plans.contains("PostgreSQL binary COPY from " + config.source().url() + ", 1 partition(s)"), plans);
+    assertTrue(plans.contains("PostgreSQL binary COPY from " + config.spec().source().url() + ", 1 partition(s)"), plans);
     assertFalse(plans.contains(password), plans);
     assertFalse(df.queryExecution().toString().contains(password));
     assertFalse(df.queryExecution().logical().toString().contains(password));

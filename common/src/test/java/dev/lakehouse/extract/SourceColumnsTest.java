@@ -121,7 +121,7 @@ class SourceColumnsTest extends LakehouseTestBase {
     assertEquals("Mixed Case \"q\"", c.get(0).name());
     assertEquals("\"Mixed Case \"\"q\"\"\", \"plain\"", SourceColumns.selectList(c));
     String select = "SELECT " + SourceColumns.selectList(c) + " FROM operations.\"Odd Name\"";
-    List<Row> rows = CopyExtraction.read(spark, config.source(), c, List.of(select), Optional.empty()).collectAsList();
+    List<Row> rows = CopyExtraction.read(spark, config.spec().source(), c, List.of(select), Optional.empty()).collectAsList();
     assertEquals(1, rows.size());
     assertEquals(7, rows.get(0).getInt(0));
     assertEquals("seven", rows.get(0).getString(1));

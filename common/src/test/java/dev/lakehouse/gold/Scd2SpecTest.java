@@ -3,18 +3,16 @@ package dev.lakehouse.gold;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
+import dev.lakehouse.spec.DimensionSpec;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class Scd2SpecTest {
 
   @Test
-  void readsConfigWithDefaults() {
-    Config c = ConfigFactory.parseString("natural-key = [customer_id], tracked = [name, city], overwrite = [email]");
-
-    Scd2Spec spec = Scd2Spec.from("customer", c);
+  void aConfiguredDimensionBecomesItsSpec() {
+    Scd2Spec spec = Scd2Spec.of(new DimensionSpec("customer", "customers", List.of("customer_id"),
+        List.of("name", "city"), List.of("email"), "customer_sk"));
 
     assertEquals(new Scd2Spec("customer", "customer_sk", List.of("customer_id"), List.of("name", "city"),
         List.of("email")), spec);
@@ -23,19 +21,7 @@ class Scd2SpecTest {
   }
 
   @Test
-  void surrogateKeyNameAndEmptyListsCanBeConfigured() {
-    Config c = ConfigFactory.parseString("natural-key = [region, code], surrogate-key = account_key");
-
-    Scd2Spec spec = Scd2Spec.from("account", c);
-
-    assertEquals("account_key", spec.surrogateKey());
-    assertEquals(List.of(), spec.tracked());
-    assertEquals(List.of(), spec.overwrite());
-  }
-
-  @Test
   void rejectsSpecsTheEngineCannotMaintain() {
-    assertThrows(IllegalArgumentException.class, () -> Scd2Spec.from("customer", ConfigFactory.parseString("tracked = [a]")));
     assertThrows(IllegalArgumentException.class, () -> Scd2Spec.of("customer", List.of(), List.of("a"), List.of()));
     assertThrows(IllegalArgumentException.class,
         () -> Scd2Spec.of("customer", List.of("id"), List.of("city"), List.of("City")), "listed twice");

@@ -2,7 +2,7 @@ package dev.lakehouse.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.lakehouse.config.LakehouseConfig;
+import dev.lakehouse.spec.LakehouseConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -21,14 +21,14 @@ class LakehouseSparkTest {
 
   @Test
   void withoutAnEndpointOnlyTheBufferDirectoryIsSet() {
-    Map<String, String> settings = LakehouseSpark.s3aSettings(LakehouseConfig.load("local", Map.of(), ENV));
+    Map<String, String> settings = LakehouseSpark.s3aSettings(LakehouseConfig.load("local", Map.of(), ENV).spec().spark());
     assertEquals(Map.of("fs.s3a.buffer.dir", LakehouseSpark.S3A_BUFFER_DIR), settings,
         "AWS S3's own defaults hold when no endpoint is configured");
   }
 
   @Test
   void dockerPointsS3aAtMinioWithPathStyleAndPlainHttp() {
-    Map<String, String> settings = LakehouseSpark.s3aSettings(LakehouseConfig.load("docker", Map.of(), ENV));
+    Map<String, String> settings = LakehouseSpark.s3aSettings(LakehouseConfig.load("docker", Map.of(), ENV).spec().spark());
     assertEquals(Map.of(
         "fs.s3a.endpoint", "http://minio:9000",
         "fs.s3a.endpoint.region", "us-east-1",
@@ -41,7 +41,7 @@ class LakehouseSparkTest {
   void setOverridesEachKey() {
     Map<String, String> settings = LakehouseSpark.s3aSettings(LakehouseConfig.load("local", Map.of(
         "lakehouse.s3.endpoint", "https://s3.eu-west-3.amazonaws.com",
-        "lakehouse.s3.region", "eu-west-3"), ENV));
+        "lakehouse.s3.region", "eu-west-3"), ENV).spec().spark());
     assertEquals("https://s3.eu-west-3.amazonaws.com", settings.get("fs.s3a.endpoint"));
     assertEquals("eu-west-3", settings.get("fs.s3a.endpoint.region"));
     assertEquals("false", settings.get("fs.s3a.path.style.access"));

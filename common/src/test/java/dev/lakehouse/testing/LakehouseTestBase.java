@@ -1,6 +1,11 @@
 package dev.lakehouse.testing;
 
-import dev.lakehouse.config.LakehouseConfig;
+import dev.lakehouse.Lakehouse;
+import dev.lakehouse.pipeline.Pipeline;
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.source.EmbeddedSource;
 import dev.lakehouse.spark.LakehouseSpark;
 import java.io.IOException;
@@ -73,6 +78,78 @@ public abstract class LakehouseTestBase {
     return LakehouseConfig.load("local", all, env);
   }
 
+  /** Runs these stages of the pipeline on {@code spec} (in stage order), in the shared session. */
+  protected static RunResult run(LakehouseSpec spec, Stage... stages) {
+    try (Lakehouse lakehouse = new Lakehouse(spec)) {
+      return new Pipeline(lakehouse).run(java.util.EnumSet.copyOf(java.util.Arrays.asList(stages)), List.of());
+    }
+  }
+
+  /** Every stage, as {@code lakehouse run} does. */
+  protected static RunResult runAll(LakehouseSpec spec) {
+    try (Lakehouse lakehouse = new Lakehouse(spec)) {
+      return new Pipeline(lakehouse).runAll(List.of());
+    }
+  }
+
+  /** The run, after asserting that no table failed in it. */
+  protected static RunResult succeeded(RunResult result) {
+    if (result.failed() || !result.notes().isEmpty()) {
+      throw new AssertionError("run failed: " + result.failureLines() + " " + result.notes());
+    }
+    return result;
+  }
+
+  /**
+   * A new database copied from {@code template} (PostgreSQL's template copy: a whole seeded source
+   * in a fraction of a second), so a test can change its source without touching anyone else's.
+   */
+  protected static String cloneDatabase(String template) {
+    String copy = "test_" + DATABASES.incrementAndGet();
+    try (Connection c = superuser("postgres"); Statement s = c.createStatement()) {
+      s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + template + "'"
+          + " AND pid <> pg_backend_pid()");
+      s.execute("CREATE DATABASE " + copy + " TEMPLATE " + template);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return copy;
+  }
+
+  /** The URL of another database of the shared server. */
+  protected static String urlOf(String database) {
+    return "jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + database;
+  }
+
+  /** Statements run on another database of the shared server. */
+  protected static void executeIn(String database, String... statements) {
+    try (Connection c = superuser(database); Statement s = c.createStatement()) {
+      for (String statement : statements) {
+        s.execute(statement);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A copy of a lakehouse directory, for a test that changes a lakehouse another built. */
+  protected static Path copyLakehouse(Path from, String name) {
+    Path to = lakehouseRoot.resolve(name);
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return to;
+  }
+
   protected static Path confDir() {
     return ConfDir.find();
   }
@@ -92,7 +169,7 @@ public abstract class LakehouseTestBase {
           "lakehouse.spark.conf.\"spark.sql.warehouse.dir\"", warehouse.toString(),
           "lakehouse.spark.conf.\"spark.databricks.delta.snapshotPartitions\"", "1",
           "lakehouse.spark.conf.\"spark.sql.adaptive.coalescePartitions.initialPartitionNum\"", "2"));
-      sharedSpark = LakehouseSpark.getOrCreate(sessionConfig);
+      sharedSpark = LakehouseSpark.getOrCreate(sessionConfig.spec().spark());
     }
     return sharedSpark;
   }
