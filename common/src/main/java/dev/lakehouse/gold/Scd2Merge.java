@@ -90,6 +90,8 @@ public final class Scd2Merge {
   private static final String RUN_STORED = "_scd2_run_stored";
   private static final String RANK = "_scd2_rank";
   private static final String OBS = "_scd2_obs";
+  /** In the dimension's commits: the latest observation time it has applied. */
+  static final String OBSERVED_UNTIL = "observed_until";
   private static final String NEW = "_scd2_new";
 
   private final SparkSession spark;
@@ -185,7 +187,8 @@ public final class Scd2Merge {
   /**
    * As {@link #apply(Dataset)}, committing with {@code tag} (see {@link Commits}); nothing is
    * committed when the changes change nothing. The natural keys whose rows changed are then in
-   * {@link #changedKeys()}.
+   * {@link #changedKeys()}. Observed changes are applied once: the commit records the latest
+   * observation it applied, and a later apply leaves out what was observed at or before it.
    */
   public Scd2Result apply(Dataset<Row> changes, Optional<Commits.Tag> tag) {
     releaseChangedKeys();
@@ -203,10 +206,25 @@ public final class Scd2Merge {
     if (observed) {
       inputColumns.add(col(Scd2Columns.OBSERVED_AT).cast(DataTypes.TimestampType).as(Scd2Columns.OBSERVED_AT));
     }
-    Dataset<Row> batch = changes.select(inputColumns.toArray(Column[]::new)).persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> selected = changes.select(inputColumns.toArray(Column[]::new));
+    Optional<String> appliedUntil = Optional.empty();
+    if (observed) {
+      // Observed changes are applied once: what this dimension already applied is left out.
+      appliedUntil = Commits.last(spark, path).map(c -> c.positions().get(OBSERVED_UNTIL));
+      if (appliedUntil.isPresent()) {
+        selected = selected.where(col(Scd2Columns.OBSERVED_AT).gt(lit(java.sql.Timestamp.from(
+            java.time.Instant.parse(appliedUntil.get())))));
+      }
+    }
+    Dataset<Row> batch = selected.persist(StorageLevel.MEMORY_AND_DISK());
     try {
       if (validate(batch) == 0) {
         return Scd2Result.NOTHING;
+      }
+      if (observed) {
+        java.sql.Timestamp until = batch.agg(max(col(Scd2Columns.OBSERVED_AT))).first().getTimestamp(0);
+        Commits.Tag base = tag.orElseGet(() -> Commits.Tag.of("gold", spec.name(), 0, "scd2"));
+        tag = Optional.of(base.with(java.util.Map.of(OBSERVED_UNTIL, until.toInstant().toString())));
       }
       long maxSk = maxSurrogateKey(dimension);
       Dataset<Row> timeline = timeline(dimension, batch, observed).persist(StorageLevel.MEMORY_AND_DISK());

@@ -117,7 +117,7 @@ public final class SilverLoader {
       List<Rule> rules = new ArrayList<>(table.quality());
       rules.addAll(conformer.castRules());
       rules.add(new Rule.OneVersionPerBatch(keys));
-      try (Quality.Evaluation evaluation = Quality.evaluate(hashed, rules, this::parentKeys,
+      try (Quality.Evaluation evaluation = Quality.evaluate(hashed, rules, rule -> parentKeys(rule, table, hashed),
           rows -> new Rule.TableFacts(rows, freshness ? newest(hashed) : Optional.empty(), Instant.now(),
               batch.keysWithSeveralVersions()))) {
         List<Quality.Outcome> outcomes = evaluation.outcomes();
@@ -227,9 +227,18 @@ public final class SilverLoader {
     return row.isNullAt(0) ? Optional.empty() : Optional.of(row.getTimestamp(0).toInstant());
   }
 
-  /** The parent's key values for a relationship rule: its silver rows, live or soft-deleted. */
-  private Dataset<Row> parentKeys(Rule.Relationship rule) {
+  /**
+   * The parent's key values for a relationship rule: its silver rows, live or soft-deleted; for a
+   * rule pointing at its own table, the batch's rows too (a parent may arrive with its children).
+   */
+  private Dataset<Row> parentKeys(Rule.Relationship rule, TableSpec table, Dataset<Row> batch) {
     String parentPath = paths.silver(rule.toTable());
+    if (rule.toTable().equals(table.name())) {
+      Column[] keys = rule.toColumns().stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new);
+      Dataset<Row> own = batch.select(keys);
+      return DeltaTable.isDeltaTable(spark, parentPath)
+          ? own.union(spark.read().format("delta").load(parentPath).select(keys)) : own;
+    }
     if (!DeltaTable.isDeltaTable(spark, parentPath)) {
       throw new LakehouseException(rule.name() + ": silver." + rule.toTable() + " does not exist yet (its bronze or"
           + " silver step has not succeeded)");

@@ -1,0 +1,161 @@
+package dev.lakehouse.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.lakehouse.control.Commits;
+import dev.lakehouse.gold.Scd2Invariants;
+import dev.lakehouse.gold.Scd2Spec;
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.source.Discovery;
+import dev.lakehouse.source.SourceCatalog;
+import dev.lakehouse.spec.DimensionSpec;
+import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.TableSpec;
+import dev.lakehouse.testing.LakehouseTestBase;
+import dev.lakehouse.testing.PgText;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The second example, an electricity metering network that looks nothing like ACME (two schemas,
+ * composite and character keys, a partitioned fact table, arrays, enums, domains, uuid, json,
+ * money, intervals, four cursor types, a keyless view), configured by nothing but what
+ * {@code discover} writes plus its gold in configuration: after the first load, after a day of
+ * inserts, updates and deletes, and after a re-run with no change, silver equals the source row
+ * for row, the fact equals its query asked of PostgreSQL, the mart equals its question, and the
+ * dimensions keep the SCD2 invariants. The re-run writes nothing.
+ */
+class MeteringExampleTest extends LakehouseTestBase {
+
+  private static final String EXAMPLE = "/examples/metering/";
+  private static String template;
+
+  @BeforeAll
+  static void loadTheExample() throws Exception {
+    try (Connection c = source(); Statement s = c.createStatement()) {
+      s.execute(resource("schema.sql"));
+      s.execute(resource("seed.sql"));
+    }
+    template = database;
+  }
+
+  static String resource(String name) throws IOException {
+    try (InputStream in = MeteringExampleTest.class.getResourceAsStream(EXAMPLE + name)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** discover's configuration of the database, plus the example's gold, rooted at {@code root}. */
+  private static LakehouseSpec discovered(String db, Path root) throws Exception {
+    String discovered;
+    try (Connection c = java.sql.DriverManager.getConnection(urlOf(db), "postgres", "")) {
+      discovered = Discovery.configuration(SourceCatalog.read(c, List.of("network", "field")));
+    }
+    Config config = ConfigFactory.parseMap(Map.of(
+            "lakehouse.root", root.toString(),
+            "lakehouse.source.url", urlOf(db),
+            "lakehouse.source.user", "postgres",
+            "lakehouse.spark.conf.\"spark.sql.shuffle.partitions\"", "2"))
+        .withFallback(ConfigFactory.parseString(discovered))
+        .withFallback(ConfigFactory.parseString(resource("gold.conf")));
+    return LakehouseConfig.of(config).spec();
+  }
+
+  @Test
+  void discoverThenRunThenADayThenNothingNew() throws Exception {
+    String db = cloneDatabase(template);
+    Path root = lakehouseRoot.resolve("metering");
+    LakehouseSpec spec = discovered(db, root);
+    assertEquals(10, spec.tables().size(), spec.tables().stream().map(TableSpec::name).toList().toString());
+
+    succeeded(runAll(spec));
+    assertLakehouseEqualsTheSource(spec, db, "first load");
+
+    runStatements(db, resource("day.sql"));
+    succeeded(runAll(spec));
+    assertLakehouseEqualsTheSource(spec, db, "after a day");
+
+    Map<String, Long> before = versions(spec);
+    RunResult quiet = succeeded(runAll(spec));
+    assertEquals(before, versions(spec), "a run with nothing new writes nothing to silver or gold");
+    assertTrue(quiet.of(Stage.BRONZE).stream().allMatch(r -> r.rowsWritten() == 0), quiet.tables().toString());
+  }
+
+  private static void assertLakehouseEqualsTheSource(LakehouseSpec spec, String db, String when) throws Exception {
+    for (TableSpec table : spec.tables()) {
+      List<String> expected = PgText.sourceRows(urlOf(db), table);
+      List<String> actual = PgText.silverRows(spark, spec.paths().silver(table.name()), table, urlOf(db));
+      assertEquals(expected, actual, "silver." + table.name() + " " + when);
+    }
+    // The fact, its dimension keys turned back into natural keys, against its query asked of PostgreSQL.
+    List<String> fact = rows(spark.sql("SELECT f.meter_id, s.substation_code, f.reading_date, f.channel, f.kwh,"
+        + " f.net_kwh, f.origin, f.read_at FROM delta.`" + spec.paths().gold("fact_meter_readings") + "` f"
+        + " JOIN delta.`" + spec.paths().gold("dim_substation") + "` s ON s.substation_sk = f.substation_sk"
+        + " JOIN delta.`" + spec.paths().gold("dim_meter") + "` m ON m.meter_sk = f.meter_sk AND m.meter_id = f.meter_id"
+        + " JOIN delta.`" + spec.paths().gold("dim_date") + "` d ON d.date_key = f.reading_date_key AND d.date = f.reading_date")
+        .collectAsList());
+    assertEquals(sourceRows(db, resource("expected-fact.sql")), fact, "fact_meter_readings " + when);
+    assertEquals(sourceRows(db, resource("expected-mart.sql")),
+        rows(spark.read().format("delta").load(spec.paths().gold("mart_daily_net_kwh_by_region")).collectAsList()),
+        "mart " + when);
+    for (DimensionSpec dimension : spec.gold().dimensions().values()) {
+      assertEquals(List.of(), Scd2Invariants.check(spark, spec.paths().gold(dimension.table()), Scd2Spec.of(dimension)),
+          dimension.table() + " " + when);
+    }
+    assertEquals(0L, count("SELECT count(*) FROM delta.`%s` f JOIN delta.`%s` m ON m.meter_sk = f.meter_sk"
+        + " WHERE m.is_deleted", spec.paths().gold("fact_meter_readings"), spec.paths().gold("dim_meter")),
+        "no fact points at a tombstone");
+  }
+
+  private static Map<String, Long> versions(LakehouseSpec spec) {
+    Map<String, Long> versions = new HashMap<>();
+    for (TableSpec table : spec.tables()) {
+      versions.put("silver." + table.name(), Commits.version(spark, spec.paths().silver(table.name())).orElse(-1));
+    }
+    for (String gold : List.of("dim_meter", "dim_substation", "dim_date", "fact_meter_readings",
+        "mart_daily_net_kwh_by_region")) {
+      versions.put("gold." + gold, Commits.version(spark, spec.paths().gold(gold)).orElse(-1));
+    }
+    return versions;
+  }
+
+  private static void runStatements(String db, String script) {
+    List<String> statements = new ArrayList<>();
+    for (String statement : script.replaceAll("(?m)^\\s*--.*$", "").split(";\\s*(\\R|$)")) {
+      if (!statement.isBlank()) {
+        statements.add(statement);
+      }
+    }
+    executeIn(db, statements.toArray(String[]::new));
+  }
+
+  /** A query of the source as sorted lines of PostgreSQL text. */
+  private static List<String> sourceRows(String db, String query) {
+    return PgText.query(urlOf(db), query);
+  }
+
+  /** Spark rows as sorted lines, values as PostgreSQL would print them. */
+  private static List<String> rows(List<org.apache.spark.sql.Row> rows) {
+    return PgText.lines(rows);
+  }
+
+  static void assertNotEmpty(List<String> rows, String what) {
+    assertFalse(rows.isEmpty(), what);
+  }
+}
