@@ -45,6 +45,14 @@ public final class RunLog {
     this.path = path;
   }
 
+  /** How many runs the log holds. */
+  public long runs() {
+    if (!io.delta.tables.DeltaTable.isDeltaTable(spark, path)) {
+      return 0;
+    }
+    return spark.read().format("delta").load(path).select("run_id").distinct().count();
+  }
+
   /** One commit for a whole run's entries. */
   public void appendAll(List<Entry> entries) {
     if (entries.isEmpty()) {

@@ -8,6 +8,7 @@ import dev.lakehouse.control.LakehouseLock;
 import dev.lakehouse.control.RunId;
 import dev.lakehouse.control.RunLog;
 import dev.lakehouse.gold.GoldBuilder;
+import dev.lakehouse.maintain.Maintenance;
 import dev.lakehouse.quality.Quality;
 import dev.lakehouse.silver.SilverLoader;
 import dev.lakehouse.silver.SilverReconciler;
@@ -43,13 +44,21 @@ public final class Pipeline {
     this.lakehouse = lakehouse;
   }
 
-  /** Every stage, as {@code lakehouse run} does; reconcile unless configured off. */
+  /** Every stage, as {@code lakehouse run} does; reconcile unless configured off; maintenance as configured. */
   public RunResult runAll(List<String> tables) {
+    return run(runStages(lakehouse.spec()), tables);
+  }
+
+  /** The stages of {@code lakehouse run}. */
+  public static Set<Stage> runStages(LakehouseSpec spec) {
     Set<Stage> stages = EnumSet.of(Stage.BRONZE, Stage.SILVER, Stage.GOLD);
-    if (lakehouse.spec().reconcileOnRun()) {
+    if (spec.reconcileOnRun()) {
       stages.add(Stage.RECONCILE);
     }
-    return run(stages, tables);
+    if (spec.maintain().afterRun() || spec.maintain().everyRuns() > 0) {
+      stages.add(Stage.MAINTAIN);
+    }
+    return stages;
   }
 
   /** Runs {@code stages} (in stage order) on the named tables, or all when none are named. */
@@ -87,7 +96,11 @@ public final class Pipeline {
           case SILVER -> silver(runId, tables);
           case RECONCILE -> reconcile(runId, tables);
           case GOLD -> gold(runId);
+          case MAINTAIN -> maintain(stages, results, runLog);
         };
+        if (stage == Stage.MAINTAIN && stageResults.isEmpty()) {
+          continue;
+        }
         Instant stageEnd = Instant.now();
         times.put(stage, Duration.between(stageStart, stageEnd));
         results.addAll(stageResults);
@@ -147,6 +160,50 @@ public final class Pipeline {
         .reconcile(runId, tables)) {
       runs.add(new TableRun(Stage.RECONCILE, r.table(), r.status(), 0, r.sourceKeys(), r.deleted(),
           Map.of("deleted", r.deleted()), r.error(), null, Duration.ZERO));
+    }
+    return runs;
+  }
+
+  /**
+   * Alone ({@code lakehouse maintain}): every table, compacted where needed, then vacuumed. After
+   * other stages: the tables this run wrote that passed the file threshold are compacted, and
+   * every {@code every-runs} runs the whole lakehouse is maintained.
+   */
+  private List<TableRun> maintain(Set<Stage> stages, List<TableRun> done, RunLog runLog) {
+    Maintenance maintenance = new Maintenance(lakehouse.spark(), lakehouse.spec());
+    List<Maintenance.TableResult> results;
+    if (stages.size() == 1) {
+      results = maintenance.run(true);
+    } else {
+      int every = lakehouse.spec().maintain().everyRuns();
+      if (every > 0 && (runLog.runs() + 1) % every == 0) {
+        results = maintenance.run(true);
+      } else if (lakehouse.spec().maintain().afterRun()) {
+        Set<String> written = new java.util.HashSet<>();
+        for (TableRun r : done) {
+          if (r.rowsWritten() > 0 && !r.failed()) {
+            String layer = switch (r.stage()) {
+              case BRONZE -> "bronze";
+              case GOLD -> "gold";
+              default -> "silver";
+            };
+            written.add(layer + "." + r.table());
+          }
+        }
+        results = written.isEmpty() ? List.of() : maintenance.run(maintenance.overThreshold(written), false);
+      } else {
+        results = List.of();
+      }
+    }
+    List<TableRun> runs = new ArrayList<>();
+    for (Maintenance.TableResult r : results) {
+      Map<String, Long> counts = new LinkedHashMap<>();
+      counts.put("files_before", r.filesBefore());
+      counts.put("files_after", r.filesAfter());
+      String detail = (r.compacted() ? "compacted " + r.filesBefore() + " -> " + r.filesAfter() + " files" : "")
+          + (r.vacuumedTo() == null ? "" : (r.compacted() ? ", " : "") + "vacuumed, keeping " + r.vacuumedTo());
+      runs.add(new TableRun(Stage.MAINTAIN, r.table(), r.error() == null ? RunLog.Status.SUCCEEDED : RunLog.Status.FAILED,
+          0, r.filesBefore(), r.filesAfter(), counts, r.error(), detail.isEmpty() ? "nothing to do" : detail, Duration.ZERO));
     }
     return runs;
   }

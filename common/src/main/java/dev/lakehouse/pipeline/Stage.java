@@ -9,7 +9,9 @@ public enum Stage {
   /** Find hard deletes of incremental tables (source keys against silver). */
   RECONCILE,
   /** Dimensions, facts and marts from silver. */
-  GOLD;
+  GOLD,
+  /** Compaction of tables that passed the file threshold, and VACUUM (see Maintenance). */
+  MAINTAIN;
 
   public String label() {
     return name().toLowerCase();

@@ -13,7 +13,8 @@ import java.util.Optional;
  * @param reconcileOnRun whether {@code run} also reconciles incremental tables (hard deletes)
  */
 public record LakehouseSpec(String env, String root, SourceSettings source, SparkSettings spark,
-                            Duration lockLease, boolean reconcileOnRun, List<TableSpec> tables, GoldSpec gold) {
+                            Duration lockLease, boolean reconcileOnRun, List<TableSpec> tables, GoldSpec gold,
+                            MaintainSettings maintain) {
 
   public LakehouseSpec {
     tables = List.copyOf(tables);
@@ -42,10 +43,10 @@ public record LakehouseSpec(String env, String root, SourceSettings source, Spar
 
   /** A copy with other tables, e.g. a test pointing at part of the source. */
   public LakehouseSpec withTables(List<TableSpec> newTables) {
-    return new LakehouseSpec(env, root, source, spark, lockLease, reconcileOnRun, newTables, gold);
+    return new LakehouseSpec(env, root, source, spark, lockLease, reconcileOnRun, newTables, gold, maintain);
   }
 
   public LakehouseSpec withSource(SourceSettings newSource) {
-    return new LakehouseSpec(env, root, newSource, spark, lockLease, reconcileOnRun, tables, gold);
+    return new LakehouseSpec(env, root, newSource, spark, lockLease, reconcileOnRun, tables, gold, maintain);
   }
 }

@@ -31,7 +31,7 @@ import org.apache.spark.sql.types.DataType;
 public final class SpecReader {
 
   private static final Set<String> LAKEHOUSE_KEYS = Set.of(
-      "env", "root", "source", "spark", "extract", "s3", "lock", "silver", "tables", "gold");
+      "env", "root", "source", "spark", "extract", "s3", "lock", "silver", "tables", "gold", "maintain");
   private static final Set<String> SOURCE_KEYS = Set.of(
       "name", "url", "user", "password", "schema", "time-zone", "connect-timeout", "embedded");
   private static final Set<String> EXTRACT_KEYS = Set.of("method", "partitions", "fetch-size", "lookback");
@@ -81,7 +81,26 @@ public final class SpecReader {
     List<TableSpec> tables = tables(lakehouse.child("tables"), lakehouse.child("extract"));
     GoldSpec gold = gold(lakehouse.child("gold"), tables);
     return new LakehouseSpec(lakehouse.string("env", "local"), root, source, spark,
-        lock.duration("lease", Duration.ofSeconds(60)), silver.bool("reconcile-on-run", true), tables, gold);
+        lock.duration("lease", Duration.ofSeconds(60)), silver.bool("reconcile-on-run", true), tables, gold,
+        maintain(lakehouse.child("maintain")));
+  }
+
+  private static MaintainSettings maintain(ConfigNode maintain) {
+    maintain.allowOnly(Set.of("max-files", "retention", "every-runs", "after-run"));
+    MaintainSettings d = MaintainSettings.DEFAULTS;
+    int maxFiles = maintain.integer("max-files", d.maxFiles());
+    if (maxFiles < 2) {
+      maintain.problem("max-files", "must be at least 2");
+    }
+    Duration retention = maintain.duration("retention", d.retention());
+    if (retention.compareTo(Duration.ofHours(1)) < 0) {
+      maintain.problem("retention", "must be at least 1h: a shorter one would remove files a reader in flight still uses");
+    }
+    int everyRuns = maintain.integer("every-runs", d.everyRuns());
+    if (everyRuns < 0) {
+      maintain.problem("every-runs", "must be 0 (off) or more");
+    }
+    return new MaintainSettings(maxFiles, retention, everyRuns, maintain.bool("after-run", d.afterRun()));
   }
 
   private static String root(ConfigNode lakehouse) {

@@ -55,11 +55,16 @@ final class StageCommands {
   static final class Run extends StageCommand {
     @Override
     Set<Stage> stages(Lakehouse lakehouse) {
-      Set<Stage> stages = EnumSet.of(Stage.BRONZE, Stage.SILVER, Stage.GOLD);
-      if (lakehouse.spec().reconcileOnRun()) {
-        stages.add(Stage.RECONCILE);
-      }
-      return stages;
+      return Pipeline.runStages(lakehouse.spec());
+    }
+  }
+
+  @Command(name = "maintain", description = "Compact tables that passed lakehouse.maintain.max-files, then VACUUM every table"
+      + " (keeping lakehouse.maintain.retention of history, and whatever a later step still reads).")
+  static final class Maintain extends StageCommand {
+    @Override
+    Set<Stage> stages(Lakehouse lakehouse) {
+      return EnumSet.of(Stage.MAINTAIN);
     }
   }
 

@@ -1,0 +1,183 @@
+package dev.lakehouse.maintain;
+
+import dev.lakehouse.Errors;
+import dev.lakehouse.catalog.LakehouseCatalog;
+import dev.lakehouse.catalog.LakehouseCatalog.TableRef;
+import dev.lakehouse.control.Commits;
+import dev.lakehouse.spec.Identifiers;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.MaintainSettings;
+import dev.lakehouse.spec.TableSpec;
+import io.delta.tables.DeltaTable;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RuntimeConfig;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the lakehouse fast after months of runs: compacts tables whose small files passed the
+ * threshold (bronze clustered by batch, silver and facts by key, so later reads and MERGEs touch
+ * few files), and removes files no version within the retention needs (VACUUM). Retention is
+ * never shorter than what a later step still has to read: gold reads silver's change feed, and
+ * facts a dimension's, from where each last got to, so files of those versions stay.
+ */
+public final class Maintenance {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
+  private static final String RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled";
+
+  /** What maintenance did to one table. */
+  public record TableResult(String table, long filesBefore, long filesAfter, boolean compacted, Duration vacuumedTo,
+                            String error) {}
+
+  private final SparkSession spark;
+  private final LakehouseSpec spec;
+  private final LakehousePaths paths;
+  private final MaintainSettings settings;
+
+  public Maintenance(SparkSession spark, LakehouseSpec spec) {
+    this.spark = spark;
+    this.spec = spec;
+    this.paths = spec.paths();
+    this.settings = spec.maintain();
+  }
+
+  /** Compacts what needs it and vacuums every table (or only compacts, when {@code vacuum} is false). */
+  public List<TableResult> run(boolean vacuum) {
+    return run(LakehouseCatalog.discover(spark, paths), vacuum);
+  }
+
+  /** The same for some tables only, e.g. those a run just wrote. */
+  public List<TableResult> run(List<TableRef> tables, boolean vacuum) {
+    Map<String, Instant> needed = vacuum ? oldestNeeded() : Map.of();
+    List<TableResult> results = new ArrayList<>();
+    for (TableRef table : tables) {
+      try {
+        results.add(maintain(table, vacuum, Optional.ofNullable(needed.get(table.qualifiedName()))));
+      } catch (Exception e) {
+        String message = Errors.describe(e);
+        LOG.error("maintain {} failed: {}", table.qualifiedName(), message);
+        results.add(new TableResult(table.qualifiedName(), 0, 0, false, null, message));
+      }
+    }
+    return results;
+  }
+
+  private TableResult maintain(TableRef table, boolean vacuum, Optional<Instant> neededSince) {
+    String quoted = "delta." + Identifiers.quote(table.path());
+    long before = files(table.path());
+    boolean compact = before > settings.maxFiles();
+    if (compact) {
+      Optional<String> order = clustering(table);
+      spark.sql("OPTIMIZE " + quoted + order.map(c -> " ZORDER BY (" + c + ")").orElse(""));
+      LOG.info("maintain {}: compacted {} files{}", table.qualifiedName(), before,
+          order.map(c -> ", clustered by " + c).orElse(""));
+    }
+    Duration retention = null;
+    if (vacuum) {
+      retention = settings.retention();
+      if (neededSince.isPresent()) {
+        Duration needed = Duration.between(neededSince.get(), Instant.now()).plusHours(1);
+        if (needed.compareTo(retention) > 0) {
+          LOG.info("maintain {}: keeping {} of history, which a later step still reads", table.qualifiedName(), needed);
+          retention = needed;
+        }
+      }
+      long hours = Math.max(1, (retention.toMinutes() + 59) / 60);
+      RuntimeConfig conf = spark.conf();
+      Optional<String> previous = conf.contains(RETENTION_CHECK) ? Optional.of(conf.get(RETENTION_CHECK)) : Optional.empty();
+      conf.set(RETENTION_CHECK, "false");
+      try {
+        spark.sql("VACUUM " + quoted + " RETAIN " + hours + " HOURS");
+      } finally {
+        if (previous.isPresent()) {
+          conf.set(RETENTION_CHECK, previous.get());
+        } else {
+          conf.unset(RETENTION_CHECK);
+        }
+      }
+    }
+    return new TableResult(table.qualifiedName(), before, compact ? files(table.path()) : before, compact, retention, null);
+  }
+
+  /** Whether a table passed the file threshold. */
+  public boolean needsCompaction(String path) {
+    return DeltaTable.isDeltaTable(spark, path) && files(path) > settings.maxFiles();
+  }
+
+  private long files(String path) {
+    Row detail = DeltaTable.forPath(spark, path).detail().first();
+    return detail.getLong(detail.fieldIndex("numFiles"));
+  }
+
+  /** How a table's rows are best kept together: bronze by batch, silver and facts by key. */
+  private Optional<String> clustering(TableRef table) {
+    Map<String, TableSpec> tables = new HashMap<>();
+    spec.tables().forEach(t -> tables.put(t.name(), t));
+    switch (table.layer()) {
+      case LakehousePaths.BRONZE:
+        return Optional.of("_batch_id");
+      case LakehousePaths.SILVER: {
+        TableSpec t = tables.get(table.name());
+        return t == null || t.keyless() ? Optional.empty() : Optional.of(Identifiers.quote(t.silverKey().get(0)));
+      }
+      case LakehousePaths.GOLD: {
+        var fact = spec.gold().facts().get(table.name());
+        return fact == null ? Optional.empty() : Optional.of(Identifiers.quote(fact.grain().get(0)));
+      }
+      default:
+        return Optional.empty();
+    }
+  }
+
+  /**
+   * For each table some gold table reads the change feed of, the commit time of the oldest version
+   * it has not read yet: VACUUM must keep the files from there on.
+   */
+  private Map<String, Instant> oldestNeeded() {
+    Map<String, Long> oldestVersion = new HashMap<>();
+    for (TableRef table : LakehouseCatalog.discover(spark, paths)) {
+      if (!table.layer().equals(LakehousePaths.GOLD)) {
+        continue;
+      }
+      Commits.last(spark, table.path(), "gold").ifPresent(commit -> commit.positions().forEach((input, position) -> {
+        if (position.isEmpty() || !(input.startsWith("silver.") || input.startsWith("gold."))) {
+          return;
+        }
+        long version = Long.parseLong(position.split(":")[0]) + 1;
+        oldestVersion.merge(input, version, Math::min);
+      }));
+    }
+    Map<String, Instant> needed = new HashMap<>();
+    oldestVersion.forEach((input, version) -> {
+      String[] parts = input.split("\\.", 2);
+      String path = paths.table(parts[0], parts[1]);
+      if (!DeltaTable.isDeltaTable(spark, path)) {
+        return;
+      }
+      List<Row> commit = DeltaTable.forPath(spark, path).history()
+          .where(functions.col("version").equalTo(version)).select("timestamp").collectAsList();
+      if (!commit.isEmpty()) {
+        needed.put(input, commit.get(0).getTimestamp(0).toInstant());
+      }
+    });
+    return needed;
+  }
+
+  /** The tables among {@code written} that passed the file threshold. */
+  public List<TableRef> overThreshold(Set<String> written) {
+    return LakehouseCatalog.discover(spark, paths).stream()
+        .filter(t -> written.contains(t.qualifiedName()) && needsCompaction(t.path())).toList();
+  }
+}
