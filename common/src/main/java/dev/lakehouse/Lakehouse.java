@@ -24,6 +24,17 @@ public final class Lakehouse implements AutoCloseable {
     this.spec = spec;
   }
 
+  /**
+   * The same lakehouse through another Spark session of the same application (its own settings
+   * and temporary views): for work running at the same time as this one's. Closing it closes nothing.
+   */
+  public Lakehouse withSession(SparkSession session) {
+    Lakehouse view = new Lakehouse(spec);
+    view.source = source();
+    view.spark = session;
+    return view;
+  }
+
   public LakehouseSpec spec() {
     return spec;
   }

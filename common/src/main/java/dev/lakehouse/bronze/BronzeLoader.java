@@ -149,8 +149,39 @@ public final class BronzeLoader {
 
   private record Extracted(long rowsRead, long rowsWritten, Optional<CursorValue> maxCursor) {}
 
+  /**
+   * A snapshot exported elsewhere (a replication slot's), to read a table as of it, and the log
+   * position it stands for.
+   */
+  public record LogSnapshot(String id, long lsn) {}
+
+  /**
+   * The initial copy of a log table: the whole table as of {@code snapshot} (exported with a
+   * replication slot), landed as batch 1, its commit recording the log position the snapshot
+   * stands for. Changes from the log before that position are in it already.
+   */
+  public TableResult snapshot(String runId, TableSpec table, LogSnapshot snapshot) {
+    try {
+      Extracted extracted = extract(runId, table, 1, Optional.empty(), Instant.now(), Optional.of(snapshot));
+      LOG.info("bronze {}: snapshot of {} rows as of log position {}", table.name(), extracted.rowsWritten(),
+          org.postgresql.replication.LogSequenceNumber.valueOf(snapshot.lsn()));
+      return new TableResult(table.name(), 1, extracted.rowsRead(), extracted.rowsWritten(), Optional.empty(),
+          RunLog.Status.SUCCEEDED, null);
+    } catch (Exception e) {
+      String message = describe(e);
+      LOG.error("bronze {} failed: {}", table.name(), message);
+      LOG.debug("bronze {} failure detail", table.name(), e);
+      return new TableResult(table.name(), 1, 0, 0, Optional.empty(), RunLog.Status.FAILED, message);
+    }
+  }
+
   private Extracted extract(String runId, TableSpec table, long batchId, Optional<CursorValue> previous,
                             Instant started) throws SQLException, InterruptedException {
+    return extract(runId, table, batchId, previous, started, Optional.empty());
+  }
+
+  private Extracted extract(String runId, TableSpec table, long batchId, Optional<CursorValue> previous,
+                            Instant started, Optional<LogSnapshot> logSnapshot) throws SQLException, InterruptedException {
     String path = paths.bronze(table.name());
     try (Connection connection = SourceDatabase.connect(source)) {
       // One snapshot for the whole extraction: every partition imports it, as pg_dump -j does.
@@ -160,10 +191,16 @@ public final class BronzeLoader {
       String qualified = SourceDatabase.qualified(schema, table.sourceTable());
       String snapshot;
       Timestamp now;
+      if (logSnapshot.isPresent()) {
+        try (Statement s = connection.createStatement()) {
+          s.execute("SET TRANSACTION SNAPSHOT " + dev.lakehouse.spec.Identifiers.literal(logSnapshot.get().id()));
+        }
+      }
       try (Statement s = connection.createStatement();
-           ResultSet rs = s.executeQuery("SELECT pg_export_snapshot(), statement_timestamp()")) {
+           ResultSet rs = s.executeQuery(logSnapshot.isPresent() ? "SELECT NULL, statement_timestamp()"
+               : "SELECT pg_export_snapshot(), statement_timestamp()")) {
         rs.next();
-        snapshot = rs.getString(1);
+        snapshot = logSnapshot.map(LogSnapshot::id).orElse(rs.getString(1));
         now = rs.getTimestamp(2);
       }
       List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
@@ -217,6 +254,11 @@ public final class BronzeLoader {
       }
       List<String> sourceColumns = columns.stream().map(SourceColumn::name).toList();
       Dataset<Row> landing = landing(table, rows, sourceColumns, landedBefore, lower, path, batchId, started, qualified);
+      Map<String, String> positions = new LinkedHashMap<>();
+      if (logSnapshot.isPresent()) {
+        landing = LogCapture.snapshotRows(landing, logSnapshot.get().lsn());
+        positions.put(LogCapture.LOG_END, Long.toString(logSnapshot.get().lsn()));
+      }
 
       Column maxCursor = table.cursor().map(c -> functions.max(col(Identifiers.quote(c))))
           .orElse(lit(null).cast("string"));
@@ -226,7 +268,7 @@ public final class BronzeLoader {
         // The first landing is a whole table: written as it streams, without a count first.
         Observation landed = new Observation("bronze-landed-" + table.name());
         writer(landing.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor")),
-            table, batchId, runId, true).save(path);
+            table, batchId, runId, true, positions).save(path);
         Map<String, Object> metrics = landed.getAsJava();
         written = (Long) metrics.get("rows");
         max = metrics.get("max_cursor");
@@ -238,7 +280,7 @@ public final class BronzeLoader {
           written = counts.getLong(0);
           max = counts.isNullAt(1) ? null : counts.get(1);
           if (written > 0) {
-            writer(persisted, table, batchId, runId, false).save(path);
+            writer(persisted, table, batchId, runId, false, positions).save(path);
           }
         } finally {
           persisted.unpersist();
@@ -252,8 +294,8 @@ public final class BronzeLoader {
     }
   }
 
-  private static org.apache.spark.sql.DataFrameWriter<Row> writer(Dataset<Row> rows, TableSpec table, long batchId,
-                                                                   String runId, boolean create) {
+  static org.apache.spark.sql.DataFrameWriter<Row> writer(Dataset<Row> rows, TableSpec table, long batchId,
+                                                          String runId, boolean create, Map<String, String> positions) {
     var writer = rows.write().format("delta").mode("append").option("mergeSchema", "true");
     if (create) {
       writer = writer.option(STATS_COLUMNS, statsColumns(table));
@@ -262,7 +304,7 @@ public final class BronzeLoader {
       // Parquet would build a dictionary for these and abandon it once it outgrows a page.
       writer = writer.option("parquet.enable.dictionary#" + column, "false");
     }
-    return Commits.tag(writer, Commits.Tag.idempotent(JOB, table.name(), batchId, runId));
+    return Commits.tag(writer, Commits.Tag.idempotent(JOB, table.name(), batchId, runId).with(positions));
   }
 
   /** The window's upper bound: the source's clock when the extraction starts, in the cursor's type. */

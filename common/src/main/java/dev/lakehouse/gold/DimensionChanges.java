@@ -33,14 +33,26 @@ final class DimensionChanges {
 
     List<Column> versionColumns = new ArrayList<>(columns);
     versionColumns.add(lit(false).as(Scd2Columns.DELETE_EVENT));
-    Dataset<Row> versions = silver.versions(source, from.bronzeBatch(), to.bronzeBatch())
-        .select(versionColumns.toArray(Column[]::new));
+    Dataset<Row> versions = silver.versions(source, from, to).select(versionColumns.toArray(Column[]::new));
     if (!from.before(to)) {
       return versions;
     }
     List<Column> deleteColumns = new ArrayList<>(columns);
     deleteColumns.add(lit(true).as(Scd2Columns.DELETE_EVENT));
     Dataset<Row> deletes = silver.deletes(source.name(), from, to).select(deleteColumns.toArray(Column[]::new));
+    if (source.log()) {
+      // Every delete the log holds, including those silver never showed (deleted, then back).
+      Dataset<Row> logged = silver.logDeletes(source, from, to);
+      List<Column> logColumns = new ArrayList<>();
+      for (String column : dimension.sourceColumns()) {
+        logColumns.add(java.util.Arrays.asList(logged.columns()).contains(column) ? col(Identifiers.quote(column))
+            : lit(null).as(column));
+      }
+      logColumns.add(col(SilverVersions.CHANGE_TIME).as(Scd2Columns.CHANGE_TIME));
+      logColumns.add(col(SilverVersions.OBSERVED_AT).as(Scd2Columns.OBSERVED_AT));
+      logColumns.add(lit(true).as(Scd2Columns.DELETE_EVENT));
+      deletes = deletes.unionByName(logged.select(logColumns.toArray(Column[]::new)), true);
+    }
     return versions.unionByName(deletes);
   }
 }

@@ -2,6 +2,8 @@ package dev.lakehouse.pipeline;
 
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.bronze.BronzeLoader;
+import dev.lakehouse.bronze.LogCapture;
+import dev.lakehouse.bronze.LogSetup;
 import dev.lakehouse.control.CrashPoints;
 import dev.lakehouse.control.DqResults;
 import dev.lakehouse.control.LakehouseLock;
@@ -68,54 +70,125 @@ public final class Pipeline {
     List<TableSpec> tables = spec.tables(tableNames);
     String runId = RunId.next(started);
     String job = stages.size() == 1 ? stages.iterator().next().label() : "run";
-    List<TableRun> results = new ArrayList<>();
-    Map<Stage, Duration> times = new LinkedHashMap<>();
-    List<String> notes = new ArrayList<>();
     try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), job, spec.lockLease(),
         lakehouse.spark().sessionState().newHadoopConf())) {
       if (stages.contains(Stage.BRONZE) || stages.contains(Stage.RECONCILE)) {
-        List<String> problems = SpecCheck.againstSource(lakehouse.spark(), lakehouse.source(), spec, tables);
-        if (!problems.isEmpty()) {
-          throw new SpecException(problems);
-        }
+        check(tables);
       }
-      RunLog runLog = new RunLog(lakehouse.spark(), lakehouse.paths().control("runs"));
-      for (Stage stage : Stage.values()) {
-        if (!stages.contains(stage)) {
-          continue;
-        }
-        if (stage == Stage.GOLD && results.stream().anyMatch(r -> r.stage() == Stage.SILVER && r.failed())) {
-          String note = "gold skipped: silver failed for a table, so gold would mix old and new states";
-          notes.add(note);
-          LOG.warn(note);
-          continue;
-        }
-        Instant stageStart = Instant.now();
-        List<TableRun> stageResults = switch (stage) {
-          case BRONZE -> bronze(runId, tables);
-          case SILVER -> silver(runId, tables);
-          case RECONCILE -> reconcile(runId, tables);
-          case GOLD -> gold(runId);
-          case MAINTAIN -> maintain(stages, results, runLog);
-        };
-        if (stage == Stage.MAINTAIN && stageResults.isEmpty()) {
-          continue;
-        }
-        Instant stageEnd = Instant.now();
-        times.put(stage, Duration.between(stageStart, stageEnd));
-        results.addAll(stageResults);
-        runLog.appendAll(stageResults.stream().map(r -> new RunLog.Entry(runId, stage.label(), r.table(),
-            r.batch(), r.rowsRead(), r.rowsWritten(), stageStart, stageEnd, r.status(), r.error(), r.detail())).toList());
-        CrashPoints.reach(stage.label() + ".after-runlog");
+      return execute(runId, stages, tables, started);
+    }
+  }
+
+  /** The specification against the live source; nothing has run when this throws. */
+  void check(List<TableSpec> tables) {
+    List<String> problems = SpecCheck.againstSource(lakehouse.spark(), lakehouse.source(), lakehouse.spec(), tables);
+    if (!problems.isEmpty()) {
+      throw new SpecException(problems);
+    }
+  }
+
+  /** The stages, in order, under a lock the caller holds; every stage's outcome in the run log. */
+  RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started) {
+    List<TableRun> results = new ArrayList<>();
+    Map<Stage, Duration> times = new LinkedHashMap<>();
+    List<String> notes = new ArrayList<>();
+    RunLog runLog = new RunLog(lakehouse.spark(), lakehouse.paths().control("runs"));
+    for (Stage stage : Stage.values()) {
+      if (!stages.contains(stage)) {
+        continue;
       }
+      if (stage == Stage.GOLD && results.stream().anyMatch(r -> r.stage() == Stage.SILVER && r.failed())) {
+        String note = "gold skipped: silver failed for a table, so gold would mix old and new states";
+        notes.add(note);
+        LOG.warn(note);
+        continue;
+      }
+      Instant stageStart = Instant.now();
+      List<TableRun> stageResults = switch (stage) {
+        case BRONZE -> bronze(runId, tables);
+        case SILVER -> silver(runId, tables);
+        case RECONCILE -> reconcile(runId, tables);
+        case GOLD -> gold(runId);
+        case MAINTAIN -> maintain(stages, results, runLog);
+      };
+      if (stage == Stage.MAINTAIN && stageResults.isEmpty()) {
+        continue;
+      }
+      Instant stageEnd = Instant.now();
+      times.put(stage, Duration.between(stageStart, stageEnd));
+      results.addAll(stageResults);
+      log(runLog, runId, stage, stageResults, stageStart, stageEnd);
+      CrashPoints.reach(stage.label() + ".after-runlog");
     }
     return new RunResult(runId, results, times, notes, Duration.between(started, Instant.now()));
   }
 
+  static void log(RunLog runLog, String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {
+    runLog.appendAll(runs.stream().map(r -> new RunLog.Entry(runId, stage.label(), r.table(),
+        r.batch(), r.rowsRead(), r.rowsWritten(), start, end, r.status(), r.error(), r.detail())).toList());
+  }
+
   private List<TableRun> bronze(String runId, List<TableSpec> tables) {
+    List<TableSpec> queried = tables.stream().filter(t -> !t.log()).toList();
+    List<TableSpec> logged = tables.stream().filter(TableSpec::log).toList();
+    List<BronzeLoader.TableResult> results = new ArrayList<>();
+    if (!queried.isEmpty()) {
+      results.addAll(new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths()).load(runId, queried));
+    }
+    if (!logged.isEmpty()) {
+      results.addAll(captureLog(runId, logged, true, () -> false, b -> { }).results());
+    }
+    return bronzeRuns(results);
+  }
+
+  /**
+   * The log tables' changes: their initial copies when they have no bronze yet, then the slot, in
+   * micro-batches; with {@code drain}, until everything it held when this started is landed.
+   */
+  LogCapture.Captured captureLog(String runId, List<TableSpec> logged, boolean drain,
+                                 java.util.function.BooleanSupplier stop,
+                                 java.util.function.Consumer<LogCapture.Captured> afterBatch) {
+    List<BronzeLoader.TableResult> results = new ArrayList<>();
+    try {
+      new LogSetup(lakehouse.source(), lakehouse.spec().log()).requireReady(logged);
+      LogCapture capture = new LogCapture(lakehouse.spark(), lakehouse.source(), lakehouse.paths(), lakehouse.spec().log());
+      List<BronzeLoader.TableResult> copies = capture.initialCopies(runId, logged);
+      results.addAll(copies);
+      List<String> failedCopies = copies.stream().filter(BronzeLoader.TableResult::failed)
+          .map(BronzeLoader.TableResult::table).toList();
+      List<TableSpec> ready = logged.stream().filter(t -> !failedCopies.contains(t.name())).toList();
+      if (!ready.isEmpty()) {
+        LogCapture.Captured captured = capture.capture(runId, ready, drain, stop, lakehouse.spec().log().trigger(),
+            afterBatch);
+        for (BronzeLoader.TableResult r : captured.results()) {
+          results.removeIf(c -> c.table().equals(r.table()) && !c.failed() && r.batchId() > c.batchId());
+          results.add(r);
+        }
+        for (TableSpec table : ready) {
+          if (results.stream().noneMatch(r -> r.table().equals(table.name()))) {
+            results.add(new BronzeLoader.TableResult(table.name(), 0, 0, 0, java.util.Optional.empty(),
+                RunLog.Status.SUCCEEDED, null));
+          }
+        }
+        return new LogCapture.Captured(results, captured.transactions(), captured.changes(), captured.position());
+      }
+    } catch (RuntimeException e) {
+      String message = dev.lakehouse.Errors.describe(e);
+      LOG.error("log capture failed: {}", message);
+      LOG.debug("log capture failure detail", e);
+      for (TableSpec table : logged) {
+        if (results.stream().noneMatch(r -> r.table().equals(table.name()) && r.failed())) {
+          results.add(new BronzeLoader.TableResult(table.name(), 0, 0, 0, java.util.Optional.empty(),
+              RunLog.Status.FAILED, message));
+        }
+      }
+    }
+    return new LogCapture.Captured(results, 0, 0, null);
+  }
+
+  static List<TableRun> bronzeRuns(List<BronzeLoader.TableResult> results) {
     List<TableRun> runs = new ArrayList<>();
-    for (BronzeLoader.TableResult r : new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
-        .load(runId, tables)) {
+    for (BronzeLoader.TableResult r : results) {
       String detail = r.failed() ? null : r.status() == RunLog.Status.RECOVERED ? r.error()
           : r.rowsWritten() == 0 ? "nothing new" : r.watermark().map(w -> "watermark " + w.encode()).orElse(null);
       runs.add(new TableRun(Stage.BRONZE, r.table(), r.status(), r.batchId(), r.rowsRead(), r.rowsWritten(),

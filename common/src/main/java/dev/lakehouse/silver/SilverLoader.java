@@ -167,6 +167,9 @@ public final class SilverLoader {
     Dataset<Row> rows = SilverRows.batches(bronze, table, applied, available);
     List<String> identity = BronzeOps.identity(table);
     Column[] keys = identity.stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
+    if (table.log()) {
+      return logBatch(table, bronze, rows, identity, keys, persisted);
+    }
     Optional<Long> snapshotBatch = Optional.empty();
     if (table.full()) {
       Row latest = rows.where(col(BronzeOps.OP).equalTo(BronzeOps.SNAPSHOT)).agg(functions.max("_batch_id")).first();
@@ -214,6 +217,64 @@ public final class SilverLoader {
       }
     }
     return new Batch(versions, deletes, several);
+  }
+
+  /**
+   * A log table's batches: changes in log order, the latest per key applied (an insert, update or
+   * delete), unchanged TOASTed values filled from the previous version, and a truncate deleting
+   * every key it emptied, at its commit time.
+   */
+  private Batch logBatch(TableSpec table, Dataset<Row> bronze, Dataset<Row> rows, List<String> identity, Column[] keys,
+                         List<Dataset<Row>> persisted) {
+    rows = rows.withColumn(SilverRows.UPDATED_AT, SilverRows.changeTime(table, bronze, sourceZone))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    persisted.add(rows);
+    Optional<Long> truncate = LogRows.latestTruncate(rows);
+    Dataset<Row> changes = LogRows.lastPerTransaction(rows, identity);
+    if (truncate.isPresent()) {
+      changes = changes.where(col(dev.lakehouse.bronze.LogCapture.LSN).gt(truncate.get()));
+    }
+    String silverPath = paths.silver(table.name());
+    boolean silverExists = DeltaTable.isDeltaTable(spark, silverPath);
+    Conformer conformer = new Conformer(table.conform(), table.name());
+    List<String> unchanged = LogRows.unchangedColumns(changes);
+    Dataset<Row> before = null;
+    if (!unchanged.isEmpty() && silverExists) {
+      // The previous version's value: silver's row, under its source names and types.
+      Dataset<Row> current = spark.read().format("delta").load(silverPath);
+      List<Column> back = new ArrayList<>();
+      for (String key : identity) {
+        back.add(col(Identifiers.quote(conformer.silverName(key))).as(key));
+      }
+      for (String column : unchanged) {
+        back.add(col(Identifiers.quote(conformer.silverName(column))).cast(bronze.schema().apply(column).dataType()).as(column));
+      }
+      before = current.select(back.toArray(Column[]::new));
+    }
+    changes = LogRows.withUnchangedFilled(changes, identity, unchanged, before);
+    Dataset<Row> latest = changes
+        .withColumn("_rank", row_number().over(Window.partitionBy(keys).orderBy(LogRows.newestFirst())))
+        .where(col("_rank").equalTo(1)).drop("_rank");
+    Dataset<Row> versions = latest.where(col(BronzeOps.OP).notEqual(BronzeOps.DELETE));
+    Dataset<Row> deletes = latest.where(col(BronzeOps.OP).equalTo(BronzeOps.DELETE))
+        .select(concat(keys, col(SilverRows.UPDATED_AT), col("_batch_id")));
+    if (truncate.isPresent() && silverExists) {
+      Row at = rows.where(col(BronzeOps.OP).equalTo(dev.lakehouse.bronze.LogCapture.TRUNCATE)
+          .and(col(dev.lakehouse.bronze.LogCapture.LSN).equalTo(truncate.get())))
+          .select(col(SilverRows.UPDATED_AT), col("_batch_id")).first();
+      List<Column> back = new ArrayList<>();
+      for (String key : identity) {
+        back.add(col(Identifiers.quote(conformer.silverName(key))).as(key));
+      }
+      Dataset<Row> emptied = spark.read().format("delta").load(silverPath).where(not(col(IS_DELETED)))
+          .select(back.toArray(Column[]::new))
+          .join(latest.select(keys), identity.toArray(String[]::new), "left_anti")
+          .withColumn(SilverRows.UPDATED_AT, lit(at.getTimestamp(0)))
+          .withColumn("_batch_id", lit(at.getLong(1)));
+      deletes = deletes.unionByName(emptied);
+    }
+    return new Batch(versions.drop(dev.lakehouse.bronze.LogCapture.UNCHANGED, dev.lakehouse.bronze.LogCapture.SEQ,
+        dev.lakehouse.bronze.LogCapture.COMMIT_TIME), deletes, 0);
   }
 
   private static Column[] concat(Column[] first, Column... more) {

@@ -47,6 +47,10 @@ final class SilverRows {
    */
   static Column changeTime(TableSpec table, Dataset<Row> bronze, ZoneId zone) {
     Column landed = col("_ingested_at");
+    if (table.log()) {
+      // The log says when each change committed; the initial copy was taken when it was landed.
+      return functions.coalesce(col(dev.lakehouse.bronze.LogCapture.COMMIT_TIME), landed);
+    }
     if (table.cursor().isEmpty()) {
       return landed;
     }

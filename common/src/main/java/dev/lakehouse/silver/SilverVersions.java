@@ -79,10 +79,41 @@ public final class SilverVersions {
    * {@value #OBSERVED_AT}.
    */
   public Dataset<Row> versions(TableSpec table, long fromBatch, long toBatch) {
+    return versions(table, new Position(-1, fromBatch), new Position(-1, toBatch));
+  }
+
+  /**
+   * As {@link #versions(TableSpec, long, long)}, between two positions. For a table in log mode
+   * every committed state (one per transaction), unchanged TOASTed values taken from the previous
+   * version (silver as of {@code from} for the first).
+   */
+  public Dataset<Row> versions(TableSpec table, Position from, Position to) {
+    long fromBatch = from.bronzeBatch();
+    long toBatch = to.bronzeBatch();
     Dataset<Row> bronze = spark.read().format("delta").load(paths.bronze(table.name()));
     Conformer conformer = new Conformer(table.conform(), table.name());
     Dataset<Row> rows = SilverRows.batches(bronze, table, fromBatch, toBatch)
         .where(col(BronzeOps.OP).notEqual(BronzeOps.DELETE));
+    if (table.log()) {
+      List<String> identity = BronzeOps.identity(table);
+      rows = LogRows.lastPerTransaction(rows, identity);
+      List<String> unchanged = LogRows.unchangedColumns(rows);
+      Dataset<Row> before = null;
+      if (!unchanged.isEmpty() && from.silverVersion() >= 0) {
+        List<org.apache.spark.sql.Column> back = new ArrayList<>();
+        for (String key : identity) {
+          back.add(col(Identifiers.quote(conformer.silverName(key))).as(key));
+        }
+        for (String column : unchanged) {
+          back.add(col(Identifiers.quote(conformer.silverName(column))).cast(bronze.schema().apply(column).dataType())
+              .as(column));
+        }
+        before = spark.read().format("delta").option("versionAsOf", from.silverVersion())
+            .load(paths.silver(table.name())).select(back.toArray(org.apache.spark.sql.Column[]::new));
+      }
+      rows = LogRows.withUnchangedFilled(rows, identity, unchanged, before)
+          .drop(dev.lakehouse.bronze.LogCapture.UNCHANGED, dev.lakehouse.bronze.LogCapture.SEQ);
+    }
     rows = rows.withColumn(CHANGE_TIME, SilverRows.changeTime(table, bronze, sourceZone))
         .withColumn(OBSERVED_AT, col("_ingested_at"))
         .drop("_source", BronzeOps.ROW_HASH, BronzeOps.OP);
@@ -110,6 +141,25 @@ public final class SilverVersions {
     return feed.where(col("_is_deleted"))
         .withColumn(CHANGE_TIME, col("_deleted_at"))
         .withColumn(OBSERVED_AT, col("_deleted_at"));
+  }
+
+  /**
+   * For a table in log mode, every delete the log holds between two positions (silver keeps only
+   * the latest state, so a key deleted and re-inserted in between shows only here), keys and
+   * {@value #CHANGE_TIME} = {@value #OBSERVED_AT} = the delete's commit time, in silver's names.
+   */
+  public Dataset<Row> logDeletes(TableSpec table, Position from, Position to) {
+    Dataset<Row> bronze = spark.read().format("delta").load(paths.bronze(table.name()));
+    Conformer conformer = new Conformer(table.conform(), table.name());
+    Dataset<Row> rows = LogRows.lastPerTransaction(SilverRows.batches(bronze, table, from.bronzeBatch(), to.bronzeBatch()),
+        BronzeOps.identity(table)).where(col(BronzeOps.OP).equalTo(BronzeOps.DELETE));
+    List<org.apache.spark.sql.Column> keys = new ArrayList<>();
+    for (String key : BronzeOps.identity(table)) {
+      keys.add(col(Identifiers.quote(key)).as(conformer.silverName(key)));
+    }
+    keys.add(col(dev.lakehouse.bronze.LogCapture.COMMIT_TIME).as(CHANGE_TIME));
+    keys.add(col(dev.lakehouse.bronze.LogCapture.COMMIT_TIME).as(OBSERVED_AT));
+    return rows.select(keys.toArray(org.apache.spark.sql.Column[]::new));
   }
 
   /**

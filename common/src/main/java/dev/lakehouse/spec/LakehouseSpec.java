@@ -14,7 +14,7 @@ import java.util.Optional;
  */
 public record LakehouseSpec(String env, String root, SourceSettings source, SparkSettings spark,
                             Duration lockLease, boolean reconcileOnRun, List<TableSpec> tables, GoldSpec gold,
-                            MaintainSettings maintain) {
+                            MaintainSettings maintain, LogSettings log) {
 
   public LakehouseSpec {
     tables = List.copyOf(tables);
@@ -22,6 +22,11 @@ public record LakehouseSpec(String env, String root, SourceSettings source, Spar
 
   public LakehousePaths paths() {
     return new LakehousePaths(root);
+  }
+
+  /** The tables in {@code mode = log}. */
+  public List<TableSpec> logTables() {
+    return tables.stream().filter(TableSpec::log).toList();
   }
 
   public Optional<TableSpec> table(String name) {
@@ -43,10 +48,10 @@ public record LakehouseSpec(String env, String root, SourceSettings source, Spar
 
   /** A copy with other tables, e.g. a test pointing at part of the source. */
   public LakehouseSpec withTables(List<TableSpec> newTables) {
-    return new LakehouseSpec(env, root, source, spark, lockLease, reconcileOnRun, newTables, gold, maintain);
+    return new LakehouseSpec(env, root, source, spark, lockLease, reconcileOnRun, newTables, gold, maintain, log);
   }
 
   public LakehouseSpec withSource(SourceSettings newSource) {
-    return new LakehouseSpec(env, root, newSource, spark, lockLease, reconcileOnRun, tables, gold, maintain);
+    return new LakehouseSpec(env, root, newSource, spark, lockLease, reconcileOnRun, tables, gold, maintain, log);
   }
 }

@@ -31,7 +31,7 @@ import org.apache.spark.sql.types.DataType;
 public final class SpecReader {
 
   private static final Set<String> LAKEHOUSE_KEYS = Set.of(
-      "env", "root", "source", "spark", "extract", "s3", "lock", "silver", "tables", "gold", "maintain");
+      "env", "root", "source", "spark", "extract", "s3", "lock", "silver", "tables", "gold", "maintain", "log");
   private static final Set<String> SOURCE_KEYS = Set.of(
       "name", "url", "user", "password", "schema", "time-zone", "connect-timeout", "embedded");
   private static final Set<String> EXTRACT_KEYS = Set.of("method", "partitions", "fetch-size", "lookback");
@@ -82,7 +82,29 @@ public final class SpecReader {
     GoldSpec gold = gold(lakehouse.child("gold"), tables);
     return new LakehouseSpec(lakehouse.string("env", "local"), root, source, spark,
         lock.duration("lease", Duration.ofSeconds(60)), silver.bool("reconcile-on-run", true), tables, gold,
-        maintain(lakehouse.child("maintain")));
+        maintain(lakehouse.child("maintain")), log(lakehouse.child("log")));
+  }
+
+  private static LogSettings log(ConfigNode log) {
+    log.allowOnly(Set.of("publication", "slot", "trigger", "gold-trigger", "heartbeat", "buffer-rows"));
+    LogSettings d = LogSettings.DEFAULTS;
+    String publication = log.string("publication", d.publication());
+    String slot = log.string("slot", d.slot());
+    for (String[] name : new String[][] {{"publication", publication}, {"slot", slot}}) {
+      if (!name[1].matches("[a-z_][a-z0-9_]{0,62}")) {
+        log.problem(name[0], "'" + name[1] + "' must be lower case letters, digits and underscores (a PostgreSQL name)");
+      }
+    }
+    Duration trigger = log.duration("trigger", d.trigger());
+    Duration goldTrigger = log.duration("gold-trigger", d.goldTrigger());
+    if (trigger.isZero() || trigger.isNegative() || goldTrigger.compareTo(trigger) < 0) {
+      log.problem("trigger", "must be positive, and gold-trigger at least as long");
+    }
+    int bufferRows = log.integer("buffer-rows", d.bufferRows());
+    if (bufferRows < 100) {
+      log.problem("buffer-rows", "must be at least 100");
+    }
+    return new LogSettings(publication, slot, trigger, goldTrigger, log.duration("heartbeat", d.heartbeat()), bufferRows);
   }
 
   private static MaintainSettings maintain(ConfigNode maintain) {

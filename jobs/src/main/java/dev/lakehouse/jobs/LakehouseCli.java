@@ -28,7 +28,7 @@ import picocli.CommandLine.ScopeType;
     subcommands = {
         ValidateCommand.class, DiscoverCommand.class,
         StageCommands.Run.class, StageCommands.Bronze.class, StageCommands.Silver.class, StageCommands.Reconcile.class,
-        StageCommands.Gold.class, StageCommands.Maintain.class,
+        StageCommands.Gold.class, StageCommands.Maintain.class, StreamCommand.class, LogCommand.class,
         ReportCommand.class, CheckCommand.class, SqlCommand.class, TablesCommand.class,
         SeedCommand.class, SimulateCommand.class, DemoJob.class, BenchCommand.class,
         CommandLine.HelpCommand.class})

@@ -99,6 +99,15 @@ public final class ChangeStream implements AutoCloseable {
    */
   public static ChangeStream open(ReplicationEndpoint endpoint, String slot, String publication,
       LogSequenceNumber start, Duration waitForSlot) {
+    return open(endpoint, slot, publication, start, waitForSlot, true);
+  }
+
+  /**
+   * As above; with {@code binary} false, values come in their types' text output form (as
+   * {@code ::text} prints them in the replication session's settings), every type alike.
+   */
+  public static ChangeStream open(ReplicationEndpoint endpoint, String slot, String publication,
+      LogSequenceNumber start, Duration waitForSlot, boolean binary) {
     Names.slot(slot);
     Names.publication(publication);
     long deadline = System.nanoTime() + waitForSlot.toNanos();
@@ -112,7 +121,7 @@ public final class ChangeStream implements AutoCloseable {
             .withStartPosition(start)
             .withSlotOption("proto_version", 1)
             .withSlotOption("publication_names", publication)
-            .withSlotOption("binary", true)
+            .withSlotOption("binary", binary)
             .withSlotOption("messages", true)
             .withStatusInterval((int) STATUS_INTERVAL.toMillis(), TimeUnit.MILLISECONDS)
             .withAutomaticFlush(false)

@@ -56,15 +56,27 @@ public final class ReplicationSlot implements AutoCloseable {
    * end (the server needs a consistent point). Fails if the slot exists.
    */
   public static ReplicationSlot create(ReplicationEndpoint endpoint, String name) {
+    return create(endpoint, name, false);
+  }
+
+  /**
+   * A temporary slot with its exported snapshot, gone when this is closed: for a table's initial
+   * copy as of a known log position while the lakehouse's own slot keeps its place.
+   */
+  public static ReplicationSlot createTemporary(ReplicationEndpoint endpoint, String name) {
+    return create(endpoint, name, true);
+  }
+
+  private static ReplicationSlot create(ReplicationEndpoint endpoint, String name, boolean temporary) {
     Names.slot(name);
     Connection connection = endpoint.connectReplication();
     try {
-      ReplicationSlotInfo info = connection.unwrap(PGConnection.class).getReplicationAPI()
+      var builder = connection.unwrap(PGConnection.class).getReplicationAPI()
           .createReplicationSlot()
           .logical()
           .withSlotName(name)
-          .withOutputPlugin("pgoutput")
-          .make();
+          .withOutputPlugin("pgoutput");
+      ReplicationSlotInfo info = (temporary ? builder.withTemporaryOption() : builder).make();
       if (info.getSnapshotName() == null) {
         throw new LakehouseException("Replication slot " + name + " was created without an exported snapshot");
       }

@@ -1,0 +1,569 @@
+package dev.lakehouse.bronze;
+
+import static org.apache.spark.sql.functions.lit;
+
+import dev.lakehouse.Errors;
+import dev.lakehouse.LakehouseException;
+import dev.lakehouse.control.Commits;
+import dev.lakehouse.control.CrashPoints;
+import dev.lakehouse.control.RunLog;
+import dev.lakehouse.control.Watermarks;
+import dev.lakehouse.control.Watermarks.Watermark;
+import dev.lakehouse.extract.SourceColumn;
+import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.extract.TextValues;
+import dev.lakehouse.source.SourceDatabase;
+import dev.lakehouse.source.replication.ChangeStream;
+import dev.lakehouse.source.replication.ColumnValue;
+import dev.lakehouse.source.replication.Relation;
+import dev.lakehouse.source.replication.ReplicationEndpoint;
+import dev.lakehouse.source.replication.ReplicationEvent;
+import dev.lakehouse.source.replication.ReplicationSlot;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.spec.LogSettings;
+import dev.lakehouse.spec.SourceSettings;
+import dev.lakehouse.spec.TableSpec;
+import io.delta.tables.DeltaTable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.postgresql.replication.LogSequenceNumber;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lands tables in {@code mode = log} from PostgreSQL's logical replication: every insert, update,
+ * delete and truncate, in log order, exactly once.
+ *
+ * <p>By phase: (1) a table with no bronze yet gets its initial copy as of a temporary slot's
+ * exported snapshot (the log position it stands for recorded with it; the log's changes before
+ * that position are skipped for this table); (2) the slot's changes are read from the position
+ * the last micro-batch recorded, decoded (text form) into the table's columns, with the commit
+ * position, the order inside the transaction, the commit time and the columns whose unchanged
+ * TOASTed value the log left out; rows beyond the memory budget are spilled to local disk, so a
+ * large transaction is never held whole; (3) a micro-batch ends only after a transaction's commit:
+ * one bronze commit per table that has rows, tagged with its batch and the log position reached,
+ * then the watermarks of every log table (the commit point), then the position is confirmed to
+ * the source. A restart resumes from the recorded position and drops what a table already holds.
+ */
+public final class LogCapture {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LogCapture.class);
+
+  /** The commit position of the row's transaction (its commit record's LSN). */
+  public static final String LSN = "_lsn";
+  /** The row's place inside its transaction (1, 2, ...; 0 for the initial copy). */
+  public static final String SEQ = "_seq";
+  /** When the row's transaction committed on the source. */
+  public static final String COMMIT_TIME = "_commit_time";
+  /** Columns whose value the log left out because it did not change (unchanged TOASTed values). */
+  public static final String UNCHANGED = "_unchanged";
+  /** Truncate marker ({@code _op}). */
+  public static final String TRUNCATE = "T";
+  /** In bronze commits and log watermarks: the log position the table holds everything before. */
+  public static final String LOG_END = "log_end";
+
+  /** What one capture did per table. */
+  public record Captured(List<BronzeLoader.TableResult> results, long transactions, long changes,
+                         LogSequenceNumber position) {}
+
+  private final SparkSession spark;
+  private final SourceSettings source;
+  private final LakehousePaths paths;
+  private final LogSettings settings;
+  private final Watermarks watermarks;
+
+  public LogCapture(SparkSession spark, SourceSettings source, LakehousePaths paths, LogSettings settings) {
+    this.spark = spark;
+    this.source = source;
+    this.paths = paths;
+    this.settings = settings;
+    this.watermarks = new Watermarks(spark, paths.control("watermarks"), source.timeZone());
+  }
+
+  ReplicationEndpoint endpoint() {
+    java.util.Properties props = source.jdbcProperties();
+    // Values come in text form, as ::text gives them on the COPY path: ISO dates, UTC, hex bytea.
+    props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres"
+        + " -c extra_float_digits=3 -c bytea_output=hex");
+    return ReplicationEndpoint.of(source.url(), props);
+  }
+
+  /** Bronze's columns for the rows of an initial copy. */
+  static Dataset<Row> snapshotRows(Dataset<Row> landing, long lsn) {
+    return landing.withColumn(LSN, lit(lsn)).withColumn(SEQ, lit(0L))
+        .withColumn(COMMIT_TIME, lit(null).cast(DataTypes.TimestampType))
+        .withColumn(UNCHANGED, lit(null).cast(DataTypes.createArrayType(DataTypes.StringType)));
+  }
+
+  /**
+   * The initial copy of every log table that has no bronze yet, each as of its own temporary
+   * slot's snapshot (the tables are in the publication first, so the main slot streams every
+   * change after it).
+   */
+  public List<BronzeLoader.TableResult> initialCopies(String runId, List<TableSpec> tables) {
+    List<BronzeLoader.TableResult> results = new ArrayList<>();
+    BronzeLoader loader = new BronzeLoader(spark, source, paths);
+    for (TableSpec table : tables) {
+      if (DeltaTable.isDeltaTable(spark, paths.bronze(table.name()))) {
+        continue;
+      }
+      String temporary = (settings.slot() + "_copy_" + Long.toHexString(System.nanoTime())).toLowerCase();
+      try (ReplicationSlot slot = ReplicationSlot.createTemporary(endpoint(), temporary)) {
+        results.add(loader.snapshot(runId, table, new BronzeLoader.LogSnapshot(slot.snapshotName(),
+            slot.consistentPoint().asLong())));
+      } catch (RuntimeException e) {
+        results.add(new BronzeLoader.TableResult(table.name(), 1, 0, 0, Optional.empty(), RunLog.Status.FAILED,
+            Errors.describe(e)));
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Reads the slot and lands its changes in micro-batches, until {@code stop} says so at a batch
+   * boundary, or, with {@code drain}, once everything the slot held when this started is landed.
+   */
+  public Captured capture(String runId, List<TableSpec> tables, boolean drain, BooleanSupplier stop,
+                          Duration trigger, java.util.function.Consumer<Captured> afterBatch) {
+    Map<String, TableSpec> byName = new HashMap<>();
+    Map<String, TableState> states = new LinkedHashMap<>();
+    Map<String, Watermark> recorded = watermarks.readAll();
+    LogSequenceNumber start = LogSequenceNumber.INVALID_LSN;
+    try (Connection connection = SourceDatabase.connect(source)) {
+      for (TableSpec table : tables) {
+        String schema = SourceDatabase.schemaOf(connection, source, table);
+        byName.put(schema + "." + table.sourceTable(), table);
+        TableState state = new TableState(table, schema, recorded.get(table.name()));
+        state.columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+        state.skipBefore = landedUntil(table);
+        states.put(table.name(), state);
+      }
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot read the log tables' columns", e);
+    }
+    recover(runId, states, recorded);
+    // From the lowest position recorded: a table that holds more (its batch landed, the run died
+    // before the watermarks) skips what it holds.
+    for (TableState state : states.values()) {
+      if (state.position > 0 && (start.equals(LogSequenceNumber.INVALID_LSN) || state.position < start.asLong())) {
+        start = LogSequenceNumber.valueOf(state.position);
+      }
+    }
+    LogSequenceNumber target = drain ? currentLsn() : null;
+    Path spill = spillDirectory();
+    long transactions = 0;
+    long changes = 0;
+    List<BronzeLoader.TableResult> results = new ArrayList<>();
+    try (ChangeStream stream = ChangeStream.open(endpoint(), settings.slot(), settings.publication(), start,
+        Duration.ofSeconds(10), false)) {
+      LOG.info("log: reading slot {} from {}", settings.slot(), start);
+      if (drain) {
+        try (Connection connection = SourceDatabase.connect(source)) {
+          ChangeStream.emitHeartbeat(connection);
+        } catch (SQLException e) {
+          throw SourceDatabase.queryError("Cannot write a heartbeat", e);
+        }
+      }
+      Batch batch = new Batch(states, spill);
+      long batchStarted = System.nanoTime();
+      long lastHeartbeat = System.nanoTime();
+      LogSequenceNumber idlePosition = null;
+      boolean reachedTarget = false;
+      while (true) {
+        Optional<ReplicationEvent> polled = stream.poll(Duration.ofMillis(200));
+        if (polled.isPresent()) {
+          ReplicationEvent event = polled.get();
+          if (event instanceof ReplicationEvent.Change change) {
+            TableSpec table = byName.get(change.relation().namespace() + "." + change.relation().name());
+            if (table != null) {
+              batch.add(states.get(table.name()), change);
+              changes++;
+            }
+          } else if (event instanceof ReplicationEvent.Truncate truncate) {
+            for (Relation relation : truncate.relations()) {
+              TableSpec table = byName.get(relation.namespace() + "." + relation.name());
+              if (table != null) {
+                batch.truncate(states.get(table.name()), truncate);
+                changes++;
+              }
+            }
+          } else if (event instanceof ReplicationEvent.Commit commit) {
+            batch.committed(commit.endLsn());
+            transactions++;
+            reachedTarget |= target != null && commit.endLsn().asLong() >= target.asLong();
+          } else if (event instanceof ReplicationEvent.KeepAlive keepAlive) {
+            idlePosition = keepAlive.walEnd();
+            reachedTarget |= target != null && keepAlive.walEnd().asLong() >= target.asLong();
+          } else if (event instanceof ReplicationEvent.LogicalMessage message && !message.transactional()) {
+            idlePosition = message.lsn();
+            reachedTarget |= target != null && message.lsn().asLong() >= target.asLong();
+          } else if (event instanceof ReplicationEvent.RelationUpdate update) {
+            TableSpec table = byName.get(update.relation().namespace() + "." + update.relation().name());
+            if (table != null) {
+              batch.reshape(states.get(table.name()), update.relation());
+            }
+          }
+        }
+        boolean betweenTransactions = !stream.inTransaction();
+        boolean due = System.nanoTime() - batchStarted >= trigger.toNanos();
+        boolean done = (drain && reachedTarget) || stop.getAsBoolean();
+        if (betweenTransactions && (due || done)) {
+          Captured flushed = flush(runId, batch, states, stream, idlePosition);
+          results.addAll(flushed.results());
+          afterBatch.accept(flushed);
+          batch = new Batch(states, spill);
+          batchStarted = System.nanoTime();
+          if (done) {
+            break;
+          }
+        }
+        if (!drain && System.nanoTime() - lastHeartbeat >= settings.heartbeat().toNanos()) {
+          try (Connection connection = SourceDatabase.connect(source)) {
+            ChangeStream.emitHeartbeat(connection);
+          } catch (SQLException e) {
+            LOG.warn("log: heartbeat failed: {}", Errors.oneLine(e.getMessage()));
+          }
+          lastHeartbeat = System.nanoTime();
+        }
+      }
+      return new Captured(merge(results), transactions, changes, stream.lastConfirmed());
+    } finally {
+      deleteQuietly(spill);
+    }
+  }
+
+  /**
+   * Ends a micro-batch: a bronze commit per table with rows, the watermarks of every log table as
+   * one commit (the commit point), then the position confirmed to the source.
+   */
+  private Captured flush(String runId, Batch batch, Map<String, TableState> states, ChangeStream stream,
+                         LogSequenceNumber idlePosition) {
+    List<BronzeLoader.TableResult> results = new ArrayList<>();
+    LogSequenceNumber position = batch.position;
+    if (position == null) {
+      // Nothing of ours since the last batch: the slot may still move past other tables' traffic.
+      if (idlePosition != null && batch.rows() == 0) {
+        stream.confirm(idlePosition);
+      }
+      return new Captured(results, 0, 0, stream.lastConfirmed());
+    }
+    List<Watermark> marks = new ArrayList<>();
+    for (TableState state : states.values()) {
+      long rows = batch.rows(state);
+      if (rows > 0) {
+        long batchId = state.batchId + 1;
+        try {
+          Dataset<Row> landing = batch.dataset(state);
+          BronzeLoader.writer(landing, state.table, batchId, runId, !DeltaTable.isDeltaTable(spark,
+              paths.bronze(state.table.name())), Map.of(LOG_END, Long.toString(position.asLong())))
+              .save(paths.bronze(state.table.name()));
+          state.batchId = batchId;
+          results.add(new BronzeLoader.TableResult(state.table.name(), batchId, rows, rows,
+              Optional.of(new CursorValue.IntegerValue(position.asLong())), RunLog.Status.SUCCEEDED, null));
+        } catch (RuntimeException e) {
+          // The batch is not recorded: the next run reads these changes again from the log.
+          throw new LakehouseException("bronze " + state.table.name() + ": " + Errors.describe(e), e);
+        }
+      }
+      marks.add(new Watermark(state.table.name(), state.batchId, Optional.of(new CursorValue.IntegerValue(position.asLong())),
+          runId));
+    }
+    CrashPoints.reach("log.after-bronze");
+    watermarks.recordAll(marks);
+    CrashPoints.reach("log.after-watermarks");
+    stream.confirm(position);
+    batch.clear();
+    LOG.info("log: batch to {} landed ({} rows)", position, results.stream().mapToLong(BronzeLoader.TableResult::rowsWritten).sum());
+    return new Captured(results, 0, 0, position);
+  }
+
+  /**
+   * A batch a run landed but did not record (it died between the bronze commits and the
+   * watermarks): recorded now, with the position its commit holds.
+   */
+  private void recover(String runId, Map<String, TableState> states, Map<String, Watermark> recorded) {
+    List<Watermark> marks = new ArrayList<>();
+    for (TableState state : states.values()) {
+      Optional<Commits.Commit> last = Commits.last(spark, paths.bronze(state.table.name()), BronzeLoader.JOB);
+      if (last.isPresent() && last.get().batch() > state.batchId) {
+        long position = Long.parseLong(last.get().positions().getOrDefault(LOG_END, "0"));
+        LOG.warn("log {}: batch {} of an interrupted run was landed; recording it", state.table.name(), last.get().batch());
+        state.batchId = last.get().batch();
+        state.position = position;
+        marks.add(new Watermark(state.table.name(), state.batchId, Optional.of(new CursorValue.IntegerValue(position)), runId));
+      } else if (!recorded.containsKey(state.table.name()) && last.isPresent()) {
+        // The initial copy: its position is the snapshot's.
+        long position = Long.parseLong(last.get().positions().getOrDefault(LOG_END, "0"));
+        state.batchId = last.get().batch();
+        state.position = position;
+        marks.add(new Watermark(state.table.name(), state.batchId, Optional.of(new CursorValue.IntegerValue(position)), runId));
+      }
+    }
+    watermarks.recordAll(marks);
+  }
+
+  /** The log position before which a table's bronze already holds everything (its last commit's). */
+  private long landedUntil(TableSpec table) {
+    return Commits.last(spark, paths.bronze(table.name()), BronzeLoader.JOB)
+        .map(c -> c.positions().get(LOG_END)).map(Long::parseLong).orElse(0L);
+  }
+
+  private LogSequenceNumber currentLsn() {
+    try (Connection connection = SourceDatabase.connect(source); Statement s = connection.createStatement();
+         ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()")) {
+      rs.next();
+      return LogSequenceNumber.valueOf(rs.getString(1));
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot read the source's log position", e);
+    }
+  }
+
+  /** Several micro-batches of one run as one result per table. */
+  private static List<BronzeLoader.TableResult> merge(List<BronzeLoader.TableResult> results) {
+    Map<String, BronzeLoader.TableResult> merged = new LinkedHashMap<>();
+    for (BronzeLoader.TableResult r : results) {
+      merged.merge(r.table(), r, (a, b) -> new BronzeLoader.TableResult(a.table(), b.batchId(),
+          a.rowsRead() + b.rowsRead(), a.rowsWritten() + b.rowsWritten(), b.watermark(), b.status(), b.error()));
+    }
+    return new ArrayList<>(merged.values());
+  }
+
+  private Path spillDirectory() {
+    try {
+      return Files.createTempDirectory("lakehouse-log-spill-");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create a spill directory", e);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      LOG.debug("cannot delete {}", dir, e);
+    }
+  }
+
+  /** A log table as the capture sees it: its columns now, and what its bronze holds. */
+  private static final class TableState {
+    final TableSpec table;
+    final String schema;
+    List<SourceColumn> columns;
+    long batchId;
+    long skipBefore;
+
+    /** The log position its watermark records. */
+    long position;
+
+    TableState(TableSpec table, String schema, Watermark recorded) {
+      this.table = table;
+      this.schema = schema;
+      this.batchId = recorded == null ? 1 : recorded.batchId();
+      this.position = recorded == null ? 0 : recorded.cursor().map(c -> ((CursorValue.IntegerValue) c).value()).orElse(0L);
+    }
+  }
+
+  /** The rows of one micro-batch, per table: in memory up to the budget, then spilled to Parquet files. */
+  private final class Batch {
+    private final Map<String, TableState> states;
+    private final Path spill;
+    private final Map<String, List<Row>> rows = new LinkedHashMap<>();
+    private final Map<String, StructType> schemas = new HashMap<>();
+    private final Map<String, Long> counts = new HashMap<>();
+    private int inMemory;
+    /** The end of the last complete transaction added. */
+    LogSequenceNumber position;
+
+    Batch(Map<String, TableState> states, Path spill) {
+      this.states = states;
+      this.spill = spill;
+    }
+
+    long rows() {
+      return counts.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    long rows(TableState state) {
+      return counts.getOrDefault(state.table.name(), 0L);
+    }
+
+    void committed(LogSequenceNumber end) {
+      position = end;
+    }
+
+    void add(TableState state, ReplicationEvent.Change change) {
+      if (change.commitLsn().asLong() < state.skipBefore) {
+        return;
+      }
+      Relation relation = change.relation();
+      switch (change.op()) {
+        case INSERT -> append(state, relation, change.newValues(), BronzeOps.INSERT, change);
+        case UPDATE -> {
+          if (change.oldImage() != ReplicationEvent.OldImage.NONE && keyChanged(state, relation, change)) {
+            append(state, relation, change.oldValues(), BronzeOps.DELETE, change);
+          }
+          append(state, relation, change.newValues(), BronzeOps.UPSERT, change);
+        }
+        case DELETE -> append(state, relation, change.oldValues(), BronzeOps.DELETE, change);
+      }
+    }
+
+    void truncate(TableState state, ReplicationEvent.Truncate truncate) {
+      if (truncate.commitLsn().asLong() < state.skipBefore) {
+        return;
+      }
+      Object[] values = new Object[state.columns.size()];
+      add(state, values, TRUNCATE, truncate.commitLsn(), truncate.ordinal(), truncate.commitTime(), null);
+    }
+
+    /** A table's shape changed in the log: the next rows follow the new columns. */
+    void reshape(TableState state, Relation relation) {
+      List<String> names = relation.columns().stream().map(Relation.Column::name).toList();
+      List<String> known = state.columns.stream().map(SourceColumn::name).toList();
+      if (names.equals(known)) {
+        return;
+      }
+      // Rows so far keep their shape: spilled before the new columns arrive.
+      spillTable(state);
+      try (Connection connection = SourceDatabase.connect(source)) {
+        List<SourceColumn> now = SourceColumns.discover(connection, state.schema, state.table.sourceTable(),
+            state.table.asText());
+        for (SourceColumn column : now) {
+          state.columns.stream().filter(c -> c.name().equals(column.name())).findFirst().ifPresent(before -> {
+            if (!before.dataType().equals(column.dataType())) {
+              throw new LakehouseException("Column " + column.name() + " of " + state.table.name() + " changed type from "
+                  + before.dataType().simpleString() + " to " + column.dataType().simpleString() + " in the log; bronze."
+                  + state.table.name() + " takes no more changes (migrate it, or rename the source column)");
+            }
+          });
+        }
+        state.columns = now;
+        LOG.warn("log {}: columns are now {}", state.table.name(), names);
+      } catch (SQLException e) {
+        throw SourceDatabase.queryError("Cannot read the columns of " + state.table.name(), e);
+      }
+    }
+
+    private boolean keyChanged(TableState state, Relation relation, ReplicationEvent.Change change) {
+      for (String key : state.table.primaryKey()) {
+        int i = relation.indexOf(key);
+        if (i >= 0 && !change.oldValues().get(i).isUnchangedToast()
+            && !java.util.Objects.equals(change.oldValues().get(i), change.newValues().get(i))) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private void append(TableState state, Relation relation, List<ColumnValue> values, String op,
+                        ReplicationEvent.Change change) {
+      Object[] row = new Object[state.columns.size()];
+      List<String> unchanged = null;
+      for (int c = 0; c < state.columns.size(); c++) {
+        SourceColumn column = state.columns.get(c);
+        int i = relation.indexOf(column.name());
+        if (i < 0 || values.isEmpty()) {
+          continue;
+        }
+        ColumnValue value = values.get(i);
+        if (value.isUnchangedToast()) {
+          unchanged = unchanged == null ? new ArrayList<>() : unchanged;
+          unchanged.add(column.name());
+        } else if (!value.isNull()) {
+          row[c] = TextValues.parse(new String(value.bytes(), java.nio.charset.StandardCharsets.UTF_8), column);
+        }
+      }
+      add(state, row, op, change.commitLsn(), change.ordinal(), change.commitTime(), unchanged);
+    }
+
+    private void add(TableState state, Object[] values, String op, LogSequenceNumber commitLsn, long ordinal,
+                     Instant commitTime, List<String> unchanged) {
+      Object[] row = java.util.Arrays.copyOf(values, values.length + 8);
+      int n = values.length;
+      row[n] = null;
+      row[n + 1] = null;
+      row[n + 2] = null;
+      row[n + 3] = op;
+      row[n + 4] = commitLsn.asLong();
+      row[n + 5] = ordinal;
+      row[n + 6] = Timestamp.from(commitTime);
+      row[n + 7] = unchanged;
+      rows.computeIfAbsent(state.table.name(), k -> new ArrayList<>()).add(RowFactory.create(row));
+      counts.merge(state.table.name(), 1L, Long::sum);
+      schemas.put(state.table.name(), schema(state));
+      if (++inMemory >= settings.bufferRows()) {
+        states.values().forEach(this::spillTable);
+      }
+    }
+
+    private StructType schema(TableState state) {
+      StructType schema = new StructType();
+      for (SourceColumn column : state.columns) {
+        schema = schema.add(new StructField(column.name(), column.dataType(), true, org.apache.spark.sql.types.Metadata.empty()));
+      }
+      return schema.add("_batch_id", DataTypes.LongType).add("_ingested_at", DataTypes.TimestampType)
+          .add("_source", DataTypes.StringType).add(BronzeOps.OP, DataTypes.StringType)
+          .add(LSN, DataTypes.LongType).add(SEQ, DataTypes.LongType).add(COMMIT_TIME, DataTypes.TimestampType)
+          .add(UNCHANGED, DataTypes.createArrayType(DataTypes.StringType));
+    }
+
+    private void spillTable(TableState state) {
+      List<Row> buffered = rows.get(state.table.name());
+      if (buffered == null || buffered.isEmpty()) {
+        return;
+      }
+      spark.createDataFrame(buffered, schemas.get(state.table.name()))
+          .write().mode(SaveMode.Append).parquet(spill.resolve(state.table.name()).toString());
+      inMemory -= buffered.size();
+      buffered.clear();
+    }
+
+    /** The table's rows of this batch, with the batch's own columns filled. */
+    Dataset<Row> dataset(TableState state) {
+      StructType schema = schema(state);
+      Dataset<Row> memory = spark.createDataFrame(rows.getOrDefault(state.table.name(), List.of()), schema);
+      Path spilled = spill.resolve(state.table.name());
+      Dataset<Row> all = Files.exists(spilled)
+          ? spark.read().parquet(spilled.toString()).unionByName(memory, true) : memory;
+      return all.withColumn("_batch_id", lit(state.batchId + 1))
+          .withColumn("_ingested_at", lit(Timestamp.from(Instant.now())))
+          .withColumn("_source", lit(source.label() + "." + state.schema + "." + state.table.sourceTable()));
+    }
+
+    void clear() {
+      rows.clear();
+      counts.clear();
+      inMemory = 0;
+      deleteQuietly(spill);
+      try {
+        Files.createDirectories(spill);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,208 @@
+package dev.lakehouse.extract;
+
+import dev.lakehouse.LakehouseException;
+import java.math.BigDecimal;
+import java.sql.Date;
+import java.sql.Timestamp;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.temporal.ChronoField;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.BooleanType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DateType;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.DoubleType;
+import org.apache.spark.sql.types.FloatType;
+import org.apache.spark.sql.types.IntegerType;
+import org.apache.spark.sql.types.LongType;
+import org.apache.spark.sql.types.ShortType;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.TimestampNTZType;
+import org.apache.spark.sql.types.TimestampType;
+
+/**
+ * Values in PostgreSQL's text output form (as logical replication sends them in text mode, with
+ * the session in ISO date style and UTC) turned into the Spark values the COPY path lands for the
+ * same column: a value lands the same whichever way it came. Columns the COPY path reads as text
+ * ({@code ::text}) take the text as it is; {@code character(n)} loses its padding, as {@code ::text}
+ * shows it; {@code money} becomes its number.
+ */
+public final class TextValues {
+
+  private static final DateTimeFormatter LOCAL = new DateTimeFormatterBuilder()
+      .appendPattern("uuuu-MM-dd HH:mm:ss")
+      .optionalStart().appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true).optionalEnd()
+      .toFormatter();
+  private static final DateTimeFormatter ZONED = new DateTimeFormatterBuilder()
+      .append(LOCAL)
+      .appendPattern("[XXXXX][XXX][X]")
+      .toFormatter();
+
+  private TextValues() {}
+
+  /** The Spark value (as a Row holds it) of {@code text}, for a column of {@code column}'s type. */
+  public static Object parse(String text, SourceColumn column) {
+    if (text == null) {
+      return null;
+    }
+    try {
+      return parse(text, column.dataType(), column.pgType());
+    } catch (RuntimeException e) {
+      throw new LakehouseException("column " + column.name() + " (" + column.sqlType() + "): cannot read the value '"
+          + (text.length() > 60 ? text.substring(0, 60) + "..." : text) + "' from the log: " + e.getMessage(), e);
+    }
+  }
+
+  static Object parse(String text, DataType type, String pgType) {
+    if (type instanceof StringType) {
+      return pgType.equals("bpchar") || pgType.equals("_bpchar") ? text.stripTrailing() : text;
+    }
+    if (type instanceof ShortType) {
+      return Short.parseShort(text);
+    }
+    if (type instanceof IntegerType) {
+      return Integer.parseInt(text);
+    }
+    if (type instanceof LongType) {
+      return Long.parseLong(text);
+    }
+    if (type instanceof BooleanType) {
+      return text.equals("t") || text.equals("true");
+    }
+    if (type instanceof FloatType) {
+      return Float.parseFloat(floatText(text));
+    }
+    if (type instanceof DoubleType) {
+      return Double.parseDouble(floatText(text));
+    }
+    if (type instanceof DecimalType decimal) {
+      String number = pgType.equals("money") ? text.replaceAll("[^0-9.\\-]", "") : text;
+      if (number.equals("NaN") || number.contains("Infinity")) {
+        throw new IllegalArgumentException(number + " has no Spark decimal; declare the column numeric(p,s) or list it in as-text");
+      }
+      BigDecimal value = new BigDecimal(number);
+      BigDecimal scaled = value.setScale(decimal.scale(), java.math.RoundingMode.UNNECESSARY);
+      if (scaled.precision() > decimal.precision()) {
+        throw new IllegalArgumentException("does not fit " + decimal.simpleString()
+            + "; declare the column numeric(p,s), or list it in as-text");
+      }
+      return scaled;
+    }
+    if (type instanceof DateType) {
+      return Date.valueOf(date(text));
+    }
+    if (type instanceof TimestampType) {
+      return Timestamp.from(OffsetDateTime.parse(infinity(bc(text)), ZONED).toInstant());
+    }
+    if (type instanceof TimestampNTZType) {
+      return LocalDateTime.parse(infinity(bc(text)), LOCAL);
+    }
+    if (type instanceof BinaryType) {
+      if (!text.startsWith("\\x")) {
+        throw new IllegalArgumentException("bytea in escape format; the lakehouse reads bytea_output = hex");
+      }
+      return HexFormat.of().parseHex(text.substring(2));
+    }
+    if (type instanceof ArrayType array) {
+      String element = pgType.startsWith("_") ? pgType.substring(1) : pgType;
+      List<Object> values = new ArrayList<>();
+      for (String item : arrayElements(text)) {
+        values.add(item == null ? null : parse(item, array.elementType(), element));
+      }
+      return values;
+    }
+    throw new IllegalArgumentException("no text reader for " + type.simpleString());
+  }
+
+  private static LocalDate date(String text) {
+    return LocalDate.parse(infinity(bc(text)));
+  }
+
+  private static String infinity(String text) {
+    if (text.equals("infinity") || text.equals("-infinity")) {
+      throw new IllegalArgumentException(text + " has no Spark date or timestamp");
+    }
+    return text;
+  }
+
+  private static String bc(String text) {
+    if (text.endsWith(" BC")) {
+      throw new IllegalArgumentException("dates before year 1 are not read");
+    }
+    return text;
+  }
+
+  private static String floatText(String text) {
+    return switch (text) {
+      case "Infinity" -> "Infinity";
+      case "-Infinity" -> "-Infinity";
+      case "NaN" -> "NaN";
+      default -> text;
+    };
+  }
+
+  /**
+   * The elements of a one-dimensional PostgreSQL array literal, {@code {a,"b,c",NULL,""}}: quoted
+   * elements unescaped, the unquoted word NULL as null. An explicit lower bound ({@code [0:2]=})
+   * is dropped; more than one dimension is refused.
+   */
+  static List<String> arrayElements(String literal) {
+    String text = literal;
+    if (text.startsWith("[")) {
+      int equals = text.indexOf('=');
+      if (text.substring(0, equals).contains("][")) {
+        throw new IllegalArgumentException("a multi-dimensional array; list the column in as-text");
+      }
+      text = text.substring(equals + 1);
+    }
+    if (!text.startsWith("{") || !text.endsWith("}")) {
+      throw new IllegalArgumentException("not an array literal");
+    }
+    List<String> elements = new ArrayList<>();
+    String body = text.substring(1, text.length() - 1);
+    if (body.isEmpty()) {
+      return elements;
+    }
+    StringBuilder current = new StringBuilder();
+    boolean quoted = false;
+    boolean wasQuoted = false;
+    for (int i = 0; i < body.length(); i++) {
+      char c = body.charAt(i);
+      if (quoted) {
+        if (c == '\\') {
+          current.append(body.charAt(++i));
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          current.append(c);
+        }
+      } else if (c == '"') {
+        quoted = true;
+        wasQuoted = true;
+      } else if (c == '{') {
+        throw new IllegalArgumentException("a multi-dimensional array; list the column in as-text");
+      } else if (c == ',') {
+        elements.add(element(current, wasQuoted));
+        current.setLength(0);
+        wasQuoted = false;
+      } else {
+        current.append(c);
+      }
+    }
+    elements.add(element(current, wasQuoted));
+    return elements;
+  }
+
+  private static String element(StringBuilder text, boolean quoted) {
+    String value = quoted ? text.toString() : text.toString().trim();
+    return !quoted && value.equalsIgnoreCase("NULL") ? null : value;
+  }
+}

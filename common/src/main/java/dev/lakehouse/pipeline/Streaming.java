@@ -1,0 +1,146 @@
+package dev.lakehouse.pipeline;
+
+import dev.lakehouse.Errors;
+import dev.lakehouse.Lakehouse;
+import dev.lakehouse.bronze.LogCapture;
+import dev.lakehouse.control.LakehouseLock;
+import dev.lakehouse.control.RunId;
+import dev.lakehouse.control.RunLog;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.TableSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code lakehouse stream}: the log tables continuously. One thread reads the slot and lands a
+ * micro-batch in bronze every trigger; another applies what landed to silver as soon as it is
+ * there, and every gold trigger also runs the tables not in log mode (bronze, silver, reconcile)
+ * and gold. A stop request (SIGTERM, Ctrl-C) lets the current micro-batch finish and commit, then
+ * silver and gold catch up once more, then it ends. One lock for the whole time.
+ */
+public final class Streaming {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Streaming.class);
+
+  /** What a stream did. */
+  public record Summary(long batches, long changes, long silverCycles, long goldCycles, String failure) {}
+
+  private final Lakehouse lakehouse;
+
+  public Streaming(Lakehouse lakehouse) {
+    this.lakehouse = lakehouse;
+  }
+
+  /**
+   * Streams until {@code stop} says so (checked at batch boundaries); {@code progress} gets a line
+   * for people after each cycle that did something.
+   */
+  public Summary run(BooleanSupplier stop, Consumer<String> progress) {
+    LakehouseSpec spec = lakehouse.spec();
+    List<TableSpec> logged = spec.logTables();
+    List<TableSpec> others = spec.tables().stream().filter(t -> !t.log()).toList();
+    if (logged.isEmpty()) {
+      throw new dev.lakehouse.LakehouseException("No table is in mode = log; lakehouse stream reads the log tables"
+          + " (use lakehouse run for the others)");
+    }
+    Pipeline pipeline = new Pipeline(lakehouse);
+    AtomicBoolean captureDone = new AtomicBoolean();
+    AtomicLong landedBatches = new AtomicLong();
+    AtomicLong changes = new AtomicLong();
+    AtomicLong silverCycles = new AtomicLong();
+    AtomicLong goldCycles = new AtomicLong();
+    AtomicReference<String> failure = new AtomicReference<>();
+    try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), "stream", spec.lockLease(),
+        lakehouse.spark().sessionState().newHadoopConf())) {
+      pipeline.check(spec.tables());
+      Lakehouse applying = lakehouse.withSession(lakehouse.spark().newSession());
+      Pipeline applier = new Pipeline(applying);
+      Thread apply = new Thread(() -> {
+        long seenBatches = -1;
+        long lastGold = 0;
+        boolean last = false;
+        while (!last) {
+          last = captureDone.get();
+          try {
+            long batches = landedBatches.get();
+            if (batches != seenBatches) {
+              seenBatches = batches;
+              RunResult silver = applier.execute(RunId.next(Instant.now()), EnumSet.of(Stage.SILVER), logged, Instant.now());
+              silverCycles.incrementAndGet();
+              report(silver, progress);
+            }
+            boolean goldDue = System.nanoTime() - lastGold >= spec.log().goldTrigger().toNanos();
+            if (goldDue || last) {
+              lastGold = System.nanoTime();
+              EnumSet<Stage> stages = EnumSet.of(Stage.GOLD);
+              if (!others.isEmpty()) {
+                stages.add(Stage.BRONZE);
+                stages.add(Stage.SILVER);
+                if (spec.reconcileOnRun()) {
+                  stages.add(Stage.RECONCILE);
+                }
+              }
+              List<TableSpec> tables = others.isEmpty() ? logged : others;
+              RunResult gold = applier.execute(RunId.next(Instant.now()), stages, tables, Instant.now());
+              goldCycles.incrementAndGet();
+              report(gold, progress);
+            }
+            if (!last) {
+              Thread.sleep(Math.max(100, spec.log().trigger().toMillis() / 4));
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          } catch (RuntimeException e) {
+            failure.compareAndSet(null, Errors.describe(e));
+            LOG.error("stream: applying failed: {}", Errors.describe(e));
+            LOG.debug("stream: applying failure detail", e);
+          }
+        }
+      }, "lakehouse-stream-apply");
+      apply.start();
+      String runId = RunId.next(Instant.now());
+      RunLog runLog = new RunLog(lakehouse.spark(), lakehouse.paths().control("runs"));
+      try {
+        LogCapture.Captured captured = pipeline.captureLog(runId, logged, false, stop, batch -> {
+          if (!batch.results().isEmpty()) {
+            landedBatches.incrementAndGet();
+            long rows = batch.results().stream().mapToLong(r -> r.rowsWritten()).sum();
+            changes.addAndGet(rows);
+            Instant now = Instant.now();
+            Pipeline.log(runLog, runId, Stage.BRONZE, Pipeline.bronzeRuns(batch.results()), now, now);
+            progress.accept("bronze: " + rows + " changes landed, log position " + batch.position());
+          }
+        });
+        captured.results().stream().filter(r -> r.failed()).findFirst()
+            .ifPresent(r -> failure.compareAndSet(null, "bronze " + r.table() + ": " + r.error()));
+      } finally {
+        captureDone.set(true);
+        try {
+          apply.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    return new Summary(landedBatches.get(), changes.get(), silverCycles.get(), goldCycles.get(), failure.get());
+  }
+
+  private static void report(RunResult result, Consumer<String> progress) {
+    long written = result.tables().stream().mapToLong(TableRun::rowsWritten).sum();
+    if (written > 0 || result.failed()) {
+      progress.accept(result.stageTimes().keySet().stream().map(Stage::label).toList() + ": " + written
+          + " rows written" + (result.failed() ? ", failed: " + result.failureLines() : "") + " ("
+          + Duration.between(Instant.now().minus(result.elapsed()), Instant.now()).toMillis() + " ms)");
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package dev.lakehouse.silver;
+
+import static org.apache.spark.sql.functions.array_contains;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.when;
+
+import dev.lakehouse.bronze.BronzeOps;
+import dev.lakehouse.bronze.LogCapture;
+import dev.lakehouse.spec.Identifiers;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.functions;
+
+/**
+ * How silver reads the bronze rows of a table in {@code mode = log}: in log order (commit position,
+ * then the order inside the transaction), one state per key and transaction (a transaction's
+ * intermediate states were never visible), unchanged TOASTed values taken from the row's previous
+ * version, and truncates.
+ */
+final class LogRows {
+
+  private LogRows() {}
+
+  /** Newest first: by commit position, then order inside the transaction. */
+  static Column[] newestFirst() {
+    return new Column[] {col(LogCapture.LSN).desc(), col(LogCapture.SEQ).desc()};
+  }
+
+  /** Rows without truncate markers, one per key and transaction (its last change). */
+  static Dataset<Row> lastPerTransaction(Dataset<Row> rows, List<String> keys) {
+    Column[] partition = new Column[keys.size() + 1];
+    for (int i = 0; i < keys.size(); i++) {
+      partition[i] = col(Identifiers.quote(keys.get(i)));
+    }
+    partition[keys.size()] = col(LogCapture.LSN);
+    return rows.where(col(BronzeOps.OP).notEqual(LogCapture.TRUNCATE))
+        .withColumn("_log_rank", functions.row_number().over(Window.partitionBy(partition)
+            .orderBy(col(LogCapture.SEQ).desc())))
+        .where(col("_log_rank").equalTo(1)).drop("_log_rank");
+  }
+
+  /** The commit position of the latest truncate among the rows, if any. */
+  static Optional<Long> latestTruncate(Dataset<Row> rows) {
+    Row row = rows.where(col(BronzeOps.OP).equalTo(LogCapture.TRUNCATE)).agg(functions.max(LogCapture.LSN)).first();
+    return row.isNullAt(0) ? Optional.empty() : Optional.of(row.getLong(0));
+  }
+
+  /** The names of the columns some row left out as unchanged TOASTed values. */
+  static List<String> unchangedColumns(Dataset<Row> rows) {
+    if (!Arrays.asList(rows.columns()).contains(LogCapture.UNCHANGED)) {
+      return List.of();
+    }
+    List<String> names = new ArrayList<>();
+    for (Row row : rows.where(col(LogCapture.UNCHANGED).isNotNull())
+        .select(functions.explode(col(LogCapture.UNCHANGED))).distinct().collectAsList()) {
+      names.add(row.getString(0));
+    }
+    return names;
+  }
+
+  /**
+   * Each value the log left out (an unchanged TOASTed value) filled with the key's previous
+   * version's: an earlier row of these rows, else the row of {@code before} (the table's state
+   * before these rows, by key; may be null when there is none).
+   */
+  static Dataset<Row> withUnchangedFilled(Dataset<Row> rows, List<String> keys, List<String> unchanged,
+                                          Dataset<Row> before) {
+    if (unchanged.isEmpty()) {
+      return rows;
+    }
+    Column[] keyColumns = keys.stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
+    WindowSpec earlier = Window.partitionBy(keyColumns).orderBy(col(LogCapture.LSN), col(LogCapture.SEQ))
+        .rowsBetween(Window.unboundedPreceding(), -1);
+    Dataset<Row> filled = rows;
+    for (String column : unchanged) {
+      Column left = array_contains(functions.coalesce(col(LogCapture.UNCHANGED),
+          functions.array().cast("array<string>")), column);
+      Column given = when(not(left), functions.struct(col(Identifiers.quote(column)).as("v")));
+      filled = filled.withColumn("_prev_" + column, functions.last(given, true).over(earlier))
+          .withColumn("_left_" + column, left);
+    }
+    if (before != null) {
+      List<Column> beforeColumns = new ArrayList<>(Arrays.asList(keyColumns));
+      for (String column : unchanged) {
+        beforeColumns.add(col(Identifiers.quote(column)).as("_before_" + column));
+      }
+      filled = filled.join(before.select(beforeColumns.toArray(Column[]::new)), keys.toArray(String[]::new), "left");
+    }
+    for (String column : unchanged) {
+      Column previous = col("_prev_" + column).getField("v");
+      Column fallback = before == null ? previous
+          : when(col("_prev_" + column).isNull(), col("_before_" + column)).otherwise(previous);
+      filled = filled.withColumn(column, when(col("_left_" + column), fallback)
+          .otherwise(col(Identifiers.quote(column))))
+          .drop("_prev_" + column, "_left_" + column);
+      if (before != null) {
+        filled = filled.drop("_before_" + column);
+      }
+    }
+    return filled;
+  }
+}
