@@ -114,8 +114,9 @@ public final class SilverVersions {
       rows = LogRows.withUnchangedFilled(rows, identity, unchanged, before)
           .drop(dev.lakehouse.bronze.LogCapture.UNCHANGED, dev.lakehouse.bronze.LogCapture.SEQ);
     }
+    // Query-based versions are observed when they landed; the log says when each committed.
     rows = rows.withColumn(CHANGE_TIME, SilverRows.changeTime(table, bronze, sourceZone))
-        .withColumn(OBSERVED_AT, col("_ingested_at"))
+        .withColumn(OBSERVED_AT, table.log() ? SilverRows.changeTime(table, bronze, sourceZone) : col("_ingested_at"))
         .drop("_source", BronzeOps.ROW_HASH, BronzeOps.OP);
     Dataset<Row> conformed = conformer.dropFlags(conformer.apply(rows));
     String quarantine = paths.quarantine(table.name());
@@ -151,15 +152,49 @@ public final class SilverVersions {
   public Dataset<Row> logDeletes(TableSpec table, Position from, Position to) {
     Dataset<Row> bronze = spark.read().format("delta").load(paths.bronze(table.name()));
     Conformer conformer = new Conformer(table.conform(), table.name());
-    Dataset<Row> rows = LogRows.lastPerTransaction(SilverRows.batches(bronze, table, from.bronzeBatch(), to.bronzeBatch()),
-        BronzeOps.identity(table)).where(col(BronzeOps.OP).equalTo(BronzeOps.DELETE));
+    List<String> identity = BronzeOps.identity(table);
+    Dataset<Row> window = SilverRows.batches(bronze, table, from.bronzeBatch(), to.bronzeBatch());
+    Dataset<Row> rows = LogRows.lastPerTransaction(window, identity).where(col(BronzeOps.OP).equalTo(BronzeOps.DELETE));
     List<org.apache.spark.sql.Column> keys = new ArrayList<>();
-    for (String key : BronzeOps.identity(table)) {
+    for (String key : identity) {
       keys.add(col(Identifiers.quote(key)).as(conformer.silverName(key)));
     }
     keys.add(col(dev.lakehouse.bronze.LogCapture.COMMIT_TIME).as(CHANGE_TIME));
     keys.add(col(dev.lakehouse.bronze.LogCapture.COMMIT_TIME).as(OBSERVED_AT));
-    return rows.select(keys.toArray(org.apache.spark.sql.Column[]::new));
+    Dataset<Row> deletes = rows.select(keys.toArray(org.apache.spark.sql.Column[]::new));
+    // A truncate deletes every key that had a version before it: those of the window, and those
+    // silver held when the window began. A key already deleted by then is absorbed by the SCD2 merge.
+    Dataset<Row> truncates = window.where(col(BronzeOps.OP).equalTo(dev.lakehouse.bronze.LogCapture.TRUNCATE))
+        .select(col(dev.lakehouse.bronze.LogCapture.LSN).as("_t_lsn"),
+            col(dev.lakehouse.bronze.LogCapture.COMMIT_TIME).as("_t_time"));
+    if (truncates.isEmpty()) {
+      return deletes;
+    }
+    List<org.apache.spark.sql.Column> seenKeys = new ArrayList<>();
+    for (String key : identity) {
+      seenKeys.add(col(Identifiers.quote(key)).as(conformer.silverName(key)));
+    }
+    seenKeys.add(col(dev.lakehouse.bronze.LogCapture.LSN).as("_k_lsn"));
+    Dataset<Row> seen = window.where(col(BronzeOps.OP).notEqual(dev.lakehouse.bronze.LogCapture.TRUNCATE))
+        .select(seenKeys.toArray(org.apache.spark.sql.Column[]::new));
+    if (from.silverVersion() >= 0) {
+      List<org.apache.spark.sql.Column> silverKeys = new ArrayList<>();
+      for (String key : identity) {
+        silverKeys.add(col(Identifiers.quote(conformer.silverName(key))));
+      }
+      silverKeys.add(org.apache.spark.sql.functions.lit(0L).as("_k_lsn"));
+      seen = seen.unionByName(spark.read().format("delta").option("versionAsOf", from.silverVersion())
+          .load(paths.silver(table.name())).where(not(col("_is_deleted")))
+          .select(silverKeys.toArray(org.apache.spark.sql.Column[]::new)));
+    }
+    List<org.apache.spark.sql.Column> emptied = new ArrayList<>();
+    for (String key : identity) {
+      emptied.add(col(Identifiers.quote(conformer.silverName(key))));
+    }
+    emptied.add(col("_t_time").as(CHANGE_TIME));
+    emptied.add(col("_t_time").as(OBSERVED_AT));
+    return deletes.unionByName(seen.join(truncates, col("_k_lsn").lt(col("_t_lsn")))
+        .select(emptied.toArray(org.apache.spark.sql.Column[]::new)).distinct());
   }
 
   /**

@@ -40,8 +40,13 @@ public final class PgText {
 
   /** The source table's rows (its exact source relation), each column as PostgreSQL's text. */
   public static List<String> sourceRows(String url, TableSpec table) {
+    return sourceRows(url, table, null);
+  }
+
+  /** As above, with the schema when the table does not name one ({@code lakehouse.source.schema}). */
+  public static List<String> sourceRows(String url, TableSpec table, String defaultSchema) {
     try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
-      String schema = table.schema().orElseGet(() -> {
+      String schema = table.schema().or(() -> java.util.Optional.ofNullable(defaultSchema)).orElseGet(() -> {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_schema()")) {
           rs.next();
           return rs.getString(1);
@@ -77,9 +82,14 @@ public final class PgText {
 
   /** The live rows of a silver table, the source's columns in the source's order, as PostgreSQL text. */
   public static List<String> silverRows(SparkSession spark, String path, TableSpec table, String url) {
+    return silverRows(spark, path, table, url, "public");
+  }
+
+  public static List<String> silverRows(SparkSession spark, String path, TableSpec table, String url,
+                                        String defaultSchema) {
     List<String[]> columns;
     try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
-      String schema = table.schema().orElse("public");
+      String schema = table.schema().orElse(defaultSchema);
       columns = columns(c, schema, table.sourceTable());
     } catch (SQLException e) {
       throw new IllegalStateException(e);
