@@ -143,10 +143,10 @@ public final class SourceColumns {
       default -> {
         // Everything else (uuid, json, arrays, enums, intervals, ...) as PostgreSQL's own text form.
         return new SourceColumn(name, typname, sqlType, DataTypes.StringType, nullable,
-            quoted + "::text AS " + quoted, WireType.TEXT);
+            quoted + "::text AS " + quoted, WireType.TEXT, null, where);
       }
     }
-    return new SourceColumn(name, typname, sqlType, type, nullable, quoted, wire);
+    return new SourceColumn(name, typname, sqlType, type, nullable, quoted, wire, null, where);
   }
 
   private static DataType decimalType(String where, String name, String sqlType, int typmod) {
