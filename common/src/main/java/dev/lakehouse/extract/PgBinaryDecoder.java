@@ -44,6 +44,16 @@ public final class PgBinaryDecoder {
   /** PostgreSQL counts dates and timestamps from 2000-01-01, Spark from 1970-01-01. */
   private static final int PG_EPOCH_DAYS = 10_957;
   private static final long PG_EPOCH_MICROS = 946_684_800_000_000L;
+  /** Timestamps from here on (and +-infinity) do not fit Spark's range once moved to its epoch. */
+  private static final long MAX_PG_MICROS = Long.MAX_VALUE - PG_EPOCH_MICROS;
+
+  /** The layouts {@link #decode} handles inline, as small ints for a table switch. */
+  private static final int K_OTHER = 0;
+  private static final int K_INT4 = 1;
+  private static final int K_INT8 = 2;
+  private static final int K_TIMESTAMP = 3;
+  private static final int K_TEXT = 4;
+  private static final int K_NUMERIC = 5;
 
   private static final int NUMERIC_NEG = 0x4000;
   private static final int NUMERIC_NAN = 0xC000;
@@ -71,6 +81,8 @@ public final class PgBinaryDecoder {
   private static final String AS_TEXT = "list the column in as-text";
 
   private final WireType[] types;
+  /** Per column, its K_ constant. */
+  private final int[] kinds;
   private final WireType[] elements;
   private final boolean[] nullable;
   /** Precision and scale of a decimal column, or of an array column's decimal elements. */
@@ -95,6 +107,7 @@ public final class PgBinaryDecoder {
     }
     int n = fields.length;
     this.types = wireTypes.clone();
+    this.kinds = new int[n];
     this.elements = elementWireTypes == null ? new WireType[n] : elementWireTypes.clone();
     this.nullable = new boolean[n];
     this.precision = new int[n];
@@ -110,6 +123,14 @@ public final class PgBinaryDecoder {
             + ", which wire type " + types[i] + (elements[i] == null ? "" : " of " + elements[i]) + " cannot fill");
       }
       nullable[i] = fields[i].nullable();
+      kinds[i] = switch (types[i]) {
+        case INT4 -> K_INT4;
+        case INT8 -> K_INT8;
+        case TIMESTAMP -> K_TIMESTAMP;
+        case TEXT -> K_TEXT;
+        case NUMERIC -> K_NUMERIC;
+        default -> K_OTHER;
+      };
       DataType valueType = type instanceof ArrayType a ? a.elementType() : type;
       if (valueType instanceof DecimalType d) {
         precision[i] = d.precision();
@@ -140,7 +161,50 @@ public final class PgBinaryDecoder {
    * @throws ValueException when the value cannot be represented, or does not have the column's layout
    */
   public void decode(int column, byte[] buf, int offset, int length, InternalRow target) {
+    // The hot path, kept small enough for the JIT to inline into the caller's loop: the common
+    // layouts at their expected length. Everything else (NULLs, the other layouts, malformed
+    // lengths and their errors) goes through decodeOther.
     int i = column;
+    switch (kinds[i]) {
+      case K_INT4 -> {
+        if (length == 4) {
+          target.setInt(i, (int) INT.get(buf, offset));
+          return;
+        }
+      }
+      case K_INT8 -> {
+        if (length == 8) {
+          target.setLong(i, (long) LONG.get(buf, offset));
+          return;
+        }
+      }
+      case K_TIMESTAMP -> {
+        if (length == 8) {
+          long pgMicros = (long) LONG.get(buf, offset);
+          if (pgMicros <= MAX_PG_MICROS && pgMicros != Long.MIN_VALUE) {
+            target.setLong(i, pgMicros + PG_EPOCH_MICROS);
+            return;
+          }
+        }
+      }
+      case K_TEXT -> {
+        if (length >= 0) {
+          target.update(i, UTF8String.fromBytes(buf, offset, length));
+          return;
+        }
+      }
+      case K_NUMERIC -> {
+        if (length >= 0) {
+          target.update(i, numeric(i, buf, offset, length));
+          return;
+        }
+      }
+      default -> { }
+    }
+    decodeOther(i, buf, offset, length, target);
+  }
+
+  private void decodeOther(int i, byte[] buf, int offset, int length, InternalRow target) {
     if (length < 0) {
       if (!nullable[i]) {
         throw new ValueException(labels[i] + " is NULL but its schema field is not nullable");
@@ -217,7 +281,7 @@ public final class PgBinaryDecoder {
       throw new ValueException(labels[i] + " holds " + (pgMicros > 0 ? "infinity" : "-infinity")
           + ", which a Spark timestamp cannot represent; " + AS_TEXT);
     }
-    if (pgMicros > Long.MAX_VALUE - PG_EPOCH_MICROS) {
+    if (pgMicros > MAX_PG_MICROS) {
       throw new ValueException(labels[i] + " holds a timestamp after the year 294247, outside Spark's range; "
           + AS_TEXT);
     }
