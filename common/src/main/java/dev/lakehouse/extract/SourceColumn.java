@@ -22,6 +22,17 @@ public record SourceColumn(
     String name, String pgType, String sqlType, DataType dataType, boolean nullable,
     String selectExpression, WireType wireType, WireType elementWireType, String relation) {
 
+  /**
+   * Whether the COPY query selects the column as it is, with no server-side cast, so its values
+   * arrive in the column type's own binary send format: the format logical replication (pgoutput
+   * with {@code binary 'true'}) delivers too, which {@link PgBinaryDecoder} then decodes as COPY
+   * does. False for columns read through a cast ({@code ::text}, {@code ::text[]}, {@code ::numeric}
+   * for money): the raw send format of their type is not what the decoder expects.
+   */
+  public boolean selectedAsIs() {
+    return selectExpression.equals(dev.lakehouse.source.SourceDatabase.ident(name));
+  }
+
   /** A column that is not an array, of no named relation. */
   public SourceColumn(String name, String pgType, String sqlType, DataType dataType, boolean nullable,
       String selectExpression, WireType wireType) {
