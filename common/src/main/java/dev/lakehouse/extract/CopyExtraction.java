@@ -39,6 +39,10 @@ public final class CopyExtraction {
     options.put(PgCopySource.SCHEMA, schema.json());
     options.put(PgCopySource.WIRE_TYPES,
         columns.stream().map(c -> c.wireType().name()).collect(Collectors.joining(",")));
+    options.put(PgCopySource.ELEMENT_WIRE_TYPES, columns.stream()
+        .map(c -> c.elementWireType() == null ? "" : c.elementWireType().name()).collect(Collectors.joining(",")));
+    options.put(PgCopySource.RELATIONS, PgCopySource.encodeRelations(
+        columns.stream().map(SourceColumn::relation).toList()));
     options.put(PgCopySource.PARTITIONS, PgCopySource.encodeSelects(partitionSelects));
     snapshotId.ifPresent(id -> options.put(PgCopySource.SNAPSHOT, id));
     return spark.read().format(PgCopySource.class.getName()).schema(schema).options(options).load();

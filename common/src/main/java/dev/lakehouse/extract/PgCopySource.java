@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lakehouse.spec.SourceSettings;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -44,6 +43,13 @@ public final class PgCopySource implements TableProvider {
   public static final String SCHEMA = "schema";
   /** Comma-separated {@link WireType} names, one per schema field. */
   public static final String WIRE_TYPES = "wireTypes";
+  /**
+   * Optional: comma-separated {@link WireType} names of array elements, one per schema field,
+   * empty for a field that is not an array.
+   */
+  public static final String ELEMENT_WIRE_TYPES = "elementWireTypes";
+  /** Optional: JSON array of each field's relation ({@code schema.table}), named in value errors. */
+  public static final String RELATIONS = "relations";
   /** JSON array of SELECT statements, one input partition each, selecting the schema's columns in order. */
   public static final String PARTITIONS = "partitions";
   /** Optional exported snapshot id ({@code pg_export_snapshot()}) that every partition imports. */
@@ -71,10 +77,18 @@ public final class PgCopySource implements TableProvider {
   }
 
   static String encodeSelects(List<String> selects) {
+    return encode(selects, "the partition selects");
+  }
+
+  static String encodeRelations(List<String> relations) {
+    return encode(relations, "the relations");
+  }
+
+  private static String encode(List<String> strings, String what) {
     try {
-      return JSON.writeValueAsString(selects);
+      return JSON.writeValueAsString(strings);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("Cannot encode the partition selects", e);
+      throw new IllegalArgumentException("Cannot encode " + what, e);
     }
   }
 
@@ -124,19 +138,24 @@ public final class PgCopySource implements TableProvider {
 
     CopyScan(StructType schema, CaseInsensitiveStringMap options) {
       this.schema = schema;
-      WireType[] wireTypes = Arrays.stream(required(options, WIRE_TYPES).split(","))
-          .map(s -> WireType.valueOf(s.trim()))
-          .toArray(WireType[]::new);
-      if (wireTypes.length != schema.length()) {
+      WireType[] wireTypes = wireTypes(required(options, WIRE_TYPES), schema.length(), WIRE_TYPES);
+      String elementOption = options.get(ELEMENT_WIRE_TYPES);
+      WireType[] elementWireTypes = elementOption == null
+          ? new WireType[schema.length()]
+          : wireTypes(elementOption, schema.length(), ELEMENT_WIRE_TYPES);
+      String[] relations;
+      try {
+        String relationOption = options.get(RELATIONS);
+        relations = relationOption == null ? new String[schema.length()] : JSON.readValue(relationOption, String[].class);
+      } catch (JsonProcessingException e) {
+        throw new IllegalArgumentException("Option '" + RELATIONS + "' is not a JSON array of strings", e);
+      }
+      if (relations.length != schema.length()) {
         throw new IllegalArgumentException("The schema has " + schema.length() + " fields but "
-            + wireTypes.length + " wire types were given");
+            + relations.length + " relations were given");
       }
-      for (int i = 0; i < wireTypes.length; i++) {
-        if (!wireTypes[i].accepts(schema.fields()[i].dataType())) {
-          throw new IllegalArgumentException("Field " + schema.fields()[i].name() + " is "
-              + schema.fields()[i].dataType().simpleString() + ", which wire type " + wireTypes[i] + " cannot fill");
-        }
-      }
+      // Checks every field against its wire type before any executor starts.
+      new PgBinaryDecoder(schema, wireTypes, elementWireTypes, relations);
       try {
         this.selects = JSON.readValue(required(options, PARTITIONS), String[].class);
       } catch (JsonProcessingException e) {
@@ -155,9 +174,24 @@ public final class PgCopySource implements TableProvider {
       int connectTimeout = Integer.parseInt(options.getOrDefault(CONNECT_TIMEOUT, "30"));
       String url = required(options, URL);
       this.factory = new ReaderFactory(url, required(options, USER), options.getOrDefault(PASSWORD, ""),
-          connectTimeout, schema, wireTypes, snapshot);
+          connectTimeout, schema, wireTypes, elementWireTypes, relations, snapshot);
       this.description = "PostgreSQL binary COPY from " + factory.settings().safeUrl() + ", "
           + selects.length + " partition(s)" + (snapshot == null ? "" : ", snapshot " + snapshot);
+    }
+
+    /** One wire type per field; an empty entry (only for elements) is none. */
+    private static WireType[] wireTypes(String option, int fields, String key) {
+      String[] names = option.split(",", -1);
+      if (names.length != fields) {
+        throw new IllegalArgumentException("The schema has " + fields + " fields but option '" + key + "' lists "
+            + names.length + " wire types");
+      }
+      WireType[] types = new WireType[names.length];
+      for (int i = 0; i < names.length; i++) {
+        String name = names[i].trim();
+        types[i] = name.isEmpty() ? null : WireType.valueOf(name);
+      }
+      return types;
     }
 
     @Override
@@ -211,16 +245,20 @@ public final class PgCopySource implements TableProvider {
     private final int connectTimeoutSeconds;
     final StructType schema;
     final WireType[] wireTypes;
+    final WireType[] elementWireTypes;
+    final String[] relations;
     final String snapshot;
 
     ReaderFactory(String url, String user, String password, int connectTimeoutSeconds,
-        StructType schema, WireType[] wireTypes, String snapshot) {
+        StructType schema, WireType[] wireTypes, WireType[] elementWireTypes, String[] relations, String snapshot) {
       this.url = url;
       this.user = user;
       this.password = password;
       this.connectTimeoutSeconds = connectTimeoutSeconds;
       this.schema = schema;
       this.wireTypes = wireTypes;
+      this.elementWireTypes = elementWireTypes;
+      this.relations = relations;
       this.snapshot = snapshot;
     }
 

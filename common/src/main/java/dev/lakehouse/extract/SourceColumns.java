@@ -10,6 +10,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -25,6 +27,9 @@ public final class SourceColumns {
   private static final int UNCONSTRAINED_SCALE = 18;
   /** PostgreSQL adds the varlena header size to a numeric's packed (precision, scale) typmod. */
   private static final int VARHDRSZ = 4;
+  /** money holds int64 cents: at most 92233720368547758.07. */
+  private static final int MONEY_PRECISION = 19;
+  private static final int MONEY_SCALE = 2;
 
   private static final String RELATION = """
       SELECT c.oid FROM pg_catalog.pg_class c
@@ -33,37 +38,35 @@ public final class SourceColumns {
 
   private static final String COLUMNS = """
       SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull,
-             t.typname, t.typtype, t.typbasetype, t.typtypmod
+             t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, t.typlen, t.typcategory
       FROM pg_catalog.pg_attribute a
       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum""";
 
-  private static final String TYPE =
-      "SELECT typname, typtype, typbasetype, typtypmod FROM pg_catalog.pg_type WHERE oid = ?";
+  private static final String TYPE = """
+      SELECT typname, typtype, typbasetype, typtypmod, typelem, typlen, typcategory
+      FROM pg_catalog.pg_type WHERE oid = ?""";
 
   private SourceColumns() {}
 
-  /** The columns of {@code schema.table} in declaration order, those in {@code asText} read as text. */
-  public static List<SourceColumn> discover(Connection connection, String schema, String table,
-                                            java.util.Set<String> asText) {
-    List<SourceColumn> columns = discover(connection, schema, table);
-    List<String> unknown = asText.stream().filter(n -> columns.stream().noneMatch(c -> c.name().equals(n))).toList();
-    if (!unknown.isEmpty()) {
-      throw new LakehouseException("as-text names no column " + unknown + " of " + schema + "." + table);
-    }
-    return columns.stream().map(c -> !asText.contains(c.name()) ? c : new SourceColumn(c.name(), c.pgType(),
-        c.sqlType(), DataTypes.StringType, c.nullable(), ident(c.name()) + "::text AS " + ident(c.name()), WireType.TEXT))
-        .toList();
-  }
-
   /** The columns of {@code schema.table} in declaration order. */
   public static List<SourceColumn> discover(Connection connection, String schema, String table) {
+    return discover(connection, schema, table, Set.of());
+  }
+
+  /**
+   * The columns of {@code schema.table} in declaration order; those named in {@code asText} are
+   * read as PostgreSQL's text form of their values (a string column), whatever their type. Naming
+   * a column the table does not have is an error.
+   */
+  public static List<SourceColumn> discover(Connection connection, String schema, String table, Set<String> asText) {
     String where = schema + "." + table;
     try {
       long relationId = relationId(connection, schema, table);
       List<SourceColumn> columns = new ArrayList<>();
-      try (PreparedStatement s = connection.prepareStatement(COLUMNS)) {
+      try (PreparedStatement s = connection.prepareStatement(COLUMNS);
+           PreparedStatement types = connection.prepareStatement(TYPE)) {
         s.setLong(1, relationId);
         try (ResultSet rs = s.executeQuery()) {
           while (rs.next()) {
@@ -71,19 +74,34 @@ public final class SourceColumns {
             String sqlType = rs.getString(2);
             int typmod = rs.getInt(3);
             boolean notNull = rs.getBoolean(4);
-            String typname = rs.getString(5);
             // A domain travels in its base type's binary format, so map the base type.
-            if ("d".equals(rs.getString(6))) {
-              BaseType base = baseType(connection, rs.getLong(7), rs.getInt(8));
-              typname = base.name();
-              typmod = typmod >= 0 ? typmod : base.typmod();
+            PgType type = "d".equals(rs.getString(6))
+                ? resolve(types, rs.getLong(7), typmod >= 0 ? typmod : rs.getInt(8))
+                : new PgType(rs.getString(5), typmod, rs.getLong(9), isArray(rs.getLong(9), rs.getInt(10),
+                    rs.getString(11)));
+            if (asText.contains(name)) {
+              columns.add(asText(where, name, sqlType, !notNull, type.name()));
+              continue;
             }
-            columns.add(column(where, name, typname, sqlType, typmod, !notNull));
+            if (type.isArray()) {
+              // An array column's typmod is its elements' (numeric(10,2)[]).
+              PgType element = resolve(types, type.element(), type.typmod());
+              columns.add(arrayColumn(where, name, type.name(), sqlType, element, !notNull));
+            } else {
+              columns.add(column(where, name, type.name(), sqlType, type.typmod(), !notNull));
+            }
           }
         }
       }
       if (columns.isEmpty()) {
         throw new LakehouseException("Source table " + where + " has no columns");
+      }
+      Set<String> unknown = new TreeSet<>(asText);
+      columns.forEach(c -> unknown.remove(c.name()));
+      if (!unknown.isEmpty()) {
+        throw new LakehouseException("as-text names " + (unknown.size() == 1 ? "a column" : "columns") + " that "
+            + where + " does not have: " + String.join(", ", unknown) + "; its columns are "
+            + columns.stream().map(SourceColumn::name).toList());
       }
       return columns;
     } catch (SQLException e) {
@@ -116,50 +134,96 @@ public final class SourceColumns {
     }
   }
 
-  private record BaseType(String name, int typmod) {}
+  /** A type with its domains peeled off: the name, typmod and array element of the first non-domain. */
+  private record PgType(String name, int typmod, long element, boolean isArray) {}
 
-  private static BaseType baseType(Connection connection, long typeId, int typmod) throws SQLException {
-    try (PreparedStatement s = connection.prepareStatement(TYPE)) {
-      // Domains can be layered; walk down to the first type that is not a domain.
-      while (true) {
-        s.setLong(1, typeId);
-        try (ResultSet rs = s.executeQuery()) {
-          rs.next();
-          if (!"d".equals(rs.getString(2))) {
-            return new BaseType(rs.getString(1), typmod);
-          }
-          typeId = rs.getLong(3);
-          typmod = typmod >= 0 ? typmod : rs.getInt(4);
+  private static PgType resolve(PreparedStatement types, long typeId, int typmod) throws SQLException {
+    // Domains can be layered; walk down to the first type that is not a domain. The outermost
+    // explicit typmod wins (a column's own, then each domain's).
+    while (true) {
+      types.setLong(1, typeId);
+      try (ResultSet rs = types.executeQuery()) {
+        if (!rs.next()) {
+          throw new LakehouseException("Type " + typeId + " is not in pg_type");
         }
+        if (!"d".equals(rs.getString(2))) {
+          return new PgType(rs.getString(1), typmod, rs.getLong(5), isArray(rs.getLong(5), rs.getInt(6),
+              rs.getString(7)));
+        }
+        typeId = rs.getLong(3);
+        typmod = typmod >= 0 ? typmod : rs.getInt(4);
       }
     }
+  }
+
+  /** A true array type (as format_type tells them): variable length, an element type, category A. */
+  private static boolean isArray(long element, int typlen, String category) {
+    return element != 0 && typlen == -1 && "A".equals(category);
   }
 
   static SourceColumn column(String where, String name, String typname, String sqlType, int typmod,
       boolean nullable) {
     String quoted = ident(name);
-    WireType wire;
-    DataType type;
-    switch (typname) {
-      case "int2" -> { wire = WireType.INT2; type = DataTypes.ShortType; }
-      case "int4" -> { wire = WireType.INT4; type = DataTypes.IntegerType; }
-      case "int8" -> { wire = WireType.INT8; type = DataTypes.LongType; }
-      case "float4" -> { wire = WireType.FLOAT4; type = DataTypes.FloatType; }
-      case "float8" -> { wire = WireType.FLOAT8; type = DataTypes.DoubleType; }
-      case "numeric" -> { wire = WireType.NUMERIC; type = decimalType(where, name, sqlType, typmod); }
-      case "bool" -> { wire = WireType.BOOL; type = DataTypes.BooleanType; }
-      case "text", "varchar", "bpchar", "name", "citext" -> { wire = WireType.TEXT; type = DataTypes.StringType; }
-      case "date" -> { wire = WireType.DATE; type = DataTypes.DateType; }
-      case "timestamptz" -> { wire = WireType.TIMESTAMP; type = DataTypes.TimestampType; }
-      case "timestamp" -> { wire = WireType.TIMESTAMP; type = DataTypes.TimestampNTZType; }
-      case "bytea" -> { wire = WireType.BYTEA; type = DataTypes.BinaryType; }
-      default -> {
-        // Everything else (uuid, json, arrays, enums, intervals, ...) as PostgreSQL's own text form.
-        return new SourceColumn(name, typname, sqlType, DataTypes.StringType, nullable,
-            quoted + "::text AS " + quoted, WireType.TEXT);
-      }
+    if (typname.equals("money")) {
+      // money's binary form is a bare int64 of cents; through numeric it arrives exact.
+      return new SourceColumn(name, typname, sqlType, DataTypes.createDecimalType(MONEY_PRECISION, MONEY_SCALE),
+          nullable, quoted + "::numeric AS " + quoted, WireType.NUMERIC, null, where);
     }
-    return new SourceColumn(name, typname, sqlType, type, nullable, quoted, wire);
+    Native n = nativeType(where, name, typname, sqlType, typmod, false);
+    if (n == null) {
+      // Everything else (json, enums, intervals, inet, ranges, ...) as PostgreSQL's own text form.
+      return new SourceColumn(name, typname, sqlType, DataTypes.StringType, nullable,
+          quoted + "::text AS " + quoted, WireType.TEXT, null, where);
+    }
+    return new SourceColumn(name, typname, sqlType, n.type(), nullable, quoted, n.wire(), null, where);
+  }
+
+  private static SourceColumn arrayColumn(String where, String name, String arrayTypname, String sqlType,
+      PgType element, boolean nullable) {
+    String quoted = ident(name);
+    Native n = nativeType(where, name, element.name(), sqlType, element.typmod(), true);
+    if (n == null) {
+      // enum[], json[], inet[], interval[], unconstrained numeric[], ...: each element's text form.
+      return new SourceColumn(name, arrayTypname, sqlType, DataTypes.createArrayType(DataTypes.StringType, true),
+          nullable, quoted + "::text[] AS " + quoted, WireType.ARRAY, WireType.TEXT, where);
+    }
+    return new SourceColumn(name, arrayTypname, sqlType, DataTypes.createArrayType(n.type(), true), nullable,
+        quoted, WireType.ARRAY, n.wire(), where);
+  }
+
+  private static SourceColumn asText(String where, String name, String sqlType, boolean nullable, String typname) {
+    String quoted = ident(name);
+    return new SourceColumn(name, typname, sqlType, DataTypes.StringType, nullable, quoted + "::text AS " + quoted,
+        WireType.TEXT, null, where);
+  }
+
+  private record Native(WireType wire, DataType type) {}
+
+  /**
+   * The types decoded from their binary form, or null for a type that travels as text. Arrays
+   * take a numeric element only with a declared precision: an unconstrained one would hold
+   * elements of any scale.
+   */
+  private static Native nativeType(String where, String name, String typname, String sqlType, int typmod,
+      boolean element) {
+    return switch (typname) {
+      case "int2" -> new Native(WireType.INT2, DataTypes.ShortType);
+      case "int4" -> new Native(WireType.INT4, DataTypes.IntegerType);
+      case "int8" -> new Native(WireType.INT8, DataTypes.LongType);
+      case "float4" -> new Native(WireType.FLOAT4, DataTypes.FloatType);
+      case "float8" -> new Native(WireType.FLOAT8, DataTypes.DoubleType);
+      case "numeric" -> element && typmod < VARHDRSZ ? null
+          : new Native(WireType.NUMERIC, decimalType(where, name, sqlType, typmod));
+      case "bool" -> new Native(WireType.BOOL, DataTypes.BooleanType);
+      case "text", "varchar", "name", "citext" -> new Native(WireType.TEXT, DataTypes.StringType);
+      case "bpchar" -> new Native(WireType.BPCHAR, DataTypes.StringType);
+      case "uuid" -> new Native(WireType.UUID, DataTypes.StringType);
+      case "date" -> new Native(WireType.DATE, DataTypes.DateType);
+      case "timestamptz" -> new Native(WireType.TIMESTAMP, DataTypes.TimestampType);
+      case "timestamp" -> new Native(WireType.TIMESTAMP, DataTypes.TimestampNTZType);
+      case "bytea" -> new Native(WireType.BYTEA, DataTypes.BinaryType);
+      default -> null;
+    };
   }
 
   private static DataType decimalType(String where, String name, String sqlType, int typmod) {
@@ -181,7 +245,7 @@ public final class SourceColumns {
     }
     if (sparkPrecision > MAX_PRECISION) {
       throw new LakehouseException("Column " + where + "." + name + " is " + sqlType
-          + ", which does not fit a Spark decimal (at most 38 digits)");
+          + ", which does not fit a Spark decimal (at most 38 digits); list it in as-text");
     }
     return DataTypes.createDecimalType(sparkPrecision, sparkScale);
   }

@@ -1,5 +1,6 @@
 package dev.lakehouse.extract;
 
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.BooleanType;
 import org.apache.spark.sql.types.DataType;
@@ -15,9 +16,11 @@ import org.apache.spark.sql.types.TimestampNTZType;
 import org.apache.spark.sql.types.TimestampType;
 
 /**
- * How one column arrives in PostgreSQL's binary COPY format, which decides how the reader decodes
- * it. Several PostgreSQL types share a layout (text, varchar, bpchar, name, citext and every
+ * How one value arrives in PostgreSQL's binary send format (what binary COPY and pgoutput with
+ * {@code binary 'true'} carry), which decides how {@link PgBinaryDecoder} decodes it. Several
+ * PostgreSQL types share a layout (text, varchar, name, citext, enum labels and every
  * {@code ::text} cast are all UTF-8 bytes; timestamp and timestamptz are both int64 micros).
+ * An {@link #ARRAY}'s elements have a wire type of their own, any of the others.
  */
 public enum WireType {
   BOOL(1),
@@ -28,9 +31,15 @@ public enum WireType {
   FLOAT8(8),
   NUMERIC(-1),
   TEXT(-1),
+  /** character(n): UTF-8 bytes with PostgreSQL's blank padding, which decoding strips as {@code ::text} does. */
+  BPCHAR(-1),
+  /** 16 bytes, decoded to the canonical lower-case text form. */
+  UUID(16),
   BYTEA(-1),
   DATE(4),
-  TIMESTAMP(8);
+  TIMESTAMP(8),
+  /** PostgreSQL's binary array: header, dimensions, then each element with its own length. */
+  ARRAY(-1);
 
   private final int fixedLength;
 
@@ -43,7 +52,7 @@ public enum WireType {
     return fixedLength;
   }
 
-  /** Whether values of this layout can be decoded into the given Spark type. */
+  /** Whether values of this layout can be decoded into the given Spark type (never true for ARRAY). */
   public boolean accepts(DataType type) {
     return switch (this) {
       case BOOL -> type instanceof BooleanType;
@@ -53,10 +62,22 @@ public enum WireType {
       case FLOAT4 -> type instanceof FloatType;
       case FLOAT8 -> type instanceof DoubleType;
       case NUMERIC -> type instanceof DecimalType;
-      case TEXT -> type instanceof StringType;
+      case TEXT, BPCHAR, UUID -> type instanceof StringType;
       case BYTEA -> type instanceof BinaryType;
       case DATE -> type instanceof DateType;
       case TIMESTAMP -> type instanceof TimestampType || type instanceof TimestampNTZType;
+      case ARRAY -> false;
     };
+  }
+
+  /**
+   * Whether a column of this layout, with {@code element} the layout of an array's elements (null
+   * for anything but an array), can be decoded into the given Spark type.
+   */
+  public boolean accepts(WireType element, DataType type) {
+    if (this != ARRAY) {
+      return element == null && accepts(type);
+    }
+    return element != null && element != ARRAY && type instanceof ArrayType a && element.accepts(a.elementType());
   }
 }

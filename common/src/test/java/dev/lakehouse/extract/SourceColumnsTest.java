@@ -72,18 +72,22 @@ class SourceColumnsTest extends LakehouseTestBase {
     assertColumn(c.get(8), "c_bool", "bool", DataTypes.BooleanType, WireType.BOOL, true, "\"c_bool\"");
     assertColumn(c.get(9), "c_text", "text", DataTypes.StringType, WireType.TEXT, false, "\"c_text\"");
     assertColumn(c.get(10), "c_varchar", "varchar", DataTypes.StringType, WireType.TEXT, true, "\"c_varchar\"");
-    assertColumn(c.get(11), "c_char", "bpchar", DataTypes.StringType, WireType.TEXT, true, "\"c_char\"");
+    // character(n) lands without its padding, as ::text shows it: decoded as BPCHAR, which strips it.
+    assertColumn(c.get(11), "c_char", "bpchar", DataTypes.StringType, WireType.BPCHAR, true, "\"c_char\"");
     assertColumn(c.get(12), "c_name", "name", DataTypes.StringType, WireType.TEXT, true, "\"c_name\"");
     assertColumn(c.get(13), "c_citext", "citext", DataTypes.StringType, WireType.TEXT, true, "\"c_citext\"");
     assertColumn(c.get(14), "c_date", "date", DataTypes.DateType, WireType.DATE, true, "\"c_date\"");
     assertColumn(c.get(15), "c_tstz", "timestamptz", DataTypes.TimestampType, WireType.TIMESTAMP, true, "\"c_tstz\"");
     assertColumn(c.get(16), "c_ts", "timestamp", DataTypes.TimestampNTZType, WireType.TIMESTAMP, true, "\"c_ts\"");
     assertColumn(c.get(17), "c_bytea", "bytea", DataTypes.BinaryType, WireType.BYTEA, true, "\"c_bytea\"");
-    // Types without a faithful Spark counterpart travel as PostgreSQL's own text form.
-    assertColumn(c.get(18), "c_uuid", "uuid", DataTypes.StringType, WireType.TEXT, true, "\"c_uuid\"::text AS \"c_uuid\"");
+    // uuid is decoded from its 16 bytes into the canonical text; types without a faithful Spark
+    // counterpart travel as PostgreSQL's own text form.
+    assertColumn(c.get(18), "c_uuid", "uuid", DataTypes.StringType, WireType.UUID, true, "\"c_uuid\"");
     assertColumn(c.get(19), "c_jsonb", "jsonb", DataTypes.StringType, WireType.TEXT, true, "\"c_jsonb\"::text AS \"c_jsonb\"");
     assertColumn(c.get(20), "c_json", "json", DataTypes.StringType, WireType.TEXT, true, "\"c_json\"::text AS \"c_json\"");
-    assertColumn(c.get(21), "c_ints", "_int4", DataTypes.StringType, WireType.TEXT, true, "\"c_ints\"::text AS \"c_ints\"");
+    assertColumn(c.get(21), "c_ints", "_int4", DataTypes.createArrayType(DataTypes.IntegerType, true), WireType.ARRAY,
+        true, "\"c_ints\"");
+    assertEquals(WireType.INT4, c.get(21).elementWireType());
     assertColumn(c.get(22), "c_mood", "mood", DataTypes.StringType, WireType.TEXT, true, "\"c_mood\"::text AS \"c_mood\"");
     assertColumn(c.get(23), "c_interval", "interval", DataTypes.StringType, WireType.TEXT, true,
         "\"c_interval\"::text AS \"c_interval\"");
@@ -111,7 +115,8 @@ class SourceColumnsTest extends LakehouseTestBase {
   @Test
   void numericWiderThanSparkDecimalNamesTheColumn() {
     LakehouseException e = assertThrows(LakehouseException.class, () -> discover("operations", "wide"));
-    assertEquals("Column operations.wide.amount is numeric(40,2), which does not fit a Spark decimal (at most 38 digits)",
+    assertEquals("Column operations.wide.amount is numeric(40,2), which does not fit a Spark decimal (at most 38 digits);"
+        + " list it in as-text",
         e.getMessage());
   }
 
