@@ -210,6 +210,12 @@ public final class BronzeLoader {
       for (String key : table.primaryKey()) {
         requireColumn(byName, key, qualified, table, "primary-key");
       }
+      for (String column : concat(table.primaryKey(), table.cursor(), table.partitionColumn())) {
+        if (table.asText().contains(column)) {
+          throw new LakehouseException("lakehouse.tables." + table.name() + ".as-text: " + column
+              + " is a key, cursor or partition column, which must keep its type");
+        }
+      }
 
       String window = "TRUE";
       Optional<CursorValue> lower = Optional.empty();
@@ -307,6 +313,13 @@ public final class BronzeLoader {
     return Commits.tag(writer, Commits.Tag.idempotent(JOB, table.name(), batchId, runId).with(positions));
   }
 
+  private static List<String> concat(List<String> keys, Optional<String> cursor, Optional<String> partition) {
+    List<String> all = new ArrayList<>(keys);
+    cursor.ifPresent(all::add);
+    partition.ifPresent(all::add);
+    return all;
+  }
+
   /** The window's upper bound: the source's clock when the extraction starts, in the cursor's type. */
   private Optional<CursorValue> upperBound(CursorValue.Kind kind, Instant now) {
     return switch (kind) {
@@ -374,10 +387,9 @@ public final class BronzeLoader {
           .toList();
       return CopyExtraction.read(spark, source, columns, selects, Optional.of(snapshot));
     }
-    Properties props = source.jdbcProperties();
-    props.setProperty("fetchsize", Integer.toString(table.fetchSize()));
-    String subquery = "(SELECT " + selectList + " FROM " + qualified + ") AS src";
-    return spark.read().jdbc(source.url(), subquery, predicates.toArray(String[]::new), props);
+    // The JDBC path lands what COPY lands: same schema, values and errors, the same snapshot.
+    return dev.lakehouse.extract.JdbcExtraction.read(spark, source, columns, qualified, predicates, table.fetchSize(),
+        Optional.of(snapshot));
   }
 
   /**

@@ -63,7 +63,14 @@ public final class TextValues {
 
   static Object parse(String text, DataType type, String pgType) {
     if (type instanceof StringType) {
-      return pgType.equals("bpchar") || pgType.equals("_bpchar") ? text.stripTrailing() : text;
+      if (pgType.equals("bpchar")) {
+        return text.stripTrailing();
+      }
+      if (pgType.equals("inet") && !text.contains("/")) {
+        // inet's ::text (what the COPY path reads) always shows the mask; its output omits a full one.
+        return text + (text.contains(":") ? "/128" : "/32");
+      }
+      return text;
     }
     if (type instanceof ShortType) {
       return Short.parseShort(text);
