@@ -35,6 +35,14 @@ public final class Lakehouse implements AutoCloseable {
     return view;
   }
 
+  /** The same source and Spark session under another specification (e.g. another root). Closing it closes nothing. */
+  public Lakehouse withSpec(LakehouseSpec other) {
+    Lakehouse view = new Lakehouse(other);
+    view.source = source();
+    view.spark = spark();
+    return view;
+  }
+
   public LakehouseSpec spec() {
     return spec;
   }

@@ -133,8 +133,13 @@ public final class LogCapture {
       }
       String temporary = (settings.slot() + "_copy_" + Long.toHexString(System.nanoTime())).toLowerCase();
       try (ReplicationSlot slot = ReplicationSlot.createTemporary(endpoint(), temporary)) {
-        results.add(loader.snapshot(runId, table, new BronzeLoader.LogSnapshot(slot.snapshotName(),
-            slot.consistentPoint().asLong())));
+        long lsn = slot.consistentPoint().asLong();
+        BronzeLoader.TableResult copied = loader.snapshot(runId, table, new BronzeLoader.LogSnapshot(slot.snapshotName(), lsn));
+        results.add(copied);
+        if (!copied.failed()) {
+          // Recorded at once: silver may apply the copy while the log is still being read.
+          watermarks.recordAll(List.of(new Watermark(table.name(), 1, Optional.of(new CursorValue.IntegerValue(lsn)), runId)));
+        }
       } catch (RuntimeException e) {
         results.add(new BronzeLoader.TableResult(table.name(), 1, 0, 0, Optional.empty(), RunLog.Status.FAILED,
             Errors.describe(e)));

@@ -86,7 +86,8 @@ public final class LogSetup {
   public List<String> teardown() {
     List<String> done = new ArrayList<>();
     try (Connection connection = SourceDatabase.connect(source)) {
-      done.add("slot " + settings.slot() + ": " + (ReplicationSlot.drop(connection, settings.slot()) ? "dropped" : "absent"));
+      done.add("slot " + settings.slot() + ": " + (ReplicationSlot.drop(connection, settings.slot(),
+          java.time.Duration.ofSeconds(30)) ? "dropped" : "absent"));
       done.add("publication " + settings.publication() + ": "
           + (Publication.drop(connection, settings.publication()) ? "dropped" : "absent"));
       return done;

@@ -182,7 +182,8 @@ public final class Commits {
     return OptionalLong.of(DeltaTable.forPath(spark, path).history(1).first().getLong(0));
   }
 
-  static Optional<Commit> parse(long version, String metadata, Map<String, String> metrics) {
+  /** A commit's tag from its user metadata, if it has one. */
+  public static Optional<Commit> parse(long version, String metadata, Map<String, String> metrics) {
     if (metadata == null) {
       return Optional.empty();
     }

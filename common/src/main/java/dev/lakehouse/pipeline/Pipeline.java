@@ -154,6 +154,9 @@ public final class Pipeline {
       LogCapture capture = new LogCapture(lakehouse.spark(), lakehouse.source(), lakehouse.paths(), lakehouse.spec().log());
       List<BronzeLoader.TableResult> copies = capture.initialCopies(runId, logged);
       results.addAll(copies);
+      if (copies.stream().anyMatch(c -> !c.failed())) {
+        afterBatch.accept(new LogCapture.Captured(copies, 0, 0, null));
+      }
       List<String> failedCopies = copies.stream().filter(BronzeLoader.TableResult::failed)
           .map(BronzeLoader.TableResult::table).toList();
       List<TableSpec> ready = logged.stream().filter(t -> !failedCopies.contains(t.name())).toList();

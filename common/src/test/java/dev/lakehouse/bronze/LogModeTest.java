@@ -71,8 +71,8 @@ class LogModeTest extends LakehouseTestBase {
 
   private static void assertSilverEqualsTheSource(Fixture f) {
     TableSpec devices = f.spec().table("devices").orElseThrow();
-    assertEquals(PgText.sourceRows(urlOf(f.db()), devices, "lab"),
-        PgText.silverRows(spark, f.spec().paths().silver("devices"), devices, urlOf(f.db()), "lab"));
+    PgText.assertSameLines(PgText.sourceRows(urlOf(f.db()), devices, "lab"),
+        PgText.silverRows(spark, f.spec().paths().silver("devices"), devices, urlOf(f.db()), "lab"), "silver.devices");
   }
 
   @Test

@@ -101,7 +101,7 @@ class MeteringExampleTest extends LakehouseTestBase {
     for (TableSpec table : spec.tables()) {
       List<String> expected = PgText.sourceRows(urlOf(db), table);
       List<String> actual = PgText.silverRows(spark, spec.paths().silver(table.name()), table, urlOf(db));
-      assertEquals(expected, actual, "silver." + table.name() + " " + when);
+      PgText.assertSameLines(expected, actual, "silver." + table.name() + " " + when);
     }
     // The fact, its dimension keys turned back into natural keys, against its query asked of PostgreSQL.
     List<String> fact = rows(spark.sql("SELECT f.meter_id, s.substation_code, f.reading_date, f.channel, f.kwh,"
@@ -110,8 +110,20 @@ class MeteringExampleTest extends LakehouseTestBase {
         + " JOIN delta.`" + spec.paths().gold("dim_meter") + "` m ON m.meter_sk = f.meter_sk AND m.meter_id = f.meter_id"
         + " JOIN delta.`" + spec.paths().gold("dim_date") + "` d ON d.date_key = f.reading_date_key AND d.date = f.reading_date")
         .collectAsList());
-    assertEquals(sourceRows(db, resource("expected-fact.sql")), fact, "fact_meter_readings " + when);
-    assertEquals(sourceRows(db, resource("expected-mart.sql")),
+    try {
+      PgText.assertSameLines(sourceRows(db, resource("expected-fact.sql")), fact, "fact_meter_readings " + when);
+    } catch (AssertionError e) {
+      // What the fact and the dimension hold for the first meter that differs, to see why.
+      String meter = e.getMessage().replaceAll("(?s).*missing \\[([0-9a-f-]{36}).*", "$1");
+      System.out.println("DIAGNOSIS fact " + sql("SELECT meter_sk, substation_sk, count(*) FROM delta.`%s` WHERE meter_id = '%s'"
+          + " GROUP BY 1, 2", spec.paths().gold("fact_meter_readings"), meter));
+      System.out.println("DIAGNOSIS dim " + sql("SELECT meter_sk, status, tariff_code, valid_from, valid_to, is_deleted,"
+          + " is_inferred FROM delta.`%s` WHERE meter_id = '%s' ORDER BY valid_from", spec.paths().gold("dim_meter"), meter));
+      System.out.println("DIAGNOSIS silver " + sql("SELECT status, updated_at, _updated_at, _is_deleted FROM delta.`%s`"
+          + " WHERE meter_id = '%s'", spec.paths().silver("meters"), meter));
+      throw e;
+    }
+    PgText.assertSameLines(sourceRows(db, resource("expected-mart.sql")),
         rows(spark.read().format("delta").load(spec.paths().gold("mart_daily_net_kwh_by_region")).collectAsList()),
         "mart " + when);
     for (DimensionSpec dimension : spec.gold().dimensions().values()) {

@@ -121,6 +121,21 @@ public final class PgText {
     }
   }
 
+  /** Asserts two sorted line lists are equal; the message shows only the lines that differ. */
+  public static void assertSameLines(List<String> expected, List<String> actual, String what) {
+    if (expected.equals(actual)) {
+      return;
+    }
+    List<String> missing = new ArrayList<>(expected);
+    actual.forEach(missing::remove);
+    List<String> extra = new ArrayList<>(actual);
+    expected.forEach(extra::remove);
+    throw new AssertionError(what + ": " + expected.size() + " rows expected, " + actual.size() + " found; missing "
+        + missing.subList(0, Math.min(10, missing.size())) + (missing.size() > 10 ? " and " + (missing.size() - 10)
+        + " more" : "") + "; unexpected " + extra.subList(0, Math.min(10, extra.size()))
+        + (extra.size() > 10 ? " and " + (extra.size() - 10) + " more" : ""));
+  }
+
   /** Spark rows as sorted lines, each value as PostgreSQL would print it. */
   public static List<String> lines(List<Row> rows) {
     List<String> lines = new ArrayList<>();

@@ -4,7 +4,15 @@ import dev.lakehouse.Lakehouse;
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.acme.AcmeSimulator;
 import dev.lakehouse.catalog.LakehouseCatalog;
+import dev.lakehouse.acme.AcmeSchema;
+import dev.lakehouse.bronze.LogSetup;
 import dev.lakehouse.pipeline.Pipeline;
+import dev.lakehouse.pipeline.Streaming;
+import dev.lakehouse.spec.GoldSpec;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.LogSettings;
+import dev.lakehouse.spec.TableSpec;
+import java.util.concurrent.atomic.AtomicBoolean;
 import dev.lakehouse.report.ResultFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,7 +42,7 @@ public final class DemoJob extends LakehouseCli.Subcommand {
   int changes;
 
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     Instant start = Instant.now();
     PrintWriter out = out();
     try (Lakehouse lakehouse = cli.open()) {
@@ -80,6 +88,10 @@ public final class DemoJob extends LakehouseCli.Subcommand {
       ResultFormat.TABLE.write(lakehouse.spark().sql(DQ_RESULTS), 50, out);
       ResultFormat.TABLE.write(lakehouse.spark().sql(QUARANTINE), 50, out);
 
+      if (online) {
+        online(lakehouse, out, start);
+      }
+
       out.printf("%nDone in %ds. Lakehouse: %s%n", Duration.between(start, Instant.now()).toSeconds(),
           lakehouse.paths().root());
       out.println("Explore it:  jobs/bin/lakehouse sql \"SELECT * FROM gold.dim_customer WHERE customer_id = 1\"");
@@ -87,6 +99,85 @@ public final class DemoJob extends LakehouseCli.Subcommand {
       out.println("             jobs/bin/lakehouse tables    |    jobs/bin/lakehouse check");
       out.flush();
       return 0;
+    }
+  }
+
+  @Option(names = "--online", negatable = true, defaultValue = "true",
+      description = "End with the online part: customers streamed from the log (default: ${DEFAULT-VALUE}).")
+  boolean online;
+
+  /**
+   * The online part: customers read from PostgreSQL's log into a lakehouse of their own, by
+   * {@code stream}; two changes of one customer and a delete of another, seen in silver and in the
+   * SCD2 history within seconds, every intermediate version included.
+   */
+  private static void online(Lakehouse lakehouse, PrintWriter out, Instant start) throws Exception {
+    step(out, start, "Online: customers from PostgreSQL's log (lakehouse stream), into a lakehouse of their own");
+    String root = lakehouse.paths().root() + "-online";
+    delete(Paths.get(root));
+    LakehouseSpec base = lakehouse.spec();
+    TableSpec customers = base.table("customers").orElseThrow();
+    TableSpec logged = new TableSpec(customers.name(), customers.schema(), customers.sourceTable(), customers.primaryKey(),
+        TableSpec.Mode.LOG, java.util.Optional.empty(), customers.lookback(), customers.land(), customers.partitions(),
+        customers.partitionColumn(), customers.method(), customers.fetchSize(), customers.asText(), customers.conform(),
+        customers.quality());
+    GoldSpec gold = new GoldSpec(java.util.Map.of("customer", base.gold().dimensions().get("customer")),
+        java.util.Map.of(), java.util.Map.of());
+    LakehouseSpec spec = new LakehouseSpec(base.env(), root, base.source(), base.spark(), base.lockLease(), false,
+        List.of(logged), gold, base.maintain(), new LogSettings("lakehouse_demo", "lakehouse_demo",
+            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(30), 50_000));
+    Lakehouse streamed = lakehouse.withSpec(spec);
+    LogSetup setup = new LogSetup(streamed.source(), spec.log());
+    setup.setup(spec.logTables()).forEach(line -> out.println("    " + line));
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread stream = new Thread(() -> new Streaming(streamed).run(stop::get, line -> { }), "demo-stream");
+    stream.start();
+    try {
+      String silver = streamed.paths().silver("customers");
+      long customersNow;
+      try (java.sql.Connection c = dev.lakehouse.source.SourceDatabase.connect(streamed.source());
+           java.sql.Statement s = c.createStatement()) {
+        String table = dev.lakehouse.source.SourceDatabase.qualified(AcmeSchema.schema(streamed.source()), "customers");
+        try (java.sql.ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table)) {
+          rs.next();
+          customersNow = rs.getLong(1);
+        }
+        waitFor(() -> rows(streamed, silver, "TRUE") == customersNow);
+        out.printf("    initial copy in silver: %,d customers%n", customersNow);
+        Instant changed = Instant.now();
+        s.execute("UPDATE " + table + " SET city = 'Bergen', updated_at = now() WHERE customer_id = 2");
+        s.execute("UPDATE " + table + " SET city = 'Tromsø', updated_at = now() WHERE customer_id = 2");
+        s.execute("DELETE FROM " + table + " WHERE customer_id = 3");
+        waitFor(() -> rows(streamed, streamed.paths().gold("dim_customer"), "customer_id = 3 AND is_deleted") == 1
+            && rows(streamed, silver, "customer_id = 2 AND city = 'Tromsø'") == 1);
+        out.printf("    two updates of customer 2 and a delete of customer 3: in silver and gold after %.1f s%n",
+            Duration.between(changed, Instant.now()).toMillis() / 1000.0);
+      }
+      ResultFormat.TABLE.write(streamed.spark().sql("SELECT customer_sk, customer_id, name, city, valid_from, valid_to,"
+          + " is_current, is_deleted FROM delta.`" + streamed.paths().gold("dim_customer") + "`"
+          + " WHERE customer_id IN (2, 3) ORDER BY customer_id, valid_from"), 20, out);
+    } finally {
+      stop.set(true);
+      stream.join();
+      setup.teardown();
+    }
+  }
+
+  private static long rows(Lakehouse lakehouse, String path, String where) {
+    try {
+      return lakehouse.spark().read().format("delta").load(path).where(where).count();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new LakehouseException("the online part did not see the changes within 3 minutes");
+      }
+      Thread.sleep(250);
     }
   }
 
