@@ -84,7 +84,12 @@ final class FactTable {
       Dataset<Row> rows = query.rows();
       checkQuery(rows);
       boolean exists = DeltaTable.isDeltaTable(spark, path);
-      boolean everything = !exists || spec.inputs().stream()
+      boolean reshaped = exists && !sameColumns(path, resolved(rows, positions));
+      if (reshaped) {
+        LOG.warn("gold {}: its columns are now {} (they were {}); rebuilding it from silver", spec.name(),
+            resolved(rows, positions).schema().simpleString(), spark.read().format("delta").load(path).schema().simpleString());
+      }
+      boolean everything = !exists || reshaped || spec.inputs().stream()
           .anyMatch(t -> !consumed.containsKey(GoldInputs.silverKey(t)));
       Dataset<Row> touched = null;
       if (!everything) {
@@ -98,25 +103,21 @@ final class FactTable {
       }
       rows = rows.persist(StorageLevel.MEMORY_AND_DISK());
       persisted.add(rows);
+      if (touched != null) {
+        LOG.info("gold {}: the changes touch {} facts; {} of them are in the query's rows", spec.name(), touched.count(),
+            rows.count());
+      }
 
-      Dataset<Row> facts = rows;
       for (FactSpec.DimensionRef ref : spec.dimensions()) {
         DimensionSpec dimension = dimensions.get(ref.dimension());
-        Scd2Merge merge = merges.get(ref.dimension());
         Dataset<Row> keys = rows.select(ref.key().stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new))
             .toDF(dimension.naturalKey().toArray(String[]::new));
         // Late-arriving members: a fact never waits for its dimension row.
-        merge.ensureMembers(keys, Optional.of(Commits.Tag.of(GoldInputs.LAYER, dimension.table(), 0, runId)
-            .with(inputs.consumed(dimension.table()))));
-        facts = PointInTime.resolve(facts, spec.grain(), merge.read(), dimension.surrogateKey(),
-            dimension.naturalKey(), ref.key(), ref.asOf(), ref.column());
+        merges.get(ref.dimension()).ensureMembers(keys, Optional.of(Commits.Tag.of(GoldInputs.LAYER, dimension.table(), 0,
+            runId).with(inputs.consumed(dimension.table()))));
         positions.put(GoldInputs.goldKey(dimension.table()), Long.toString(inputs.goldVersion(dimension.table())));
       }
-      for (String date : spec.dates()) {
-        facts = facts.withColumn(FactSpec.dateKey(date), DateDimension.dateKey(dateOf(facts, date)));
-      }
-      List<String> output = spec.outputColumns(Arrays.asList(rows.columns()));
-      facts = facts.select(output.stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new));
+      Dataset<Row> facts = resolved(rows, positions);
       if (!spec.dates().isEmpty()) {
         Dataset<Row> dates = null;
         for (String date : spec.dates()) {
@@ -126,8 +127,8 @@ final class FactTable {
         DateDimension.cover(spark, paths.gold("dim_date"), dates, runId);
       }
       Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, spec.name(), 0, runId).with(positions);
-      if (!exists || !sameColumns(path, facts)) {
-        return rebuild(path, facts, tag, exists);
+      if (!exists || reshaped) {
+        return rebuild(path, facts, tag);
       }
       return merge(path, facts, touched, tag, persisted);
     }
@@ -227,6 +228,21 @@ final class FactTable {
         .select(key).distinct());
   }
 
+  /** The fact rows for these query rows, lazily: dimension keys resolved as of their time, date keys. */
+  private Dataset<Row> resolved(Dataset<Row> rows, Map<String, String> positions) {
+    Dataset<Row> facts = rows;
+    for (FactSpec.DimensionRef ref : spec.dimensions()) {
+      DimensionSpec dimension = dimensions.get(ref.dimension());
+      facts = PointInTime.resolve(facts, spec.grain(), merges.get(ref.dimension()).read(), dimension.surrogateKey(),
+          dimension.naturalKey(), ref.key(), ref.asOf(), ref.column());
+    }
+    for (String date : spec.dates()) {
+      facts = facts.withColumn(FactSpec.dateKey(date), DateDimension.dateKey(dateOf(facts, date)));
+    }
+    List<String> output = spec.outputColumns(Arrays.asList(rows.columns()));
+    return facts.select(output.stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new));
+  }
+
   private boolean sameColumns(String path, Dataset<Row> facts) {
     List<StructField> stored = Arrays.asList(spark.read().format("delta").load(path).schema().fields());
     List<StructField> computed = Arrays.asList(facts.schema().fields());
@@ -242,10 +258,7 @@ final class FactTable {
     return true;
   }
 
-  private Result rebuild(String path, Dataset<Row> facts, Commits.Tag tag, boolean exists) {
-    if (exists) {
-      LOG.warn("gold {}: its columns changed in configuration; rebuilding it from silver", spec.name());
-    }
+  private Result rebuild(String path, Dataset<Row> facts, Commits.Tag tag) {
     Commits.tag(facts.write().format("delta").mode("overwrite").option("overwriteSchema", "true"), tag).save(path);
     long rows = spark.read().format("delta").load(path).count();
     return new Result(spec.name(), rows, 0, 0);

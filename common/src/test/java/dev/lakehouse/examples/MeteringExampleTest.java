@@ -119,6 +119,12 @@ class MeteringExampleTest extends LakehouseTestBase {
           + " GROUP BY 1, 2", spec.paths().gold("fact_meter_readings"), meter));
       System.out.println("DIAGNOSIS dim " + sql("SELECT meter_sk, status, tariff_code, valid_from, valid_to, is_deleted,"
           + " is_inferred FROM delta.`%s` WHERE meter_id = '%s' ORDER BY valid_from", spec.paths().gold("dim_meter"), meter));
+      System.out.println("DIAGNOSIS silver readings " + sql("SELECT _is_deleted, _batch_id, count(*) FROM delta.`%s`"
+          + " WHERE meter_id = '%s' GROUP BY 1, 2", spec.paths().silver("meter_readings"), meter));
+      System.out.println("DIAGNOSIS silver history " + sql("SELECT version, operation, operationMetrics FROM"
+          + " (DESCRIBE HISTORY delta.`%s`) ORDER BY version", spec.paths().silver("meter_readings")));
+      System.out.println("DIAGNOSIS fact history " + sql("SELECT version, operation, operationMetrics, userMetadata FROM"
+          + " (DESCRIBE HISTORY delta.`%s`) ORDER BY version", spec.paths().gold("fact_meter_readings")));
       System.out.println("DIAGNOSIS silver " + sql("SELECT status, updated_at, _updated_at, _is_deleted FROM delta.`%s`"
           + " WHERE meter_id = '%s'", spec.paths().silver("meters"), meter));
       throw e;

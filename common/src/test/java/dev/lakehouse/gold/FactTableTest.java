@@ -1,0 +1,53 @@
+package dev.lakehouse.gold;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.typesafe.config.ConfigFactory;
+import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.testing.LakehouseTestBase;
+import dev.lakehouse.testing.PgText;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A configured fact maintained incrementally: a change of one source row recomputes the facts it
+ * touches (by a column that is not the whole grain) and leaves the others as they are.
+ */
+class FactTableTest extends LakehouseTestBase {
+
+  @Test
+  void aChangeRecomputesOnlyTheFactsItTouches() {
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE TABLE readings (meter text, day date, channel smallint, kwh numeric(8,2),"
+            + " changed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (meter, day, channel))",
+        "INSERT INTO readings (meter, day, channel, kwh) SELECT 'm' || m, date '2025-01-01' + d, c, m + d + c"
+            + " FROM generate_series(1, 5) m, generate_series(0, 9) d, generate_series(1, 2) c");
+    LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
+        lakehouse {
+          root = "%s"
+          source { url = "%s", user = postgres }
+          spark.conf { "spark.sql.shuffle.partitions" = "2" }
+          tables.readings { primary-key = [meter, day, channel], mode = incremental, cursor = changed_at }
+          gold.facts.fact_readings {
+            grain = [meter, day, channel]
+            query = "SELECT meter, day, channel, kwh, changed_at FROM silver.readings"
+            touched-by = [ { table = readings, column = meter } ]
+          }
+        }""".formatted(lakehouseRoot.resolve("facts"), urlOf(db)))).spec();
+    succeeded(runAll(spec));
+    String expected = "SELECT meter, day, channel, kwh, changed_at FROM readings";
+    String fact = spec.paths().gold("fact_readings");
+    PgText.assertSameLines(PgText.query(urlOf(db), expected),
+        PgText.lines(spark.read().format("delta").load(fact).collectAsList()), "first run");
+
+    executeIn(db, "UPDATE readings SET kwh = 99, changed_at = now() WHERE meter = 'm3' AND day = '2025-01-05' AND channel = 1");
+    var result = succeeded(runAll(spec));
+    PgText.assertSameLines(PgText.query(urlOf(db), expected),
+        PgText.lines(spark.read().format("delta").load(fact).collectAsList()), "after a change");
+    assertEquals(List.of(0L, 1L, 0L), List.of(result.of(dev.lakehouse.pipeline.Stage.GOLD).get(0).count("inserted"),
+        result.of(dev.lakehouse.pipeline.Stage.GOLD).get(0).count("updated"),
+        result.of(dev.lakehouse.pipeline.Stage.GOLD).get(0).count("deleted")), "one fact updated, no other touched");
+  }
+}
