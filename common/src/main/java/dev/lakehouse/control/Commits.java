@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.delta.tables.DeltaTable;
+import org.apache.spark.sql.delta.DeltaHistory;
+import org.apache.spark.sql.delta.DeltaLog;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -154,14 +156,15 @@ public final class Commits {
     if (!DeltaTable.isDeltaTable(spark, path)) {
       return Optional.empty();
     }
-    List<Row> rows = DeltaTable.forPath(spark, path).history(HISTORY_DEPTH)
-        .where(functions.col("userMetadata").contains("\"batch_id\""))
-        .orderBy(functions.col("version").desc())
-        .select("version", "userMetadata", "operationMetrics")
-        .collectAsList();
-    for (Row row : rows) {
-      Optional<Commit> commit = parse(row.getLong(0), row.getString(1),
-          row.isNullAt(2) ? Map.of() : row.getJavaMap(2));
+    // Delta's history manager reads the last commit files directly: no Spark job for a few JSON lines.
+    var history = DeltaLog.forTable(spark, path).history().getHistory(scala.Option.apply((Object) HISTORY_DEPTH));
+    for (DeltaHistory entry : scala.jdk.javaapi.CollectionConverters.asJava(history)) {
+      if (entry.userMetadata().isEmpty() || entry.version().isEmpty()) {
+        continue;
+      }
+      Map<String, String> metrics = entry.operationMetrics().isDefined()
+          ? scala.jdk.javaapi.CollectionConverters.asJava(entry.operationMetrics().get()) : Map.of();
+      Optional<Commit> commit = parse((Long) entry.version().get(), entry.userMetadata().get(), metrics);
       if (commit.isPresent() && (layer == null || layer.equals(commit.get().layer()))) {
         return commit;
       }
@@ -179,7 +182,8 @@ public final class Commits {
     if (!DeltaTable.isDeltaTable(spark, path)) {
       return OptionalLong.empty();
     }
-    return OptionalLong.of(DeltaTable.forPath(spark, path).history(1).first().getLong(0));
+    return OptionalLong.of(DeltaLog.forTable(spark, path).update(false, scala.Option.empty(), scala.Option.empty())
+        .version());
   }
 
   /** A commit's tag from its user metadata, if it has one. */
