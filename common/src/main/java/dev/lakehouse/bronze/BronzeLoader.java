@@ -94,6 +94,11 @@ public final class BronzeLoader {
    * of the batches committed are recorded once, at the end.
    */
   public List<TableResult> load(String runId, List<TableSpec> tables) {
+    return load(runId, tables, 1);
+  }
+
+  /** As {@link #load(String, List)}, {@code parallelism} tables at a time. */
+  public List<TableResult> load(String runId, List<TableSpec> tables, int parallelism) {
     // One connection up front so an unreachable source or a wrong password fails once, clearly.
     try (Connection ignored = SourceDatabase.connect(source)) {
       LOG.debug("Source reachable: {}", source);
@@ -103,9 +108,8 @@ public final class BronzeLoader {
     Map<String, Watermark> recorded = watermarks.readAll();
     List<TableResult> results = new ArrayList<>();
     try {
-      for (TableSpec table : tables) {
-        results.add(loadTable(runId, table, Optional.ofNullable(recorded.get(table.name()))));
-      }
+      results.addAll(dev.lakehouse.spark.Parallel.map(spark, tables, parallelism, (table, session) ->
+          new BronzeLoader(session, source, paths).loadTable(runId, table, Optional.ofNullable(recorded.get(table.name())))));
     } finally {
       // The run's commit point: whatever dies before it is repaired by the next run from the
       // tagged bronze commits.

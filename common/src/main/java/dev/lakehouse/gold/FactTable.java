@@ -56,16 +56,22 @@ final class FactTable {
   private final LakehousePaths paths;
   private final FactSpec spec;
   private final Map<String, DimensionSpec> dimensions;
-  private final Map<String, Scd2Merge> merges;
+  private final Map<String, Scd2Merge> merges = new java.util.HashMap<>();
+  /** One writer at a time per dimension: facts computed side by side may add members to the same one. */
+  private static final java.util.concurrent.ConcurrentHashMap<String, Object> MEMBER_LOCKS =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final GoldInputs inputs;
 
   FactTable(SparkSession spark, LakehousePaths paths, FactSpec spec, Map<String, DimensionSpec> dimensions,
-            Map<String, Scd2Merge> merges, GoldInputs inputs) {
+            GoldInputs inputs) {
     this.spark = spark;
     this.paths = paths;
     this.spec = spec;
     this.dimensions = dimensions;
-    this.merges = merges;
+    for (FactSpec.DimensionRef ref : spec.dimensions()) {
+      DimensionSpec dimension = dimensions.get(ref.dimension());
+      merges.put(ref.dimension(), new Scd2Merge(spark, paths.gold(dimension.table()), Scd2Spec.of(dimension)));
+    }
     this.inputs = inputs;
   }
 
@@ -113,8 +119,10 @@ final class FactTable {
         Dataset<Row> keys = rows.select(ref.key().stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new))
             .toDF(dimension.naturalKey().toArray(String[]::new));
         // Late-arriving members: a fact never waits for its dimension row.
-        merges.get(ref.dimension()).ensureMembers(keys, Optional.of(Commits.Tag.of(GoldInputs.LAYER, dimension.table(), 0,
-            runId).with(inputs.consumed(dimension.table()))));
+        synchronized (MEMBER_LOCKS.computeIfAbsent(paths.gold(dimension.table()), k -> new Object())) {
+          merges.get(ref.dimension()).ensureMembers(keys, Optional.of(Commits.Tag.of(GoldInputs.LAYER, dimension.table(),
+              0, runId).with(inputs.consumed(dimension.table()))));
+        }
         positions.put(GoldInputs.goldKey(dimension.table()), Long.toString(inputs.goldVersion(dimension.table())));
       }
       Dataset<Row> facts = resolved(rows, positions);

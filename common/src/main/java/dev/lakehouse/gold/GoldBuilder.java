@@ -53,9 +53,19 @@ public final class GoldBuilder {
   private final GoldSpec gold;
   private final Map<String, TableSpec> tables = new LinkedHashMap<>();
   private final GoldInputs inputs;
+  private final int parallelism;
+  private final java.time.ZoneId sourceZone;
 
   public GoldBuilder(SparkSession spark, LakehousePaths paths, GoldSpec gold, List<TableSpec> tables,
                      java.time.ZoneId sourceZone) {
+    this(spark, paths, gold, tables, sourceZone, 1);
+  }
+
+  /** As above, {@code parallelism} dimensions (then facts) at a time. */
+  public GoldBuilder(SparkSession spark, LakehousePaths paths, GoldSpec gold, List<TableSpec> tables,
+                     java.time.ZoneId sourceZone, int parallelism) {
+    this.parallelism = parallelism;
+    this.sourceZone = sourceZone;
     this.spark = spark;
     this.paths = paths;
     this.gold = gold;
@@ -69,46 +79,37 @@ public final class GoldBuilder {
       LOG.info("gold: nothing declared");
       return results;
     }
-    Map<String, Position> current = new HashMap<>();
-    Set<String> failed = new HashSet<>();
-    List<Dataset<Row>> persisted = new ArrayList<>();
+    Map<String, Position> current = new java.util.concurrent.ConcurrentHashMap<>();
+    Set<String> failed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    List<Dataset<Row>> persisted = java.util.Collections.synchronizedList(new ArrayList<>());
     try {
-      Map<String, Scd2Merge> merges = new LinkedHashMap<>();
-      for (DimensionSpec dimension : gold.dimensions().values()) {
-        TableResult result = guarded(dimension.table(), Set.of("silver." + dimension.source()), failed, () -> {
-          Position to = position(dimension.source(), current);
-          Position from = GoldInputs.decode(inputs.consumed(dimension.table()).get(GoldInputs.silverKey(dimension.source())));
-          Scd2Merge merge = new Scd2Merge(spark, paths.gold(dimension.table()), Scd2Spec.of(dimension));
-          merges.put(dimension.name(), merge);
-          merge.createIfMissing(inputs.silver().all(dimension.source()).schema());
-          if (!from.before(to) && from.bronzeBatch() >= to.bronzeBatch()) {
-            return new TableResult(dimension.table(), 0, 0, 0, false, RunLog.Status.SUCCEEDED, null);
-          }
-          Dataset<Row> changes = DimensionChanges.between(inputs.silver(), tables.get(dimension.source()), dimension,
-              from, to).persist(StorageLevel.MEMORY_AND_DISK());
-          persisted.add(changes);
-          Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, dimension.table(), to.bronzeBatch(), runId)
-              .with(Map.of(GoldInputs.silverKey(dimension.source()), GoldInputs.encode(to)));
-          Scd2Result scd2 = merge.apply(changes, Optional.of(tag));
-          merge.releaseChangedKeys();
-          CrashPoints.reach("gold.after-dimension");
-          return new TableResult(dimension.table(), scd2.rowsInserted(), scd2.rowsUpdated(), 0,
-              !scd2.equals(Scd2Result.NOTHING), RunLog.Status.SUCCEEDED, null);
-        });
-        results.add(result);
+      // Dimensions side by side, then facts side by side: each in its own session of the application.
+      results.addAll(dev.lakehouse.spark.Parallel.map(spark, List.copyOf(gold.dimensions().values()), parallelism,
+          (dimension, session) -> guarded(dimension.table(), Set.of("silver." + dimension.source()), failed, () ->
+              dimension(runId, dimension, session, current, persisted))));
+      for (TableResult r : results) {
+        if (r.failed()) {
+          failed.add(r.table());
+        }
       }
-
-      for (FactSpec fact : gold.facts().values()) {
-        Set<String> needs = new LinkedHashSet<>();
-        fact.inputs().forEach(t -> needs.add("silver." + t));
-        fact.dimensions().forEach(r -> needs.add(gold.dimensions().get(r.dimension()).table()));
-        results.add(guarded(fact.name(), needs, failed, () -> {
-          fact.inputs().forEach(t -> position(t, current));
-          FactTable.Result r = new FactTable(spark, paths, fact, gold.dimensions(), merges, inputs)
-              .update(runId, current, persisted);
-          return new TableResult(fact.name(), r.inserted(), r.updated(), r.deleted(),
-              r.inserted() + r.updated() + r.deleted() > 0, RunLog.Status.SUCCEEDED, null);
-        }));
+      results.addAll(dev.lakehouse.spark.Parallel.map(spark, List.copyOf(gold.facts().values()), parallelism,
+          (fact, session) -> {
+            Set<String> needs = new LinkedHashSet<>();
+            fact.inputs().forEach(t -> needs.add("silver." + t));
+            fact.dimensions().forEach(r -> needs.add(gold.dimensions().get(r.dimension()).table()));
+            return guarded(fact.name(), needs, failed, () -> {
+              fact.inputs().forEach(t -> position(t, current));
+              GoldInputs sessionInputs = new GoldInputs(session, paths, new SilverVersions(session, paths, sourceZone));
+              FactTable.Result r = new FactTable(session, paths, fact, gold.dimensions(), sessionInputs)
+                  .update(runId, current, persisted);
+              return new TableResult(fact.name(), r.inserted(), r.updated(), r.deleted(),
+                  r.inserted() + r.updated() + r.deleted() > 0, RunLog.Status.SUCCEEDED, null);
+            });
+          }));
+      for (TableResult r : results) {
+        if (r.failed()) {
+          failed.add(r.table());
+        }
       }
       CrashPoints.reach("gold.after-facts");
 
@@ -135,7 +136,32 @@ public final class GoldBuilder {
   }
 
   private Position position(String table, Map<String, Position> current) {
-    return current.computeIfAbsent(table, inputs.silver()::position);
+    synchronized (current) {
+      return current.computeIfAbsent(table, inputs.silver()::position);
+    }
+  }
+
+  /** One dimension: the versions and deletes of its silver table since its last commit, merged. */
+  private TableResult dimension(String runId, DimensionSpec dimension, SparkSession session,
+                                Map<String, Position> current, List<Dataset<Row>> persisted) {
+    GoldInputs sessionInputs = new GoldInputs(session, paths, new SilverVersions(session, paths, sourceZone));
+    Position to = position(dimension.source(), current);
+    Position from = GoldInputs.decode(sessionInputs.consumed(dimension.table()).get(GoldInputs.silverKey(dimension.source())));
+    Scd2Merge merge = new Scd2Merge(session, paths.gold(dimension.table()), Scd2Spec.of(dimension));
+    merge.createIfMissing(sessionInputs.silver().all(dimension.source()).schema());
+    if (!from.before(to) && from.bronzeBatch() >= to.bronzeBatch()) {
+      return new TableResult(dimension.table(), 0, 0, 0, false, RunLog.Status.SUCCEEDED, null);
+    }
+    Dataset<Row> changes = DimensionChanges.between(sessionInputs.silver(), tables.get(dimension.source()), dimension,
+        from, to).persist(StorageLevel.MEMORY_AND_DISK());
+    persisted.add(changes);
+    Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, dimension.table(), to.bronzeBatch(), runId)
+        .with(Map.of(GoldInputs.silverKey(dimension.source()), GoldInputs.encode(to)));
+    Scd2Result scd2 = merge.apply(changes, Optional.of(tag));
+    merge.releaseChangedKeys();
+    CrashPoints.reach("gold.after-dimension");
+    return new TableResult(dimension.table(), scd2.rowsInserted(), scd2.rowsUpdated(), 0,
+        !scd2.equals(Scd2Result.NOTHING), RunLog.Status.SUCCEEDED, null);
   }
 
   private interface Step {

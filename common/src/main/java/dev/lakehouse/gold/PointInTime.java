@@ -27,6 +27,17 @@ final class PointInTime {
 
   private PointInTime() {}
 
+  private static String[] pitColumns(int keys) {
+    String[] columns = new String[3 + keys];
+    columns[0] = "_pit_sk";
+    columns[1] = "_pit_from";
+    columns[2] = "_pit_to";
+    for (int i = 0; i < keys; i++) {
+      columns[3 + i] = "_pit_key" + i;
+    }
+    return columns;
+  }
+
   /**
    * {@code facts} with column {@code into} added.
    *
@@ -51,18 +62,21 @@ final class PointInTime {
     }
     Column time = col(Identifiers.quote(factTime));
     Column covers = time.geq(col("_pit_from")).and(time.lt(col("_pit_to")));
+    String[] pit = pitColumns(dimensionKey.size());
+    // Live versions never overlap: most facts find exactly one covering version by a join alone.
+    Dataset<Row> covered = facts.join(versions, on.and(covers), "left")
+        .withColumn(into, col("_pit_sk")).drop(pit);
+    // The rest (before the first version, in a deleted stretch, a NULL or unknown key): the nearest
+    // live version, the last one before if any, else the first after; the unknown member if none.
     Column before = col("_pit_from").leq(time);
-    Column preference = when(covers, 0).when(before, 1).otherwise(2);
     Column nearest = when(before, unix_micros(col("_pit_from")).multiply(-1)).otherwise(unix_micros(col("_pit_from")));
     Column[] ids = grain.stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new);
-    Dataset<Row> resolved = facts.join(versions, on, "left")
-        .withColumn("_pit_rank", row_number().over(Window.partitionBy(ids).orderBy(preference, nearest.asc_nulls_last())))
+    Dataset<Row> rest = covered.where(col(into).isNull()).drop(into).join(versions, on, "left")
+        .withColumn("_pit_rank", row_number().over(Window.partitionBy(ids)
+            .orderBy(when(before, 0).otherwise(1), nearest.asc_nulls_last())))
         .where(col("_pit_rank").equalTo(1))
         .withColumn(into, coalesce(col("_pit_sk"), lit(Scd2Columns.UNKNOWN_SK)))
-        .drop("_pit_sk", "_pit_from", "_pit_to", "_pit_rank");
-    for (int i = 0; i < dimensionKey.size(); i++) {
-      resolved = resolved.drop("_pit_key" + i);
-    }
-    return resolved;
+        .drop("_pit_rank").drop(pit);
+    return covered.where(col(into).isNotNull()).unionByName(rest);
   }
 }

@@ -133,7 +133,8 @@ public final class Pipeline {
     List<TableSpec> logged = tables.stream().filter(TableSpec::log).toList();
     List<BronzeLoader.TableResult> results = new ArrayList<>();
     if (!queried.isEmpty()) {
-      results.addAll(new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths()).load(runId, queried));
+      results.addAll(new BronzeLoader(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
+          .load(runId, queried, lakehouse.spec().parallelism()));
     }
     if (!logged.isEmpty()) {
       results.addAll(captureLog(runId, logged, true, () -> false, b -> { }).results());
@@ -202,7 +203,7 @@ public final class Pipeline {
 
   private List<TableRun> silver(String runId, List<TableSpec> tables) {
     List<SilverLoader.TableResult> loaded = new SilverLoader(lakehouse.spark(), lakehouse.paths(),
-        lakehouse.spec().source().timeZone()).load(runId, tables);
+        lakehouse.spec().source().timeZone()).load(runId, tables, lakehouse.spec().parallelism());
     List<TableRun> runs = new ArrayList<>();
     List<DqResults.Result> dq = new ArrayList<>();
     for (SilverLoader.TableResult r : loaded) {
@@ -288,7 +289,7 @@ public final class Pipeline {
     LakehouseSpec spec = lakehouse.spec();
     List<TableRun> runs = new ArrayList<>();
     for (GoldBuilder.TableResult r : new GoldBuilder(lakehouse.spark(), lakehouse.paths(), spec.gold(), spec.tables(),
-        spec.source().timeZone()).build(runId)) {
+        spec.source().timeZone(), spec.parallelism()).build(runId)) {
       Map<String, Long> counts = new LinkedHashMap<>();
       counts.put("inserted", r.inserted());
       counts.put("updated", r.updated());

@@ -88,10 +88,16 @@ public final class SilverLoader {
 
   /** Applies every table, parents first; a table that fails is reported and the others still apply. */
   public List<TableResult> load(String runId, List<TableSpec> tables) {
+    return load(runId, tables, 1);
+  }
+
+  /** As {@link #load(String, List)}, {@code parallelism} tables at a time among those whose parents are applied. */
+  public List<TableResult> load(String runId, List<TableSpec> tables, int parallelism) {
     Map<String, Watermarks.Watermark> bronze = watermarks.readAll();
     List<TableResult> results = new ArrayList<>();
-    for (TableSpec table : TableGraph.parentsFirst(tables)) {
-      results.add(applyTable(runId, table, Optional.ofNullable(bronze.get(table.name()))));
+    for (List<TableSpec> level : TableGraph.levels(tables)) {
+      results.addAll(dev.lakehouse.spark.Parallel.map(spark, level, parallelism, (table, session) ->
+          new SilverLoader(session, paths, sourceZone).applyTable(runId, table, Optional.ofNullable(bronze.get(table.name())))));
     }
     return results;
   }
@@ -339,7 +345,7 @@ public final class SilverLoader {
         columns.add(field);
       }
     }
-    prepareTable(table, silverPath, columns);
+    boolean created = prepareTable(table, silverPath, columns);
     Dataset<Row> target = spark.read().format("delta").load(silverPath);
     Conformer conformer = new Conformer(table.conform(), table.name());
     Dataset<Row> deleteRows = deletes;
@@ -373,6 +379,18 @@ public final class SilverLoader {
       return counts;
     }
 
+    if (created && counts.deleted() == 0) {
+      // A new silver table: every row is an insert, so an append (one pass) does what a MERGE would.
+      List<Column> insert = new ArrayList<>();
+      for (StructField field : columns) {
+        insert.add(col(Identifiers.quote(field.name())));
+      }
+      insert.add(lit(false).as(IS_DELETED));
+      insert.add(lit(null).cast(DataTypes.TimestampType).as(DELETED_AT));
+      Commits.tag(source.select(insert.toArray(Column[]::new)).write().format("delta").mode("append"),
+          Commits.Tag.idempotent(JOB, table.name(), available, runId)).save(silverPath);
+      return counts;
+    }
     Map<String, String> assignments = new LinkedHashMap<>();
     for (StructField field : columns) {
       assignments.put(Identifiers.quote(field.name()), "s." + Identifiers.quote(field.name()));
@@ -397,7 +415,7 @@ public final class SilverLoader {
    * Creates silver on first use; afterwards adds new source columns (older rows read NULL) and
    * refuses a column whose type changed, before anything is written.
    */
-  private void prepareTable(TableSpec table, String silverPath, List<StructField> columns) {
+  private boolean prepareTable(TableSpec table, String silverPath, List<StructField> columns) {
     if (!DeltaTable.isDeltaTable(spark, silverPath)) {
       var builder = DeltaTable.createIfNotExists(spark).location(silverPath)
           .property("delta.enableChangeDataFeed", "true");
@@ -407,7 +425,7 @@ public final class SilverLoader {
       builder.addColumn(IS_DELETED, DataTypes.BooleanType)
           .addColumn(DELETED_AT, DataTypes.TimestampType)
           .execute();
-      return;
+      return true;
     }
     Map<String, DataType> existing = new HashMap<>();
     for (StructField field : spark.read().format("delta").load(silverPath).schema().fields()) {
@@ -428,5 +446,6 @@ public final class SilverLoader {
       spark.sql("ALTER TABLE delta.`" + silverPath.replace("`", "``") + "` ADD COLUMNS (" + String.join(", ", added) + ")");
       LOG.warn("silver {}: new source columns {}", table.name(), added);
     }
+    return false;
   }
 }

@@ -11,10 +11,11 @@ import java.util.Optional;
  *
  * @param tables the source tables, by name
  * @param reconcileOnRun whether {@code run} also reconciles incremental tables (hard deletes)
+ * @param parallelism how many tables a stage works on at once (those that do not depend on each other)
  */
 public record LakehouseSpec(String env, String root, SourceSettings source, SparkSettings spark,
                             Duration lockLease, boolean reconcileOnRun, List<TableSpec> tables, GoldSpec gold,
-                            MaintainSettings maintain, LogSettings log) {
+                            MaintainSettings maintain, LogSettings log, int parallelism) {
 
   public LakehouseSpec {
     tables = List.copyOf(tables);
@@ -48,10 +49,10 @@ public record LakehouseSpec(String env, String root, SourceSettings source, Spar
 
   /** A copy with other tables, e.g. a test pointing at part of the source. */
   public LakehouseSpec withTables(List<TableSpec> newTables) {
-    return new LakehouseSpec(env, root, source, spark, lockLease, reconcileOnRun, newTables, gold, maintain, log);
+    return new LakehouseSpec(env, root, source, spark, lockLease, reconcileOnRun, newTables, gold, maintain, log, parallelism);
   }
 
   public LakehouseSpec withSource(SourceSettings newSource) {
-    return new LakehouseSpec(env, root, newSource, spark, lockLease, reconcileOnRun, tables, gold, maintain, log);
+    return new LakehouseSpec(env, root, newSource, spark, lockLease, reconcileOnRun, tables, gold, maintain, log, parallelism);
   }
 }

@@ -31,7 +31,7 @@ import org.apache.spark.sql.types.DataType;
 public final class SpecReader {
 
   private static final Set<String> LAKEHOUSE_KEYS = Set.of(
-      "env", "root", "source", "spark", "extract", "s3", "lock", "silver", "tables", "gold", "maintain", "log");
+      "env", "root", "source", "spark", "extract", "s3", "lock", "silver", "tables", "gold", "maintain", "log", "parallelism");
   private static final Set<String> SOURCE_KEYS = Set.of(
       "name", "url", "user", "password", "schema", "time-zone", "connect-timeout", "embedded");
   private static final Set<String> EXTRACT_KEYS = Set.of("method", "partitions", "fetch-size", "lookback");
@@ -82,7 +82,7 @@ public final class SpecReader {
     GoldSpec gold = gold(lakehouse.child("gold"), tables);
     return new LakehouseSpec(lakehouse.string("env", "local"), root, source, spark,
         lock.duration("lease", Duration.ofSeconds(60)), silver.bool("reconcile-on-run", true), tables, gold,
-        maintain(lakehouse.child("maintain")), log(lakehouse.child("log")));
+        maintain(lakehouse.child("maintain")), log(lakehouse.child("log")), parallelism(lakehouse));
   }
 
   private static LogSettings log(ConfigNode log) {
@@ -105,6 +105,14 @@ public final class SpecReader {
       log.problem("buffer-rows", "must be at least 100");
     }
     return new LogSettings(publication, slot, trigger, goldTrigger, log.duration("heartbeat", d.heartbeat()), bufferRows);
+  }
+
+  private static int parallelism(ConfigNode lakehouse) {
+    int parallelism = lakehouse.integer("parallelism", 2);
+    if (parallelism < 1) {
+      lakehouse.problem("parallelism", "must be at least 1");
+    }
+    return parallelism;
   }
 
   private static MaintainSettings maintain(ConfigNode maintain) {

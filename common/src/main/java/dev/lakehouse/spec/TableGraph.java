@@ -27,6 +27,32 @@ public final class TableGraph {
     return done.stream().map(byName::get).toList();
   }
 
+  /**
+   * The tables in levels: each level's tables have their parents in earlier levels, so a level's
+   * tables can be applied at the same time.
+   */
+  public static List<List<TableSpec>> levels(List<TableSpec> tables) {
+    Map<String, Integer> depth = new LinkedHashMap<>();
+    List<TableSpec> ordered = parentsFirst(tables);
+    Set<String> names = new LinkedHashSet<>();
+    tables.forEach(t -> names.add(t.name()));
+    List<List<TableSpec>> levels = new ArrayList<>();
+    for (TableSpec table : ordered) {
+      int level = 0;
+      for (String parent : table.parents()) {
+        if (names.contains(parent)) {
+          level = Math.max(level, depth.getOrDefault(parent, 0) + 1);
+        }
+      }
+      depth.put(table.name(), level);
+      while (levels.size() <= level) {
+        levels.add(new ArrayList<>());
+      }
+      levels.get(level).add(table);
+    }
+    return levels;
+  }
+
   /** A cycle of parents, as names from the first to itself again; empty when there is none. */
   static List<String> cycle(List<TableSpec> tables) {
     Map<String, TableSpec> byName = new LinkedHashMap<>();

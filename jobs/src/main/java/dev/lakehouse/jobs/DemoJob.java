@@ -125,7 +125,7 @@ public final class DemoJob extends LakehouseCli.Subcommand {
         java.util.Map.of(), java.util.Map.of());
     LakehouseSpec spec = new LakehouseSpec(base.env(), root, base.source(), base.spark(), base.lockLease(), false,
         List.of(logged), gold, base.maintain(), new LogSettings("lakehouse_demo", "lakehouse_demo",
-            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(30), 50_000));
+            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(30), 50_000), base.parallelism());
     Lakehouse streamed = lakehouse.withSpec(spec);
     LogSetup setup = new LogSetup(streamed.source(), spec.log());
     setup.setup(spec.logTables()).forEach(line -> out.println("    " + line));
