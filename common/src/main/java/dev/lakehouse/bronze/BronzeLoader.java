@@ -312,10 +312,13 @@ public final class BronzeLoader {
   private List<String> plan(Connection connection, TableSpec table, String qualified, Map<String, SourceColumn> byName,
                             String window, boolean windowed) {
     Optional<String> partitionColumn = table.effectivePartitionColumn();
-    // A whole-table read splits by blocks unless a partition column is configured.
-    boolean wholeTable = !(table.incremental() && windowed) && table.partitionColumn().isEmpty();
+    // A whole-table read splits by blocks unless a partition column is configured. Only COPY can:
+    // Spark's JDBC reader applies the predicates to a subquery, which has no ctid.
+    boolean copy = table.method() == TableSpec.ExtractMethod.COPY;
+    boolean wholeTable = copy && !(table.incremental() && windowed) && table.partitionColumn().isEmpty();
     if (partitionColumn.isEmpty()) {
-      return ReadPartitions.planWholeTable(connection, qualified, null, null, window, table.partitions());
+      return copy ? ReadPartitions.planWholeTable(connection, qualified, null, null, window, table.partitions())
+          : List.of(window);
     }
     SourceColumn column = requireColumn(byName, partitionColumn.get(), qualified, table, "partition-column");
     return wholeTable
@@ -334,6 +337,9 @@ public final class BronzeLoader {
     }
     Properties props = source.jdbcProperties();
     props.setProperty("fetchsize", Integer.toString(table.fetchSize()));
+    // `timestamp without time zone` as Spark's TIMESTAMP_NTZ, as the COPY reader gives it: the
+    // cursor's kind and bronze's column type must not depend on the method.
+    props.setProperty("preferTimestampNTZ", "true");
     String subquery = "(SELECT " + selectList + " FROM " + qualified + ") AS src";
     return spark.read().jdbc(source.url(), subquery, predicates.toArray(String[]::new), props);
   }
