@@ -425,7 +425,7 @@ public final class BronzeLoader {
       long nulls = scalar(connection, "SELECT count(*) FROM " + qualified + " WHERE (" + window + ") AND (" + anyNull + ")");
       if (nulls > 0) {
         throw new LakehouseException(table.name() + ": " + nulls + " row" + (nulls == 1 ? "" : "s") + " of " + qualified
-            + " have a NULL in the key (" + String.join(", ", key) + "); nothing of " + table.name()
+            + (nulls == 1 ? " has" : " have") + " a NULL in the key (" + String.join(", ", key) + "); nothing of " + table.name()
             + " was landed (fix the source rows or lakehouse.tables." + table.name() + ".primary-key)");
       }
     }
@@ -437,7 +437,7 @@ public final class BronzeLoader {
         + " GROUP BY " + groupBy + " HAVING count(*) > 1) d");
     if (duplicated > 0) {
       throw new LakehouseException(table.name() + ": " + duplicated + " key" + (duplicated == 1 ? "" : "s") + " ("
-          + String.join(", ", key) + ") appear more than once in " + qualified
+          + String.join(", ", key) + ")" + (duplicated == 1 ? " appears" : " appear") + " more than once in " + qualified
           + (table.incremental() ? " with the same " + table.cursor().get() : "") + "; nothing of " + table.name()
           + " was landed (fix the source, or set lakehouse.tables." + table.name() + ".primary-key to a real key)");
     }
