@@ -67,7 +67,9 @@ class SilverDeletesTest extends EngineTestBase {
           catalog { source-table = orders, primary-key = [id], mode = full }
         }""");
     String silver = spec.paths().silver("orders");
-    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    // The full table is only declared: were reconcile to take it, it would fail on its missing silver.
+    LakehouseSpec ordersOnly = spec.withTables(spec.tables(List.of("orders")));
+    succeeded(run(ordersOnly, Stage.BRONZE, Stage.SILVER));
 
     sourceExecute("DELETE FROM orders WHERE id = 2");
     Instant before = Instant.now();
@@ -89,7 +91,7 @@ class SilverDeletesTest extends EngineTestBase {
     assertEquals(version, version(silver), "no key gone: nothing committed");
 
     sourceExecute("INSERT INTO orders (id, status) VALUES (2, 'back')");
-    RunResult back = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    RunResult back = succeeded(run(ordersOnly, Stage.BRONZE, Stage.SILVER));
     assertEquals(1L, outcome(back, Stage.SILVER, "orders").count("updated"));
     assertEquals(List.of(Arrays.asList(2, "back", false, null)),
         sql("SELECT id, status, _is_deleted, _deleted_at FROM delta.`%s` WHERE id = 2", silver), "revived");
