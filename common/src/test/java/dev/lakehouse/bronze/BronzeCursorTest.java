@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * in the source's zone, here Asia/Tokyo, so a UTC reading would be nine hours off), date, and an
  * increasing integer with its lookback in cursor units. For each: the first run, a change, a late
  * commit inside the lookback (caught) and one outside it (missed), a typed watermark, and a run
- * without changes that lands nothing.
+ * without changes that lands nothing. The two time cursors are also read with method = jdbc, which
+ * must land the same types as the COPY reader.
  */
 class BronzeCursorTest extends EngineTestBase {
 
@@ -44,12 +45,13 @@ class BronzeCursorTest extends EngineTestBase {
         source.time-zone = "Asia/Tokyo"
         tables {
           cur_tstz { primary-key = [id], mode = incremental, cursor = changed, lookback = 10m }
+          cur_tstz_jdbc { source-table = cur_tstz, method = jdbc, primary-key = [id], mode = incremental, cursor = changed }
           cur_ts { primary-key = [id], mode = incremental, cursor = changed, lookback = 10m }
           cur_ts_jdbc { source-table = cur_ts, method = jdbc, primary-key = [id], mode = incremental, cursor = changed }
           cur_date { primary-key = [id], mode = incremental, cursor = changed, lookback = 1d }
           cur_int { primary-key = [id], mode = incremental, cursor = changed, lookback = 5 }
         }""");
-    List<String> names = List.of("cur_tstz", "cur_ts", "cur_ts_jdbc", "cur_date", "cur_int");
+    List<String> names = List.of("cur_tstz", "cur_tstz_jdbc", "cur_ts", "cur_ts_jdbc", "cur_date", "cur_int");
 
     RunResult first = succeeded(run(spec, Stage.BRONZE));
     for (String table : names) {
@@ -57,6 +59,11 @@ class BronzeCursorTest extends EngineTestBase {
           outcome(first, Stage.BRONZE, table).rowsWritten()), table);
     }
     assertWatermarks(spec, 1);
+    for (String table : names) {
+      assertEquals(spark.read().format("delta").load(spec.paths().bronze(table.replace("_jdbc", ""))).schema()
+          .apply("changed").dataType(), spark.read().format("delta").load(spec.paths().bronze(table)).schema()
+          .apply("changed").dataType(), table + ": the same type whichever the method");
+    }
 
     // A change (id 1), a late commit inside the lookback (id 6) and one older than it (id 7).
     Map<String, List<String>> late = Map.of(
@@ -101,6 +108,7 @@ class BronzeCursorTest extends EngineTestBase {
     expected.add(List.of("cur_ts", batch, "timestamp:" + local("cur_ts"), Timestamp.from(local("cur_ts").atZone(TOKYO).toInstant())));
     expected.add(List.of("cur_ts_jdbc", batch, "timestamp:" + local("cur_ts"), Timestamp.from(local("cur_ts").atZone(TOKYO).toInstant())));
     expected.add(List.of("cur_tstz", batch, "timestamptz:" + tstz.toInstant(), tstz));
+    expected.add(List.of("cur_tstz_jdbc", batch, "timestamptz:" + tstz.toInstant(), tstz));
     List<List<Object>> actual = new ArrayList<>();
     for (List<Object> row : sql("SELECT table_name, batch_id, cursor, watermark FROM (%s) ORDER BY table_name",
         dev.lakehouse.control.Watermarks.currentSql(spec.paths().control("watermarks")))) {
