@@ -7,7 +7,12 @@ import dev.lakehouse.pipeline.TableRun;
 import dev.lakehouse.spec.LakehouseConfig;
 import dev.lakehouse.spec.LakehouseSpec;
 import io.delta.tables.DeltaTable;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * For the engine's own tests: a specification built from the engine's defaults
@@ -16,6 +21,36 @@ import java.util.List;
  * the test's own under {@link #lakehouseRoot}.
  */
 public abstract class EngineTestBase extends LakehouseTestBase {
+
+  /**
+   * The tests' queries read a few rows each, hundreds of them: compiling generated code for each
+   * plan costs more than running it interpreted (about a fifth of the CPU). Set for the class only,
+   * and restored after it, so other test classes in the JVM run as configured.
+   */
+  private static final Map<String, String> INTERPRETED = Map.of(
+      "spark.sql.codegen.wholeStage", "false",
+      "spark.sql.codegen.factoryMode", "NO_CODEGEN");
+  private static final Map<String, Optional<String>> BEFORE = new LinkedHashMap<>();
+
+  @BeforeAll
+  static void interpretQueries() {
+    INTERPRETED.forEach((key, value) -> {
+      BEFORE.put(key, spark.conf().contains(key) ? Optional.of(spark.conf().get(key)) : Optional.empty());
+      spark.conf().set(key, value);
+    });
+  }
+
+  @AfterAll
+  static void restoreQueries() {
+    BEFORE.forEach((key, value) -> {
+      if (value.isPresent()) {
+        spark.conf().set(key, value.get());
+      } else {
+        spark.conf().unset(key);
+      }
+    });
+    BEFORE.clear();
+  }
 
   /** {@code lakehouse { ... }} settings in HOCON, over a root named {@code root} and this class's database. */
   protected static LakehouseSpec spec(String root, String hocon) {
