@@ -371,10 +371,13 @@ public final class BronzeLoader {
   private List<String> plan(Connection connection, TableSpec table, String qualified, Map<String, SourceColumn> byName,
                             String window, boolean windowed) {
     Optional<String> partitionColumn = table.effectivePartitionColumn();
-    // A whole-table read splits by blocks unless a partition column is configured.
-    boolean wholeTable = !(table.incremental() && windowed) && table.partitionColumn().isEmpty();
+    // A whole-table read splits by blocks unless a partition column is configured. Only COPY can:
+    // Spark's JDBC reader applies the predicates to a subquery, which has no ctid.
+    boolean copy = table.method() == TableSpec.ExtractMethod.COPY;
+    boolean wholeTable = copy && !(table.incremental() && windowed) && table.partitionColumn().isEmpty();
     if (partitionColumn.isEmpty()) {
-      return ReadPartitions.planWholeTable(connection, qualified, null, null, window, table.partitions());
+      return copy ? ReadPartitions.planWholeTable(connection, qualified, null, null, window, table.partitions())
+          : List.of(window);
     }
     SourceColumn column = requireColumn(byName, partitionColumn.get(), qualified, table, "partition-column");
     return wholeTable
@@ -477,7 +480,7 @@ public final class BronzeLoader {
       long nulls = scalar(connection, "SELECT count(*) FROM " + qualified + " WHERE (" + window + ") AND (" + anyNull + ")");
       if (nulls > 0) {
         throw new LakehouseException(table.name() + ": " + nulls + " row" + (nulls == 1 ? "" : "s") + " of " + qualified
-            + " have a NULL in the key (" + String.join(", ", key) + "); nothing of " + table.name()
+            + (nulls == 1 ? " has" : " have") + " a NULL in the key (" + String.join(", ", key) + "); nothing of " + table.name()
             + " was landed (fix the source rows or lakehouse.tables." + table.name() + ".primary-key)");
       }
     }
@@ -489,7 +492,7 @@ public final class BronzeLoader {
         + " GROUP BY " + groupBy + " HAVING count(*) > 1) d");
     if (duplicated > 0) {
       throw new LakehouseException(table.name() + ": " + duplicated + " key" + (duplicated == 1 ? "" : "s") + " ("
-          + String.join(", ", key) + ") appear more than once in " + qualified
+          + String.join(", ", key) + ")" + (duplicated == 1 ? " appears" : " appear") + " more than once in " + qualified
           + (table.incremental() ? " with the same " + table.cursor().get() : "") + "; nothing of " + table.name()
           + " was landed (fix the source, or set lakehouse.tables." + table.name() + ".primary-key to a real key)");
     }

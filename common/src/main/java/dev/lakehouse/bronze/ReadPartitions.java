@@ -20,7 +20,9 @@ import java.util.List;
  * each partition reads only its share of the heap and the shares are even whatever the values.
  * A window (an incremental run) is split by a column's values instead, the cursor unless
  * configured otherwise: its minimum and maximum inside the window (an index lookup), split
- * evenly; the first range also takes NULLs, so a nullable partition column loses no row.
+ * evenly; the first range also takes NULLs, so a nullable partition column loses no row. Block
+ * ranges are for the COPY reader: Spark's JDBC reader filters a subquery, which has no ctid, so a
+ * jdbc table's whole-table read is split by values too.
  */
 final class ReadPartitions {
 

@@ -131,8 +131,12 @@ public final class SilverLoader {
             .forEach(o -> LOG.warn("silver {}: {} failed for {} rows (warn)", table.name(), o.rule().name(), o.failed()));
         List<Quality.Outcome> stopping = evaluation.stopping();
         if (!stopping.isEmpty()) {
-          throw new LakehouseException(stopMessage(table, stopping, bronzeTable, conformer) + "; nothing of bronze batches "
-              + (applied + 1) + ".." + available + " was committed");
+          // Failed, with the outcomes: the rule that stopped the table belongs in _control/dq_results too.
+          String message = dev.lakehouse.Errors.oneLine(stopMessage(table, stopping, bronzeTable, conformer)
+              + "; nothing of bronze batches " + (applied + 1) + ".." + available + " was committed");
+          LOG.error("silver {} failed: {}", table.name(), message);
+          return new TableResult(table.name(), applied + 1, available, 0, 0, 0, 0, 0, RunLog.Status.FAILED, message,
+              outcomes);
         }
         long quarantined = evaluation.quarantinedRows() == 0 ? 0 : new Quarantine(spark, paths.quarantine(table.name()),
             table.name()).hold(conformer.dropFlags(evaluation.quarantined()), keys, available, runId);

@@ -1,0 +1,210 @@
+package dev.lakehouse.bronze;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lakehouse.LakehouseException;
+import dev.lakehouse.control.LakehouseLock;
+import dev.lakehouse.control.Watermarks;
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.pipeline.TableRun;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.SpecException;
+import dev.lakehouse.testing.EngineTestBase;
+import io.delta.tables.DeltaTable;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Each kind of bad input gives one clear line, fails only what it must, and writes nothing half-way. */
+class BronzeBadInputTest extends EngineTestBase {
+
+  private static final String PASSWORD = "correct-horse";
+
+  @BeforeAll
+  static void createTables() {
+    sourceExecute(
+        "CREATE TABLE good (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO good (id) SELECT generate_series(1, 3)",
+        "CREATE ROLE etl_reader LOGIN PASSWORD '" + PASSWORD + "'",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO etl_reader");
+  }
+
+  private static LakehouseSpec good(String root, String source) {
+    return spec(root, source + "\ntables.good { primary-key = [id], mode = incremental, cursor = updated_at }");
+  }
+
+  /** Bronze on its own, as the pipeline calls it, for the failures the pipeline's source check would catch first. */
+  private static BronzeLoader.TableResult load(LakehouseSpec spec, String table) {
+    return new BronzeLoader(spark, spec.source(), spec.paths()).load("bad", spec.tables(List.of(table))).get(0);
+  }
+
+  private static void assertOneLineWithoutPassword(String message) {
+    assertFalse(message.contains(PASSWORD), message);
+    assertFalse(message.contains("\n"), message);
+  }
+
+  @Test
+  void anUnreachableHostNamesTheUrlAndTheUserButNeverThePassword() throws Exception {
+    int closed;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    String url = "jdbc:postgresql://127.0.0.1:" + closed + "/" + database;
+    LakehouseSpec spec = good("unreachable", "source { url = \"" + url + "?password=" + PASSWORD
+        + "\", user = etl_reader, password = " + PASSWORD + ", connect-timeout = 2s }");
+    LakehouseException e = assertThrows(LakehouseException.class, () -> run(spec, Stage.BRONZE));
+    assertTrue(e.getMessage().startsWith("Cannot reach the source database " + url + "?password=*** as user 'etl_reader': "),
+        e.getMessage());
+    assertOneLineWithoutPassword(e.getMessage());
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "nothing written");
+  }
+
+  @Test
+  void aWrongPasswordIsAnAuthenticationErrorThatNeverShowsThePassword() {
+    LakehouseSpec spec = good("password", "source { user = etl_reader, password = \"Tr0ub4dor&3\" }");
+    LakehouseException e = assertThrows(LakehouseException.class, () -> run(spec, Stage.BRONZE));
+    assertTrue(e.getMessage().startsWith("Authentication failed for " + sourceUrl() + " as user 'etl_reader': "),
+        e.getMessage());
+    assertFalse(e.getMessage().contains("Tr0ub4dor"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "nothing written");
+  }
+
+  @Test
+  void aMissingTableOrColumnIsNamedWithItsSchemaAndTheColumnsThereAre() {
+    LakehouseSpec spec = spec("missing", """
+        tables {
+          ghosts { primary-key = [id] }
+          good { primary-key = [id], mode = incremental, cursor = modified_at }
+        }""");
+    SpecException e = assertThrows(SpecException.class, () -> run(spec, Stage.BRONZE));
+    assertEquals(List.of(
+        "lakehouse.tables.ghosts: Source table public.ghosts does not exist",
+        "lakehouse.tables.good.cursor: no column modified_at in public.good; its columns are [id, updated_at]"),
+        e.problems(), "checked against the source before anything runs");
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "nothing written");
+
+    // Bronze itself says the same per table, should it meet them (the source changed since the check).
+    assertEquals("Source table public.ghosts does not exist", load(spec, "ghosts").error());
+    assertEquals("lakehouse.tables.good.cursor: no column modified_at in \"public\".\"good\"; its columns are"
+        + " [id, updated_at]", load(spec, "good").error());
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("good")));
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("watermarks")));
+  }
+
+  @Test
+  void aNullKeyFailsItsTableInOneLineAndCommitsNothing() {
+    sourceExecute(
+        "CREATE TABLE nullkey (region text, code int, v text, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO nullkey (region, code, v) VALUES ('eu', 1, 'a'), (NULL, 2, 'b'), ('us', NULL, 'c'), ('us', 3, 'd')");
+    LakehouseSpec spec = spec("nullkey", """
+        tables.nullkey { primary-key = [region, code], mode = incremental, cursor = updated_at }""");
+    BronzeLoader.TableResult result = load(spec, "nullkey");
+    assertEquals("nullkey: 2 rows of \"public\".\"nullkey\" have a NULL in the key (region, code); nothing of nullkey"
+        + " was landed (fix the source rows or lakehouse.tables.nullkey.primary-key)", result.error());
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("nullkey")), "no bronze commit");
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("watermarks")), "no watermark");
+  }
+
+  @Test
+  void duplicateKeysAreRefusedBeforeLandingAndTheFixedSourceLoadsOnTheNextRun() {
+    sourceExecute(
+        "CREATE TABLE dups (id int NOT NULL, v text, updated_at timestamptz NOT NULL)",
+        "INSERT INTO dups VALUES (1, 'a', now() - interval '1 minute'), (2, 'b', now() - interval '1 minute')");
+    LakehouseSpec spec = spec("dups", """
+        tables {
+          dups { primary-key = [id], mode = incremental, cursor = updated_at }
+          dups_full { source-table = dups, primary-key = [id], mode = full }
+        }""");
+    String bronze = spec.paths().bronze("dups");
+    String full = spec.paths().bronze("dups_full");
+    succeeded(run(spec, Stage.BRONZE));
+    long versionBefore = version(bronze);
+    long fullBefore = version(full);
+
+    sourceExecute("INSERT INTO dups VALUES (3, 'c', now()), (3, 'c2', now())");
+    RunResult refused = run(spec, Stage.BRONZE);
+    assertEquals(List.of(
+        "bronze dups: dups: 1 key (id) appears more than once in \"public\".\"dups\" with the same updated_at; nothing"
+            + " of dups was landed (fix the source, or set lakehouse.tables.dups.primary-key to a real key)",
+        "bronze dups_full: dups_full: 1 key (id) appears more than once in \"public\".\"dups\"; nothing of dups_full was"
+            + " landed (fix the source, or set lakehouse.tables.dups_full.primary-key to a real key)"),
+        refused.failureLines());
+    assertEquals(List.of(versionBefore, fullBefore), List.of(version(bronze), version(full)), "nothing landed");
+
+    sourceExecute("DELETE FROM dups WHERE v = 'c2'");
+    RunResult fixed = succeeded(run(spec, Stage.BRONZE));
+    assertEquals(List.of(2L, 1L), List.of(outcome(fixed, Stage.BRONZE, "dups").batch(),
+        outcome(fixed, Stage.BRONZE, "dups").rowsWritten()));
+    assertEquals(List.of(List.of(3, "c")), sql("SELECT id, v FROM delta.`%s` WHERE _batch_id = 2", bronze));
+    assertEquals(List.of(List.of(3, "c", "U")), sql("SELECT id, v, _op FROM delta.`%s` WHERE _batch_id = 2", full));
+  }
+
+  @Test
+  void aKeyInSeveralVersionsInOneBatchLandsAndSilverAppliesTheLatestAndSaysSo() {
+    sourceExecute(
+        "CREATE TABLE price_history (sku text NOT NULL, price numeric(8,2), changed_at timestamptz NOT NULL)",
+        "INSERT INTO price_history VALUES ('A', 1, now() - interval '2 minutes'), ('A', 2, now() - interval '1 minute'),"
+            + " ('B', 5, now() - interval '1 minute')",
+        "CREATE VIEW prices AS SELECT sku, price, changed_at FROM price_history");
+    LakehouseSpec spec = spec("versions", """
+        tables.prices { primary-key = [sku], mode = incremental, cursor = changed_at }""");
+    RunResult result = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(3L, outcome(result, Stage.BRONZE, "prices").rowsWritten(), "both versions of A are landed");
+    assertEquals(List.of(List.of("A", new java.math.BigDecimal("2.00")), List.of("B", new java.math.BigDecimal("5.00"))),
+        sql("SELECT sku, price FROM delta.`%s` ORDER BY sku", spec.paths().silver("prices")), "the latest version");
+    TableRun silver = outcome(result, Stage.SILVER, "prices");
+    String detail = "1 keys arrived in more than one version in one bronze batch; the latest of each was applied";
+    assertEquals(detail, silver.detail());
+    assertEquals(List.of(List.of(detail)), sql("SELECT detail FROM delta.`%s` WHERE job = 'silver'",
+        spec.paths().control("runs")));
+    assertEquals(List.of(List.of("warn", 2L, 1L)), sql("SELECT action, checked_rows, failed_rows FROM delta.`%s`"
+        + " WHERE rule = 'one_version_per_batch(sku)'", spec.paths().control("dq_results")));
+  }
+
+  @Test
+  void aSecondWriterFailsFastWhileTheLockIsHeld() {
+    LakehouseSpec spec = good("locked", "");
+    try (LakehouseLock held = LakehouseLock.acquire(spec.paths().root(), "silver", Duration.ofMinutes(1),
+        spark.sessionState().newHadoopConf())) {
+      long started = System.nanoTime();
+      LakehouseException e = assertThrows(LakehouseException.class, () -> run(spec, Stage.BRONZE));
+      assertTrue(Duration.ofNanos(System.nanoTime() - started).toSeconds() < 10, "fails fast, without waiting for the lock");
+      assertTrue(e.getMessage().startsWith("Another lakehouse run is writing to " + spec.paths().root()
+          + " (job=silver pid=" + ProcessHandle.current().pid()), e.getMessage());
+    }
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "nothing written");
+    LakehouseLock.acquire(spec.paths().root(), "bronze", Duration.ofMinutes(1), spark.sessionState().newHadoopConf())
+        .close();
+  }
+
+  @Test
+  void withoutAConfiguredSchemaTablesAreFoundThroughTheSearchPath() {
+    sourceExecute(
+        "CREATE SCHEMA sales",
+        "CREATE TABLE sales.orders (id int PRIMARY KEY, amount int)",
+        "INSERT INTO sales.orders VALUES (1, 10), (2, 20)",
+        "CREATE TABLE public.orders (id int PRIMARY KEY, amount int)",
+        "GRANT USAGE ON SCHEMA sales TO etl_reader",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA sales TO etl_reader",
+        "ALTER ROLE etl_reader IN DATABASE " + database + " SET search_path = sales, public");
+    LakehouseSpec spec = spec("search-path", """
+        source { user = etl_reader, password = "%s" }
+        tables { orders { primary-key = [id], mode = full }, ghosts { primary-key = [id] } }""".formatted(PASSWORD));
+    BronzeLoader.TableResult orders = load(spec, "orders");
+    assertFalse(orders.failed(), orders.error());
+    assertEquals(List.of(List.of(1, 10, database + ".sales.orders"), List.of(2, 20, database + ".sales.orders")),
+        sql("SELECT id, amount, _source FROM delta.`%s` ORDER BY id", spec.paths().bronze("orders")),
+        "sales comes first in etl_reader's search_path");
+    assertEquals("Source table sales.ghosts does not exist", load(spec, "ghosts").error(),
+        "the error names the schema the search path chose");
+    assertEquals(List.of(List.of("orders", 1L)), sql("SELECT table_name, batch_id FROM (%s)",
+        Watermarks.currentSql(spec.paths().control("watermarks"))));
+  }
+}

@@ -1,0 +1,127 @@
+package dev.lakehouse.bronze;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.pipeline.TableRun;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.testing.EngineTestBase;
+import java.sql.Timestamp;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Incremental extraction with each kind of cursor: timestamptz, timestamp without time zone (read
+ * in the source's zone, here Asia/Tokyo, so a UTC reading would be nine hours off), date, and an
+ * increasing integer with its lookback in cursor units. For each: the first run, a change, a late
+ * commit inside the lookback (caught) and one outside it (missed), a typed watermark, and a run
+ * without changes that lands nothing. The two time cursors are also read with method = jdbc, which
+ * must land the same types as the COPY reader.
+ */
+class BronzeCursorTest extends EngineTestBase {
+
+  private static final ZoneId TOKYO = ZoneId.of("Asia/Tokyo");
+  private static final String TOKYO_NOW = "(now() AT TIME ZONE 'Asia/Tokyo')";
+  /** Table name, cursor type, cursor value of row g (1..5; row 5 is the watermark). */
+  private static final List<List<String>> TABLES = List.of(
+      List.of("cur_tstz", "timestamptz", "now() - (6 - g) * interval '1 minute'"),
+      List.of("cur_ts", "timestamp", TOKYO_NOW + " - (6 - g) * interval '1 minute'"),
+      List.of("cur_date", "date", TOKYO_NOW + "::date - 1 - (5 - g) * 2"),
+      List.of("cur_int", "bigint", "g * 10"));
+
+  @Test
+  void everyCursorTypeFindsChangesAndLateCommitsAndRecordsATypedWatermark() {
+    for (List<String> t : TABLES) {
+      sourceExecute("CREATE TABLE " + t.get(0) + " (id int PRIMARY KEY, v text, changed " + t.get(1) + " NOT NULL)",
+          "INSERT INTO " + t.get(0) + " SELECT g, 'v' || g, " + t.get(2) + " FROM generate_series(1, 5) g");
+    }
+    LakehouseSpec spec = spec("cursors", """
+        source.time-zone = "Asia/Tokyo"
+        tables {
+          cur_tstz { primary-key = [id], mode = incremental, cursor = changed, lookback = 10m }
+          cur_tstz_jdbc { source-table = cur_tstz, method = jdbc, primary-key = [id], mode = incremental, cursor = changed }
+          cur_ts { primary-key = [id], mode = incremental, cursor = changed, lookback = 10m }
+          cur_ts_jdbc { source-table = cur_ts, method = jdbc, primary-key = [id], mode = incremental, cursor = changed }
+          cur_date { primary-key = [id], mode = incremental, cursor = changed, lookback = 1d }
+          cur_int { primary-key = [id], mode = incremental, cursor = changed, lookback = 5 }
+        }""");
+    List<String> names = List.of("cur_tstz", "cur_tstz_jdbc", "cur_ts", "cur_ts_jdbc", "cur_date", "cur_int");
+
+    RunResult first = succeeded(run(spec, Stage.BRONZE));
+    for (String table : names) {
+      assertEquals(List.of(5L, 5L), List.of(outcome(first, Stage.BRONZE, table).rowsRead(),
+          outcome(first, Stage.BRONZE, table).rowsWritten()), table);
+    }
+    assertWatermarks(spec, 1);
+    for (String table : names) {
+      assertEquals(spark.read().format("delta").load(spec.paths().bronze(table.replace("_jdbc", ""))).schema()
+          .apply("changed").dataType(), spark.read().format("delta").load(spec.paths().bronze(table)).schema()
+          .apply("changed").dataType(), table + ": the same type whichever the method");
+    }
+
+    // A change (id 1), a late commit inside the lookback (id 6) and one older than it (id 7).
+    Map<String, List<String>> late = Map.of(
+        "cur_tstz", List.of("now()", "%s - interval '3 minutes'", "%s - interval '30 minutes'"),
+        "cur_ts", List.of(TOKYO_NOW, "%s - interval '3 minutes'", "%s - interval '30 minutes'"),
+        "cur_date", List.of(TOKYO_NOW + "::date", "%s - 1", "%s - 3"),
+        "cur_int", List.of("60", "%s - 3", "%s - 8"));
+    for (List<String> t : TABLES) {
+      String table = t.get(0);
+      String max = "(SELECT max(changed) FROM " + table + ")";
+      sourceExecute(
+          "INSERT INTO " + table + " VALUES (6, 'late', " + late.get(table).get(1).formatted(max) + ")",
+          "INSERT INTO " + table + " VALUES (7, 'too late', " + late.get(table).get(2).formatted(max) + ")",
+          "UPDATE " + table + " SET v = 'changed', changed = " + late.get(table).get(0) + " WHERE id = 1");
+    }
+    RunResult second = succeeded(run(spec, Stage.BRONZE));
+    for (String table : names) {
+      assertEquals(2L, outcome(second, Stage.BRONZE, table).rowsWritten(), table);
+      assertEquals(List.of(List.of(1, "changed"), List.of(6, "late")),
+          sql("SELECT id, v FROM delta.`%s` WHERE _batch_id = 2 ORDER BY id", spec.paths().bronze(table)), table);
+      assertEquals(0L, count("SELECT count(*) FROM delta.`%s` WHERE id = 7", spec.paths().bronze(table)),
+          table + ": a commit older than the lookback is not seen");
+    }
+    assertWatermarks(spec, 2);
+
+    List<Long> versions = names.stream().map(t -> version(spec.paths().bronze(t))).toList();
+    RunResult third = succeeded(run(spec, Stage.BRONZE));
+    for (String table : names) {
+      TableRun t = outcome(third, Stage.BRONZE, table);
+      assertEquals(List.of(0L, "nothing new"), java.util.Arrays.asList(t.rowsWritten(), t.detail()), table);
+    }
+    assertEquals(versions, names.stream().map(t -> version(spec.paths().bronze(t))).toList(),
+        "a run without changes commits nothing");
+  }
+
+  /** Each table's current watermark: its batch, its typed cursor, and the instant it stands for. */
+  private static void assertWatermarks(LakehouseSpec spec, long batch) {
+    List<List<Object>> expected = new ArrayList<>();
+    Timestamp tstz = (Timestamp) sourceQuery("SELECT max(changed) FROM cur_tstz").get(0).get(0);
+    expected.add(List.of("cur_date", batch, "date:" + date("cur_date"), Timestamp.from(date("cur_date").atStartOfDay(TOKYO).toInstant())));
+    expected.add(List.of("cur_int", batch, "integer:" + sourceQuery("SELECT max(changed) FROM cur_int").get(0).get(0)));
+    expected.add(List.of("cur_ts", batch, "timestamp:" + local("cur_ts"), Timestamp.from(local("cur_ts").atZone(TOKYO).toInstant())));
+    expected.add(List.of("cur_ts_jdbc", batch, "timestamp:" + local("cur_ts"), Timestamp.from(local("cur_ts").atZone(TOKYO).toInstant())));
+    expected.add(List.of("cur_tstz", batch, "timestamptz:" + tstz.toInstant(), tstz));
+    expected.add(List.of("cur_tstz_jdbc", batch, "timestamptz:" + tstz.toInstant(), tstz));
+    List<List<Object>> actual = new ArrayList<>();
+    for (List<Object> row : sql("SELECT table_name, batch_id, cursor, watermark FROM (%s) ORDER BY table_name",
+        dev.lakehouse.control.Watermarks.currentSql(spec.paths().control("watermarks")))) {
+      actual.add(row.get(3) == null ? row.subList(0, 3) : row);
+    }
+    assertEquals(expected, actual);
+  }
+
+  private static LocalDateTime local(String table) {
+    return ((Timestamp) sourceQuery("SELECT max(changed) FROM " + table).get(0).get(0)).toLocalDateTime();
+  }
+
+  private static LocalDate date(String table) {
+    return ((java.sql.Date) sourceQuery("SELECT max(changed) FROM " + table).get(0).get(0)).toLocalDate();
+  }
+}

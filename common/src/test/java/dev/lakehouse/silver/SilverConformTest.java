@@ -1,0 +1,97 @@
+package dev.lakehouse.silver;
+
+import static org.apache.spark.sql.functions.col;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.lakehouse.bronze.BronzeOps;
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.pipeline.TableRun;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.testing.EngineTestBase;
+import java.math.BigDecimal;
+import java.sql.Date;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Silver's shape: conformed columns, one row per key, its own columns, and no commit when nothing changes. */
+class SilverConformTest extends EngineTestBase {
+
+  @Test
+  void silverHoldsOneConformedRowPerKeyWithItsChangeTimeReadInTheSourceZone() {
+    sourceExecute(
+        """
+        CREATE TABLE people ("PersonId" int PRIMARY KEY, "FullName" text, email text, country text,
+                             amount text, born text, changed_at timestamp NOT NULL)""",
+        "INSERT INTO people VALUES"
+            + " (1, '  Ana Silva ', ' Ana.Silva@Example.COM ', 'pt', '12.50', '1990-01-02', '2026-06-01 09:00:00'),"
+            + " (2, 'Bo', 'BO@X.ORG', 'se ', '7', '1985-12-31', '2026-06-01 10:30:00')");
+    LakehouseSpec spec = spec("conform", """
+        source.time-zone = "Asia/Tokyo"
+        tables.people {
+          primary-key = [PersonId], mode = incremental, cursor = changed_at
+          silver {
+            rename { PersonId = person_id, FullName = full_name }
+            cast { amount = "decimal(10,2)", born = date }
+            lowercase = [email]
+            uppercase = [country]
+          }
+        }""");
+    String silver = spec.paths().silver("people");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+
+    assertEquals(List.of("person_id", "full_name", "email", "country", "amount", "born", "changed_at", "_batch_id",
+            "_updated_at", "_row_hash", "_is_deleted", "_deleted_at"),
+        Arrays.asList(spark.read().format("delta").load(silver).columns()));
+    assertEquals(List.of(
+            Arrays.asList(1, "Ana Silva", "ana.silva@example.com", "PT", new BigDecimal("12.50"), Date.valueOf("1990-01-02"),
+                1L, Timestamp.from(Instant.parse("2026-06-01T00:00:00Z")), false, null),
+            Arrays.asList(2, "Bo", "bo@x.org", "SE", new BigDecimal("7.00"), Date.valueOf("1985-12-31"),
+                1L, Timestamp.from(Instant.parse("2026-06-01T01:30:00Z")), false, null)),
+        sql("SELECT person_id, full_name, email, country, amount, born, _batch_id, _updated_at, _is_deleted, _deleted_at"
+            + " FROM delta.`%s` ORDER BY person_id", silver),
+        "renamed, cast, trimmed, lower- and upper-cased; a timestamp cursor read as Tokyo time");
+    List<String> business = List.of("person_id", "full_name", "email", "country", "amount", "born", "changed_at");
+    assertEquals(0L, spark.read().format("delta").load(silver)
+            .where(col("_row_hash").isNull().or(col("_row_hash").notEqual(BronzeOps.hash(business)))).count(),
+        "_row_hash: a hash of the conformed business columns, silver's own columns left out");
+
+    // Two bronze runs (say hourly) before silver runs again: bronze holds both versions, silver the latest.
+    sourceExecute("UPDATE people SET \"FullName\" = 'Bo B', changed_at = '2026-06-02 08:00:00' WHERE \"PersonId\" = 2");
+    succeeded(run(spec, Stage.BRONZE));
+    sourceExecute("UPDATE people SET \"FullName\" = 'Bo Final', changed_at = '2026-06-02 09:00:00' WHERE \"PersonId\" = 2");
+    RunResult third = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    TableRun applied = outcome(third, Stage.SILVER, "people");
+    assertEquals(List.of(3L, 1L, 1L, 0L), List.of(applied.batch(), applied.rowsRead(), applied.count("updated"),
+        applied.count("inserted")), "batches 2 and 3 applied: one key, its latest version");
+    assertEquals(List.of(List.of(1, "Ana Silva", 1L), List.of(2, "Bo Final", 3L)),
+        sql("SELECT person_id, full_name, _batch_id FROM delta.`%s` ORDER BY person_id", silver));
+    assertEquals(List.of(Timestamp.from(Instant.parse("2026-06-02T00:00:00Z"))),
+        sql("SELECT _updated_at FROM delta.`%s` WHERE person_id = 2", silver).get(0));
+    assertEquals(List.of(List.of("Bo B"), List.of("Bo Final")), sql("SELECT FullName FROM delta.`%s` WHERE PersonId = 2 AND _batch_id > 1"
+        + " ORDER BY _batch_id", spec.paths().bronze("people")),
+        "bronze keeps every version");
+  }
+
+  @Test
+  void aRunThatChangesNothingCommitsNothingToSilver() {
+    sourceExecute(
+        "CREATE TABLE same (id int PRIMARY KEY, v text)",
+        "INSERT INTO same VALUES (1, 'a'), (2, 'b')");
+    LakehouseSpec spec = spec("unchanged", """
+        tables.same_snapshot { source-table = same, primary-key = [id], mode = full, land = snapshot }""");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    String snapshot = spec.paths().silver("same_snapshot");
+    long version = version(snapshot);
+
+    RunResult again = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(2L, outcome(again, Stage.BRONZE, "same_snapshot").rowsWritten(), "bronze has a new snapshot");
+    TableRun snapshotRun = outcome(again, Stage.SILVER, "same_snapshot");
+    assertEquals(List.of(2L, 2L, 0L, "nothing changed"),
+        Arrays.asList(snapshotRun.batch(), snapshotRun.rowsRead(), snapshotRun.rowsWritten(), snapshotRun.detail()));
+    assertEquals(version, version(snapshot), "silver: no commit");
+  }
+}

@@ -1,0 +1,103 @@
+package dev.lakehouse.silver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.pipeline.TableRun;
+import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.testing.EngineTestBase;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Deletes in silver are soft: a full table's deleted keys, an incremental table's reconciled ones, and their revival. */
+class SilverDeletesTest extends EngineTestBase {
+
+  @Test
+  void aFullTableDeleteIsSoftAndAnIdenticalRowBroughtBackRevivesTheKey() {
+    sourceExecute(
+        "CREATE TABLE products (id int PRIMARY KEY, name text, price numeric(6,2))",
+        "INSERT INTO products VALUES (1, 'one', 1.00), (2, 'two', 2.00), (3, 'three', 3.00)");
+    LakehouseSpec spec = spec("full-deletes", """
+        tables {
+          changes { source-table = products, primary-key = [id], mode = full }
+          snapshots { source-table = products, primary-key = [id], mode = full, land = snapshot }
+        }""");
+    List<String> tables = List.of("changes", "snapshots");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+
+    sourceExecute("DELETE FROM products WHERE id = 2");
+    RunResult deleted = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    for (String table : tables) {
+      assertEquals(List.of(1L, 0L, 0L), counts(outcome(deleted, Stage.SILVER, table)), table);
+      Timestamp landed = (Timestamp) sql("SELECT max(_ingested_at) FROM delta.`%s` WHERE _batch_id = 2",
+          spec.paths().bronze(table)).get(0).get(0);
+      assertEquals(List.of(
+              Arrays.asList(1, "one", false, null, 1L),
+              Arrays.asList(2, "two", true, landed, 2L),
+              Arrays.asList(3, "three", false, null, 1L)),
+          sql("SELECT id, name, _is_deleted, _deleted_at, _batch_id FROM delta.`%s` ORDER BY id", spec.paths().silver(table)),
+          table + ": the key is kept, deleted as of the batch that saw it gone; the other rows are untouched");
+    }
+
+    sourceExecute("INSERT INTO products VALUES (2, 'two', 2.00)");
+    RunResult revived = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    for (String table : tables) {
+      assertEquals(List.of(0L, 1L, 0L), counts(outcome(revived, Stage.SILVER, table)), table);
+      assertEquals(List.of(Arrays.asList(2, "two", false, null, 3L)),
+          sql("SELECT id, name, _is_deleted, _deleted_at, _batch_id FROM delta.`%s` WHERE id = 2",
+              spec.paths().silver(table)), table + ": the same row again is a revival");
+    }
+    assertEquals(List.of(List.of(2, "U")), sql("SELECT id, _op FROM delta.`%s` WHERE _batch_id = 3",
+        spec.paths().bronze("changes")), "bronze lands the row again after its delete marker");
+  }
+
+  @Test
+  void reconcileSoftDeletesGoneKeysCommitsNothingWhenNoneAreGoneAndAReturnRevives() {
+    sourceExecute(
+        "CREATE TABLE orders (id int PRIMARY KEY, status text, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO orders (id, status) VALUES (1, 'open'), (2, 'open'), (3, 'open')");
+    LakehouseSpec spec = spec("reconcile", """
+        tables {
+          orders { primary-key = [id], mode = incremental, cursor = updated_at }
+          catalog { source-table = orders, primary-key = [id], mode = full }
+        }""");
+    String silver = spec.paths().silver("orders");
+    // The full table is only declared: were reconcile to take it, it would fail on its missing silver.
+    LakehouseSpec ordersOnly = spec.withTables(spec.tables(List.of("orders")));
+    succeeded(run(ordersOnly, Stage.BRONZE, Stage.SILVER));
+
+    sourceExecute("DELETE FROM orders WHERE id = 2");
+    Instant before = Instant.now();
+    RunResult reconciled = succeeded(run(spec, Stage.RECONCILE));
+    assertEquals(List.of("orders"), reconciled.of(Stage.RECONCILE).stream().map(TableRun::table).toList(),
+        "only incremental tables are reconciled: a full table's snapshot shows its deletes");
+    TableRun orders = outcome(reconciled, Stage.RECONCILE, "orders");
+    assertEquals(List.of(2L, 1L), List.of(orders.rowsRead(), orders.rowsWritten()), "two source keys, one gone");
+    List<List<Object>> rows = sql("SELECT id, _is_deleted, _deleted_at FROM delta.`%s` ORDER BY id", silver);
+    assertEquals(List.of(Arrays.asList(1, false, null), Arrays.asList(3, false, null)),
+        List.of(rows.get(0), rows.get(2)));
+    assertEquals(List.of(2, true), rows.get(1).subList(0, 2));
+    Instant deletedAt = ((Timestamp) rows.get(1).get(2)).toInstant();
+    assertTrue(!deletedAt.isBefore(before.minusSeconds(1)) && !deletedAt.isAfter(Instant.now()), deletedAt.toString());
+
+    long version = version(silver);
+    RunResult again = succeeded(run(spec, Stage.RECONCILE));
+    assertEquals(0L, outcome(again, Stage.RECONCILE, "orders").rowsWritten());
+    assertEquals(version, version(silver), "no key gone: nothing committed");
+
+    sourceExecute("INSERT INTO orders (id, status) VALUES (2, 'back')");
+    RunResult back = succeeded(run(ordersOnly, Stage.BRONZE, Stage.SILVER));
+    assertEquals(1L, outcome(back, Stage.SILVER, "orders").count("updated"));
+    assertEquals(List.of(Arrays.asList(2, "back", false, null)),
+        sql("SELECT id, status, _is_deleted, _deleted_at FROM delta.`%s` WHERE id = 2", silver), "revived");
+  }
+
+  private static List<Long> counts(TableRun t) {
+    return List.of(t.count("deleted"), t.count("updated"), t.count("inserted"));
+  }
+}
