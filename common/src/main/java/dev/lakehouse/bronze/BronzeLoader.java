@@ -154,6 +154,78 @@ public final class BronzeLoader {
   private record Extracted(long rowsRead, long rowsWritten, Optional<CursorValue> maxCursor) {}
 
   /**
+   * Lands, as one batch, the source's current rows of these keys ({@code keys}: values of the key
+   * columns, in key order, as silver holds them): keys reconcile found back in the source although
+   * silver has them deleted, which no window will show again. The watermark does not move.
+   */
+  public TableResult reland(String runId, TableSpec table, List<Row> keys) {
+    Optional<Watermark> recorded = watermarks.read(table.name());
+    long batchId = recorded.map(Watermark::batchId).orElse(0L) + 1;
+    Optional<CursorValue> watermark = recorded.flatMap(Watermark::cursor);
+    try (Connection connection = SourceDatabase.connect(source)) {
+      connection.setAutoCommit(false);
+      connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      String schema = SourceDatabase.schemaOf(connection, source, table);
+      String qualified = SourceDatabase.qualified(schema, table.sourceTable());
+      String snapshot;
+      try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_export_snapshot()")) {
+        rs.next();
+        snapshot = rs.getString(1);
+      }
+      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+      String keyList = "(" + table.primaryKey().stream().map(SourceDatabase::ident).collect(Collectors.joining(", ")) + ")";
+      List<String> selects = new ArrayList<>();
+      for (int from = 0; from < keys.size(); from += 1000) {
+        List<String> tuples = new ArrayList<>();
+        for (Row key : keys.subList(from, Math.min(keys.size(), from + 1000))) {
+          List<String> values = new ArrayList<>();
+          for (int i = 0; i < key.length(); i++) {
+            values.add(sqlLiteral(key.get(i)));
+          }
+          tuples.add("(" + String.join(", ", values) + ")");
+        }
+        selects.add("SELECT " + SourceColumns.selectList(columns) + " FROM " + qualified + " WHERE " + keyList
+            + " IN (" + String.join(", ", tuples) + ")");
+      }
+      String label = source.label() + "." + qualified.replace("\"", "");
+      Dataset<Row> rows = CopyExtraction.read(spark, source, columns, selects, Optional.of(snapshot))
+          .withColumn("_batch_id", lit(batchId))
+          .withColumn("_ingested_at", lit(Timestamp.from(Instant.now())))
+          .withColumn("_source", lit(label))
+          .withColumn(BronzeOps.OP, lit(BronzeOps.UPSERT));
+      if (table.full() && table.land() == TableSpec.Land.CHANGED) {
+        rows = rows.withColumn(BronzeOps.ROW_HASH, BronzeOps.hash(columns.stream().map(SourceColumn::name).toList()));
+      }
+      Observation landed = new Observation("bronze-relanded-" + table.name());
+      writer(rows.observe(landed, functions.count(lit(1)).as("rows")), table, batchId, runId, false, Map.of())
+          .save(paths.bronze(table.name()));
+      connection.commit();
+      long written = (Long) landed.getAsJava().get("rows");
+      watermarks.recordAll(List.of(new Watermark(table.name(), batchId, watermark, runId)));
+      LOG.info("bronze {}: batch {} holds {} rows of deleted keys back in the source", table.name(), batchId, written);
+      return new TableResult(table.name(), batchId, written, written, watermark, RunLog.Status.SUCCEEDED, null);
+    } catch (Exception e) {
+      String message = describe(e);
+      LOG.error("bronze {} failed: {}", table.name(), message);
+      return new TableResult(table.name(), batchId, 0, 0, watermark, RunLog.Status.FAILED, message);
+    }
+  }
+
+  /** A key value as a PostgreSQL literal, quoted as text (the server casts it to the column's type). */
+  private static String sqlLiteral(Object value) {
+    if (value == null) {
+      return "NULL";
+    }
+    if (value instanceof Number || value instanceof Boolean) {
+      return value.toString();
+    }
+    if (value instanceof Timestamp t) {
+      return Identifiers.literal(t.toInstant().toString());
+    }
+    return Identifiers.literal(value.toString());
+  }
+
+  /**
    * A snapshot exported elsewhere (a replication slot's), to read a table as of it, and the log
    * position it stands for.
    */
@@ -371,13 +443,11 @@ public final class BronzeLoader {
   private List<String> plan(Connection connection, TableSpec table, String qualified, Map<String, SourceColumn> byName,
                             String window, boolean windowed) {
     Optional<String> partitionColumn = table.effectivePartitionColumn();
-    // A whole-table read splits by blocks unless a partition column is configured. Only COPY can:
-    // Spark's JDBC reader applies the predicates to a subquery, which has no ctid.
-    boolean copy = table.method() == TableSpec.ExtractMethod.COPY;
-    boolean wholeTable = copy && !(table.incremental() && windowed) && table.partitionColumn().isEmpty();
+    // A whole-table read splits by blocks unless a partition column is configured (both methods:
+    // each partition's query holds its own predicate, so ctid is there to filter on).
+    boolean wholeTable = !(table.incremental() && windowed) && table.partitionColumn().isEmpty();
     if (partitionColumn.isEmpty()) {
-      return copy ? ReadPartitions.planWholeTable(connection, qualified, null, null, window, table.partitions())
-          : List.of(window);
+      return ReadPartitions.planWholeTable(connection, qualified, null, null, window, table.partitions());
     }
     SourceColumn column = requireColumn(byName, partitionColumn.get(), qualified, table, "partition-column");
     return wholeTable

@@ -217,7 +217,8 @@ public final class Pipeline {
         dq.add(new DqResults.Result(r.table(), o.rule().name(), o.rule().action().name().toLowerCase(),
             o.checked(), o.failed(), r.fromBatch(), r.toBatch()));
         if (o.rule() instanceof dev.lakehouse.quality.Rule.OneVersionPerBatch && o.failed() > 0) {
-          detail = o.failed() + " keys arrived in more than one version in one bronze batch; the latest of each was applied";
+          detail = o.failed() + (o.failed() == 1 ? " key" : " keys") + " arrived in more than one version in one bronze"
+              + " batch; the latest of each was applied";
         }
       }
       long written = r.inserted() + r.updated() + r.deleted();

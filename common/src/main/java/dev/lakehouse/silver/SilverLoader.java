@@ -128,7 +128,8 @@ public final class SilverLoader {
               batch.keysWithSeveralVersions()))) {
         List<Quality.Outcome> outcomes = evaluation.outcomes();
         outcomes.stream().filter(o -> o.failed() > 0 && o.rule().action() == dev.lakehouse.quality.Action.WARN)
-            .forEach(o -> LOG.warn("silver {}: {} failed for {} rows (warn)", table.name(), o.rule().name(), o.failed()));
+            .forEach(o -> LOG.warn("silver {}: {} failed for {} (warn)", table.name(), o.rule().name(),
+                o.failed() == 1 ? "1 row" : o.failed() + " rows"));
         List<Quality.Outcome> stopping = evaluation.stopping();
         if (!stopping.isEmpty()) {
           // Failed, with the outcomes: the rule that stopped the table belongs in _control/dq_results too.
@@ -320,12 +321,12 @@ public final class SilverLoader {
   private String stopMessage(TableSpec table, List<Quality.Outcome> stopping, Dataset<Row> bronze, Conformer conformer) {
     List<String> parts = new ArrayList<>();
     for (Quality.Outcome outcome : stopping) {
-      String part = outcome.rule().name() + " failed for " + outcome.failed() + " rows";
+      String part = outcome.rule().name() + " failed for " + outcome.failed() + (outcome.failed() == 1 ? " row" : " rows");
       if (outcome.rule() instanceof Rule.Cast cast) {
         String sourceColumn = table.conform().renames().entrySet().stream()
             .filter(e -> e.getValue().equals(cast.column())).map(Map.Entry::getKey).findFirst().orElse(cast.column());
         part = "silver cast of " + table.name() + "." + cast.column() + " to " + cast.type() + " failed for "
-            + outcome.failed() + " rows, e.g. " + Conformer.sample(bronze, cast, sourceColumn)
+            + outcome.failed() + (outcome.failed() == 1 ? " row" : " rows") + ", e.g. " + Conformer.sample(bronze, cast, sourceColumn)
             + " (set lakehouse.tables." + table.name() + ".silver.on-cast-error = quarantine to hold such rows aside)";
       }
       parts.add(part);

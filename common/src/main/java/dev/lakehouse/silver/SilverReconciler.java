@@ -41,6 +41,8 @@ public final class SilverReconciler {
 
   private static final Logger LOG = LoggerFactory.getLogger(SilverReconciler.class);
   public static final String JOB = "reconcile";
+  /** Keys found back per run at most; more wait for the next run (they are a trickle, not a load). */
+  private static final int MAX_RELANDED = 100_000;
 
   public record TableResult(String table, long sourceKeys, long deleted, RunLog.Status status, String error) {
     public boolean failed() {
@@ -122,7 +124,24 @@ public final class SilverReconciler {
         } finally {
           gone.unpersist();
         }
-        LOG.info("reconcile {}: {} source keys, {} soft-deleted in silver", table.name(), keyCount, deleted);
+        // Keys deleted in silver that the source has again, which no window saw come back (restored
+        // with an old cursor, or as it was): bronze lands their rows as they are now; the next
+        // silver run revives them.
+        List<Row> back = spark.read().format("delta").load(silverPath).where(col("_is_deleted"))
+            .select(keys.stream().map(k -> col(Identifiers.quote(k))).toArray(org.apache.spark.sql.Column[]::new))
+            .join(cachedKeys, keys.toArray(String[]::new), "left_semi")
+            .limit(MAX_RELANDED).collectAsList();
+        long relanded = 0;
+        if (!back.isEmpty()) {
+          dev.lakehouse.bronze.BronzeLoader.TableResult landed = new dev.lakehouse.bronze.BronzeLoader(spark, source, paths)
+              .reland(runId, table, back);
+          if (landed.failed()) {
+            throw new LakehouseException(landed.error());
+          }
+          relanded = landed.rowsWritten();
+        }
+        LOG.info("reconcile {}: {} source keys, {} soft-deleted in silver{}", table.name(), keyCount, deleted,
+            relanded == 0 ? "" : ", " + relanded + " deleted keys back in the source landed again");
         return new TableResult(table.name(), keyCount, deleted, RunLog.Status.SUCCEEDED, null);
       } finally {
         cachedKeys.unpersist();
