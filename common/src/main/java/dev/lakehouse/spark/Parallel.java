@@ -6,6 +6,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import org.apache.spark.sql.SparkSession;
 
@@ -26,8 +27,10 @@ public final class Parallel {
       items.forEach(item -> results.add(work.apply(item, spark)));
       return results;
     }
+    // Pools are named by worker (a bounded set): Spark keeps every pool it has seen for good.
+    AtomicInteger workers = new AtomicInteger();
     ExecutorService pool = Executors.newFixedThreadPool(Math.min(threads, items.size()), r -> {
-      Thread t = new Thread(r, "lakehouse-worker");
+      Thread t = new Thread(r, "lakehouse-" + workers.getAndIncrement());
       t.setDaemon(true);
       return t;
     });
@@ -37,7 +40,7 @@ public final class Parallel {
         futures.add(pool.submit(() -> {
           SparkSession session = spark.newSession();
           SparkSession.setActiveSession(session);
-          session.sparkContext().setLocalProperty("spark.scheduler.pool", "lakehouse-" + Thread.currentThread().getId());
+          session.sparkContext().setLocalProperty("spark.scheduler.pool", Thread.currentThread().getName());
           try {
             return work.apply(item, session);
           } finally {
