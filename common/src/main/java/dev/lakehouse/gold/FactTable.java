@@ -1,5 +1,6 @@
 package dev.lakehouse.gold;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
@@ -8,6 +9,7 @@ import static org.apache.spark.sql.functions.when;
 
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.control.Commits;
+import dev.lakehouse.spark.Cached;
 import dev.lakehouse.silver.SilverVersions.Position;
 import dev.lakehouse.spec.DimensionSpec;
 import dev.lakehouse.spec.FactSpec;
@@ -58,9 +60,11 @@ final class FactTable {
   private final Map<String, DimensionSpec> dimensions;
   private final Map<String, Scd2Merge> merges = new java.util.HashMap<>();
   /** One writer at a time per dimension: facts computed side by side may add members to the same one. */
-  private static final java.util.concurrent.ConcurrentHashMap<String, Object> MEMBER_LOCKS =
+  private static final java.util.concurrent.ConcurrentHashMap<String, Object> WRITE_LOCKS =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final GoldInputs inputs;
+  /** Up to this many touched keys are broadcast to the joins that find their facts. */
+  static final long BROADCAST_ROWS = 2_000_000;
 
   FactTable(SparkSession spark, LakehousePaths paths, FactSpec spec, Map<String, DimensionSpec> dimensions,
             GoldInputs inputs) {
@@ -98,6 +102,7 @@ final class FactTable {
       boolean everything = !exists || reshaped || spec.inputs().stream()
           .anyMatch(t -> !consumed.containsKey(GoldInputs.silverKey(t)));
       Dataset<Row> touched = null;
+      long touchedCount = 0;
       if (!everything) {
         Optional<Dataset<Row>> grain = touchedGrain(rows, path, consumed, current, persisted);
         if (grain.isEmpty()) {
@@ -105,12 +110,12 @@ final class FactTable {
           return new Result(spec.name(), 0, 0, 0);
         }
         touched = grain.get();
-        rows = rows.join(touched, spec.grain().toArray(String[]::new), "left_semi");
+        touchedCount = touched.count();
+        rows = rows.join(joinable(touched, touchedCount), spec.grain().toArray(String[]::new), "left_semi");
       }
-      rows = rows.persist(StorageLevel.MEMORY_AND_DISK());
-      persisted.add(rows);
+      rows = Cached.materialize(rows, persisted);
       if (touched != null) {
-        LOG.info("gold {}: the changes touch {} facts; {} of them are in the query's rows", spec.name(), touched.count(),
+        LOG.info("gold {}: the changes touch {} facts; {} of them are in the query's rows", spec.name(), touchedCount,
             rows.count());
       }
 
@@ -119,7 +124,7 @@ final class FactTable {
         Dataset<Row> keys = rows.select(ref.key().stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new))
             .toDF(dimension.naturalKey().toArray(String[]::new));
         // Late-arriving members: a fact never waits for its dimension row.
-        synchronized (MEMBER_LOCKS.computeIfAbsent(paths.gold(dimension.table()), k -> new Object())) {
+        synchronized (WRITE_LOCKS.computeIfAbsent(paths.gold(dimension.table()), k -> new Object())) {
           merges.get(ref.dimension()).ensureMembers(keys, Optional.of(Commits.Tag.of(GoldInputs.LAYER, dimension.table(),
               0, runId).with(inputs.consumed(dimension.table()))));
         }
@@ -132,13 +137,16 @@ final class FactTable {
           Dataset<Row> one = rows.select(dateOf(rows, date).as("date"));
           dates = dates == null ? one : dates.union(one);
         }
-        DateDimension.cover(spark, paths.gold("dim_date"), dates, runId);
+        // Facts run side by side and share the calendar: one extends it at a time.
+        synchronized (WRITE_LOCKS.computeIfAbsent(paths.gold(DateDimension.TABLE), k -> new Object())) {
+          DateDimension.cover(spark, paths.gold(DateDimension.TABLE), dates, runId);
+        }
       }
       Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, spec.name(), 0, runId).with(positions);
       if (!exists || reshaped) {
         return rebuild(path, facts, tag);
       }
-      return merge(path, facts, touched, tag, persisted);
+      return merge(path, facts, touched == null ? null : joinable(touched, touchedCount), tag, persisted);
     }
   }
 
@@ -186,9 +194,9 @@ final class FactTable {
       if (!from.before(to)) {
         continue;
       }
-      Dataset<Row> values = inputs.silver().changes(by.table(), from, to)
+      Dataset<Row> values = small(inputs.silver().changes(by.table(), from, to)
           .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
-          .where(col(Identifiers.quote(by.column())).isNotNull()).distinct();
+          .where(col(Identifiers.quote(by.column())).isNotNull()).distinct(), persisted);
       touched.add(rows.join(values, new String[] {by.column()}, "left_semi").select(grain));
       if (storedColumns.contains(by.column())) {
         touched.add(stored.join(values, new String[] {by.column()}, "left_semi").select(grain));
@@ -198,7 +206,7 @@ final class FactTable {
       DimensionSpec dimension = dimensions.get(ref.dimension());
       Optional<Dataset<Row>> members = changedMembers(dimension, consumed);
       if (members.isPresent()) {
-        Dataset<Row> keys = members.get().toDF(ref.key().toArray(String[]::new));
+        Dataset<Row> keys = small(members.get().toDF(ref.key().toArray(String[]::new)), persisted);
         touched.add(rows.join(keys, ref.key().toArray(String[]::new), "left_semi").select(grain));
       }
     }
@@ -209,9 +217,23 @@ final class FactTable {
     for (int i = 1; i < touched.size(); i++) {
       all = all.union(touched.get(i));
     }
-    Dataset<Row> distinct = all.distinct().persist(StorageLevel.MEMORY_AND_DISK());
-    persisted.add(distinct);
+    Dataset<Row> distinct = Cached.materialize(all.distinct(), persisted);
     return distinct.isEmpty() ? Optional.empty() : Optional.of(distinct);
+  }
+
+  private static Dataset<Row> joinable(Dataset<Row> small, long count) {
+    return count <= BROADCAST_ROWS ? broadcast(small) : small;
+  }
+
+  /**
+   * A change-sized side of a semi join, materialized once and broadcast when small: the large side
+   * (the query's rows, the stored facts) is then scanned once and never shuffled, so the cost of an
+   * incremental run follows the size of the change. Spark cannot know the size of a change feed in
+   * advance, so without the hint it would sort and shuffle the whole table.
+   */
+  private static Dataset<Row> small(Dataset<Row> rows, List<Dataset<Row>> persisted) {
+    Dataset<Row> held = Cached.materialize(rows, persisted);
+    return joinable(held, held.count());
   }
 
   /**
@@ -282,11 +304,9 @@ final class FactTable {
     Column[] grainColumns = spec.grain().stream().map(c -> col(Identifiers.quote(c))).toArray(Column[]::new);
     Dataset<Row> gone = storedTouched.select(grainColumns).join(facts.select(grainColumns), grain, "left_anti");
     Dataset<Row> existing = storedTouched.select(grainColumns).withColumn("_exists", lit(true));
-    Dataset<Row> source = upserts.withColumn("_gone", lit(false))
+    Dataset<Row> source = Cached.materialize(upserts.withColumn("_gone", lit(false))
         .unionByName(gone.withColumn("_gone", lit(true)), true)
-        .join(existing, grain, "left")
-        .persist(StorageLevel.MEMORY_AND_DISK());
-    persisted.add(source);
+        .join(existing, grain, "left"), persisted);
     Row counts = source.agg(
         sum(when(not(col("_gone")).and(col("_exists").isNull()), 1).otherwise(0)),
         sum(when(not(col("_gone")).and(col("_exists").isNotNull()), 1).otherwise(0)),

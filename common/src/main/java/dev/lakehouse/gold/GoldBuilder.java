@@ -81,51 +81,51 @@ public final class GoldBuilder {
     }
     Map<String, Position> current = new java.util.concurrent.ConcurrentHashMap<>();
     Set<String> failed = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    List<Dataset<Row>> persisted = java.util.Collections.synchronizedList(new ArrayList<>());
-    try {
-      // Dimensions side by side, then facts side by side: each in its own session of the application.
-      results.addAll(dev.lakehouse.spark.Parallel.map(spark, List.copyOf(gold.dimensions().values()), parallelism,
-          (dimension, session) -> guarded(dimension.table(), Set.of("silver." + dimension.source()), failed, () ->
-              dimension(runId, dimension, session, current, persisted))));
-      for (TableResult r : results) {
-        if (r.failed()) {
-          failed.add(r.table());
-        }
+    // Dimensions side by side, then facts side by side: each in its own session of the application.
+    results.addAll(dev.lakehouse.spark.Parallel.map(spark, List.copyOf(gold.dimensions().values()), parallelism,
+        (dimension, session) -> guarded(dimension.table(), Set.of("silver." + dimension.source()), failed, () ->
+            dimension(runId, dimension, session, current))));
+    for (TableResult r : results) {
+      if (r.failed()) {
+        failed.add(r.table());
       }
-      results.addAll(dev.lakehouse.spark.Parallel.map(spark, List.copyOf(gold.facts().values()), parallelism,
-          (fact, session) -> {
-            Set<String> needs = new LinkedHashSet<>();
-            fact.inputs().forEach(t -> needs.add("silver." + t));
-            fact.dimensions().forEach(r -> needs.add(gold.dimensions().get(r.dimension()).table()));
-            return guarded(fact.name(), needs, failed, () -> {
-              fact.inputs().forEach(t -> position(t, current));
-              GoldInputs sessionInputs = new GoldInputs(session, paths, new SilverVersions(session, paths, sourceZone));
-              FactTable.Result r = new FactTable(session, paths, fact, gold.dimensions(), sessionInputs)
-                  .update(runId, current, persisted);
-              return new TableResult(fact.name(), r.inserted(), r.updated(), r.deleted(),
-                  r.inserted() + r.updated() + r.deleted() > 0, RunLog.Status.SUCCEEDED, null);
-            });
-          }));
-      for (TableResult r : results) {
-        if (r.failed()) {
-          failed.add(r.table());
-        }
-      }
-      CrashPoints.reach("gold.after-facts");
-
-      Marts marts = new Marts(spark, paths, inputs);
-      for (MartSpec mart : gold.marts().values()) {
-        Set<String> needs = new LinkedHashSet<>();
-        mart.inputs().forEach(i -> needs.add(i.startsWith("gold.") ? i.substring(5) : i));
-        results.add(guarded(mart.name(), needs, failed, () -> {
-          long rows = marts.refresh(mart, runId);
-          return new TableResult(mart.name(), Math.max(rows, 0), 0, 0, rows >= 0, RunLog.Status.SUCCEEDED, null);
-        }));
-      }
-      CrashPoints.reach("gold.after-marts");
-    } finally {
-      persisted.forEach(Dataset::unpersist);
     }
+    results.addAll(dev.lakehouse.spark.Parallel.map(spark, List.copyOf(gold.facts().values()), parallelism,
+        (fact, session) -> {
+          Set<String> needs = new LinkedHashSet<>();
+          fact.inputs().forEach(t -> needs.add("silver." + t));
+          fact.dimensions().forEach(r -> needs.add(gold.dimensions().get(r.dimension()).table()));
+          return guarded(fact.name(), needs, failed, () -> {
+            fact.inputs().forEach(t -> position(t, current));
+            GoldInputs sessionInputs = new GoldInputs(session, paths, new SilverVersions(session, paths, sourceZone));
+            List<Dataset<Row>> persisted = new ArrayList<>();
+            FactTable.Result r;
+            try {
+              r = new FactTable(session, paths, fact, gold.dimensions(), sessionInputs).update(runId, current, persisted);
+            } finally {
+              dev.lakehouse.spark.Cached.release(persisted);
+            }
+            return new TableResult(fact.name(), r.inserted(), r.updated(), r.deleted(),
+                r.inserted() + r.updated() + r.deleted() > 0, RunLog.Status.SUCCEEDED, null);
+          });
+        }));
+    for (TableResult r : results) {
+      if (r.failed()) {
+        failed.add(r.table());
+      }
+    }
+    CrashPoints.reach("gold.after-facts");
+
+    Marts marts = new Marts(spark, paths, inputs);
+    for (MartSpec mart : gold.marts().values()) {
+      Set<String> needs = new LinkedHashSet<>();
+      mart.inputs().forEach(i -> needs.add(i.startsWith("gold.") ? i.substring(5) : i));
+      results.add(guarded(mart.name(), needs, failed, () -> {
+        long rows = marts.refresh(mart, runId);
+        return new TableResult(mart.name(), Math.max(rows, 0), 0, 0, rows >= 0, RunLog.Status.SUCCEEDED, null);
+      }));
+    }
+    CrashPoints.reach("gold.after-marts");
     results.forEach(r -> {
       if (!r.failed()) {
         LOG.info("gold {}: {}", r.table(), r.committed()
@@ -143,7 +143,7 @@ public final class GoldBuilder {
 
   /** One dimension: the versions and deletes of its silver table since its last commit, merged. */
   private TableResult dimension(String runId, DimensionSpec dimension, SparkSession session,
-                                Map<String, Position> current, List<Dataset<Row>> persisted) {
+                                Map<String, Position> current) {
     GoldInputs sessionInputs = new GoldInputs(session, paths, new SilverVersions(session, paths, sourceZone));
     Position to = position(dimension.source(), current);
     Position from = GoldInputs.decode(sessionInputs.consumed(dimension.table()).get(GoldInputs.silverKey(dimension.source())));
@@ -154,11 +154,18 @@ public final class GoldBuilder {
     }
     Dataset<Row> changes = DimensionChanges.between(sessionInputs.silver(), tables.get(dimension.source()), dimension,
         from, to).persist(StorageLevel.MEMORY_AND_DISK());
-    persisted.add(changes);
+    try {
+      return dimension(runId, dimension, merge, changes, to);
+    } finally {
+      changes.unpersist();
+    }
+  }
+
+  private TableResult dimension(String runId, DimensionSpec dimension, Scd2Merge merge, Dataset<Row> changes,
+                                Position to) {
     Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, dimension.table(), to.bronzeBatch(), runId)
         .with(Map.of(GoldInputs.silverKey(dimension.source()), GoldInputs.encode(to)));
     Scd2Result scd2 = merge.apply(changes, Optional.of(tag));
-    merge.releaseChangedKeys();
     CrashPoints.reach("gold.after-dimension");
     return new TableResult(dimension.table(), scd2.rowsInserted(), scd2.rowsUpdated(), 0,
         !scd2.equals(Scd2Result.NOTHING), RunLog.Status.SUCCEEDED, null);

@@ -104,36 +104,15 @@ public final class Scd2Merge {
     this.spec = spec;
   }
 
-  private Optional<Dataset<Row>> changedKeys = Optional.empty();
-
-  /**
-   * The natural keys whose rows the last {@link #apply} added or changed (a new version, a
-   * tombstone, a moved interval, a completed member): the members whose facts may resolve to
-   * another version. Empty before any apply and when it changed nothing.
-   */
-  public Dataset<Row> changedKeys() {
-    return changedKeys.orElseGet(() -> read().select(columns(spec.naturalKey())).limit(0));
-  }
-
-  /** Releases the keys kept by the last apply. */
-  public void releaseChangedKeys() {
-    changedKeys.ifPresent(Dataset::unpersist);
-    changedKeys = Optional.empty();
-  }
-
-  private Column[] typedNullKey(StructType schema) {
-    return spec.naturalKey().stream()
-        .map(k -> lit(null).cast(Scd2Columns.field(schema, k).dataType()).as(k)).toArray(Column[]::new);
-  }
-
   /**
    * Whether the table's change data feed can be read from {@code version} on. A dimension created
    * before the feed was used gets it enabled now (and this answers false, once).
    */
   static boolean changeFeedFrom(SparkSession spark, String path, long version) {
-    Row detail = DeltaTable.forPath(spark, path).detail().first();
-    java.util.Map<String, String> properties = detail.getJavaMap(detail.fieldIndex("properties"));
-    if (!"true".equals(properties.get("delta.enableChangeDataFeed"))) {
+    // The table's properties from its log (DESCRIBE DETAIL would compute the whole snapshot: a Spark job).
+    var properties = org.apache.spark.sql.delta.DeltaLog.forTable(spark, path)
+        .update(false, scala.Option.empty(), scala.Option.empty()).metadata().configuration();
+    if (!"true".equals(properties.getOrElse("delta.enableChangeDataFeed", () -> "false"))) {
       spark.sql("ALTER TABLE delta.`" + path.replace("`", "``") + "` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)");
       return false;
     }
@@ -186,12 +165,10 @@ public final class Scd2Merge {
 
   /**
    * As {@link #apply(Dataset)}, committing with {@code tag} (see {@link Commits}); nothing is
-   * committed when the changes change nothing. The natural keys whose rows changed are then in
-   * {@link #changedKeys()}. Observed changes are applied once: the commit records the latest
+   * committed when the changes change nothing. Observed changes are applied once: the commit records the latest
    * observation it applied, and a later apply leaves out what was observed at or before it.
    */
   public Scd2Result apply(Dataset<Row> changes, Optional<Commits.Tag> tag) {
-    releaseChangedKeys();
     createIfMissing(changes.schema());
     boolean observed = Arrays.asList(changes.columns()).contains(Scd2Columns.OBSERVED_AT);
     Dataset<Row> dimension = read();
@@ -241,21 +218,17 @@ public final class Scd2Merge {
           throw new IllegalStateException(spec.name() + ": " + counts.getLong(0)
               + " existing rows would be dropped from history; check Scd2Invariants on " + path);
         }
-        Dataset<Row> staged = staged(timeline, maxSk).persist(StorageLevel.MEMORY_AND_DISK());
-        long stagedRows = staged.count();
-        if (stagedRows == 0) {
-          staged.unpersist();
-          LOG.info("Dimension {}: nothing changed; nothing committed", spec.name());
-          changedKeys = Optional.of(spark.emptyDataFrame().select(typedNullKey(dimension.schema())).limit(0));
-          return Scd2Result.NOTHING;
-        }
-        changedKeys = Optional.of(staged.select(columns(spec.naturalKey())).distinct().persist(StorageLevel.MEMORY_AND_DISK()));
-        changedKeys.get().count();
+        List<Dataset<Row>> held = new ArrayList<>();
         long updated;
         try {
+          Dataset<Row> staged = dev.lakehouse.spark.Cached.materialize(staged(timeline, maxSk), held);
+          if (staged.isEmpty()) {
+            LOG.info("Dimension {}: nothing changed; nothing committed", spec.name());
+            return Scd2Result.NOTHING;
+          }
           updated = tag.isPresent() ? Commits.run(spark, tag.get(), () -> merge(staged)) : merge(staged);
         } finally {
-          staged.unpersist();
+          dev.lakehouse.spark.Cached.release(held);
         }
         Scd2Result result = new Scd2Result(counts.getLong(1), counts.getLong(2), updated, counts.getLong(3));
         LOG.info("Dimension {}: {} versions and {} tombstones added, {} rows updated, {} inferred members completed",
