@@ -80,6 +80,11 @@ public final class Quality {
       return rows.where(col(QUARANTINED)).drop(QUARANTINED);
     }
 
+    /** The evaluated rows, cached: whoever caches datasets built on them releases them first. */
+    public Dataset<Row> cache() {
+      return rows;
+    }
+
     @Override
     public void close() {
       rows.unpersist();
@@ -95,7 +100,7 @@ public final class Quality {
    */
   public static Evaluation evaluate(Dataset<Row> rows, List<Rule> rules,
                                     Function<Rule.Relationship, Dataset<Row>> parentKeys,
-                                    Function<Long, Rule.TableFacts> facts) {
+                                    java.util.function.BiFunction<Long, Dataset<Row>, Rule.TableFacts> facts) {
     Map<Rule.Relationship, String> flags = new HashMap<>();
     Dataset<Row> withLookups = rows;
     int index = 0;
@@ -142,7 +147,7 @@ public final class Quality {
     for (int i = 0; i < rowRules.size(); i++) {
       outcomes.add(new Outcome(rowRules.get(i), rowCount, counts.isNullAt(i + 2) ? 0 : counts.getLong(i + 2)));
     }
-    Rule.TableFacts tableFacts = facts.apply(rowCount);
+    Rule.TableFacts tableFacts = facts.apply(rowCount, evaluated);
     for (Rule rule : rules) {
       if (rule instanceof Rule.TableRule tableRule) {
         outcomes.add(new Outcome(rule, rowCount, tableRule.failures(tableFacts)));

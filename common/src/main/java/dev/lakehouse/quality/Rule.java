@@ -42,11 +42,8 @@ public sealed interface Rule {
     String flagColumn(Relationship rule);
   }
 
-  /**
-   * What table rules need to know about the batch: its rows, its newest change, and how many keys
-   * arrived in more than one version within one bronze batch (the latest is applied).
-   */
-  record TableFacts(long rows, Optional<Instant> newestChange, Instant now, long keysWithSeveralVersions) {}
+  /** What table rules need to know about the batch: its rows and its newest change. */
+  record TableFacts(long rows, Optional<Instant> newestChange, Instant now) {}
 
   private static Column c(String column) {
     return col(Identifiers.quote(column));
@@ -186,7 +183,12 @@ public sealed interface Rule {
    * cursors) in one batch mean the source's key is not unique; the latest is applied, and this
    * counts them.
    */
-  record OneVersionPerBatch(List<String> columns) implements TableRule {
+  /**
+   * A key arrived in more than one version within one bronze batch (the latest is applied): the
+   * surviving row carries how many versions its key had in {@code versionsColumn}, so the failures
+   * count keys. Always a warning.
+   */
+  record OneVersionPerBatch(List<String> columns, String versionsColumn) implements RowRule {
     public OneVersionPerBatch {
       columns = List.copyOf(columns);
     }
@@ -199,8 +201,8 @@ public sealed interface Rule {
       return Action.WARN;
     }
 
-    public long failures(TableFacts facts) {
-      return facts.keysWithSeveralVersions();
+    public Column fails(Lookups lookups) {
+      return col(versionsColumn).gt(1);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.lakehouse.silver;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
@@ -122,10 +123,12 @@ public final class SilverLoader {
       boolean freshness = table.quality().stream().anyMatch(r -> r instanceof Rule.Freshness);
       List<Rule> rules = new ArrayList<>(table.quality());
       rules.addAll(conformer.castRules());
-      rules.add(new Rule.OneVersionPerBatch(keys));
-      try (Quality.Evaluation evaluation = Quality.evaluate(hashed, rules, rule -> parentKeys(rule, table, hashed),
-          rows -> new Rule.TableFacts(rows, freshness ? newest(hashed) : Optional.empty(), Instant.now(),
-              batch.keysWithSeveralVersions()))) {
+      rules.add(new Rule.OneVersionPerBatch(keys, SilverRows.VERSIONS));
+      {
+        Quality.Evaluation evaluation = Quality.evaluate(hashed, rules, rule -> parentKeys(rule, table, hashed),
+            (rows, evaluated) -> new Rule.TableFacts(rows, freshness ? newest(evaluated) : Optional.empty(),
+                Instant.now()));
+        persisted.add(evaluation.cache());
         List<Quality.Outcome> outcomes = evaluation.outcomes();
         outcomes.stream().filter(o -> o.failed() > 0 && o.rule().action() == dev.lakehouse.quality.Action.WARN)
             .forEach(o -> LOG.warn("silver {}: {} failed for {} (warn)", table.name(), o.rule().name(),
@@ -140,14 +143,17 @@ public final class SilverLoader {
               outcomes);
         }
         long quarantined = evaluation.quarantinedRows() == 0 ? 0 : new Quarantine(spark, paths.quarantine(table.name()),
-            table.name()).hold(conformer.dropFlags(evaluation.quarantined()), keys, available, runId);
+            table.name()).hold(conformer.dropFlags(evaluation.quarantined().drop(SilverRows.VERSIONS)), keys, available,
+            runId);
         if (quarantined > 0) {
           LOG.warn("silver {}: {} rows quarantined", table.name(), quarantined);
         }
         CrashPoints.reach("silver.after-quarantine");
 
-        Dataset<Row> upserts = conformer.dropFlags(evaluation.passed()).withColumn(BronzeOps.OP, lit(BronzeOps.UPSERT));
-        Counts counts = merge(runId, table, keys, upserts, batch.deletes(), silverPath, available, persisted);
+        Dataset<Row> upserts = conformer.dropFlags(evaluation.passed().drop(SilverRows.VERSIONS))
+            .withColumn(BronzeOps.OP, lit(BronzeOps.UPSERT));
+        Counts counts = merge(runId, table, keys, upserts, batch.deletes(), evaluation.rows(), silverPath, available,
+            persisted);
         CrashPoints.reach("silver.after-merge");
         LOG.info("silver {}: bronze batches {}..{}: {} rows in, {} inserted, {} updated, {} deleted, {} quarantined",
             table.name(), applied + 1, available, evaluation.rows(), counts.inserted(), counts.updated(),
@@ -161,7 +167,7 @@ public final class SilverLoader {
       LOG.debug("silver {} failure detail", table.name(), e);
       return new TableResult(table.name(), applied + 1, available, 0, 0, 0, 0, 0, RunLog.Status.FAILED, message, List.of());
     } finally {
-      persisted.forEach(Dataset::unpersist);
+      dev.lakehouse.spark.Cached.release(persisted);
     }
   }
 
@@ -171,7 +177,7 @@ public final class SilverLoader {
    * their time). A full table whose range holds a complete snapshot starts from the latest one, and
    * every key it lacks is deleted as of that snapshot.
    */
-  private record Batch(Dataset<Row> versions, Dataset<Row> deletes, long keysWithSeveralVersions) {}
+  private record Batch(Dataset<Row> versions, Dataset<Row> deletes) {}
 
   private Batch batchRows(TableSpec table, Dataset<Row> bronze, long applied, long available,
                           List<Dataset<Row>> persisted) {
@@ -190,17 +196,11 @@ public final class SilverLoader {
       }
     }
     rows = rows.withColumn(SilverRows.UPDATED_AT, SilverRows.changeTime(table, bronze, sourceZone));
-    Dataset<Row> ranked = rows
-        .withColumn("_copies", count(lit(1)).over(Window.partitionBy(concat(keys, col("_batch_id")))))
+    // Not cached: the quality evaluation caches what it evaluates, so the window runs once.
+    Dataset<Row> latest = rows
+        .withColumn(SilverRows.VERSIONS, count(lit(1)).over(Window.partitionBy(concat(keys, col("_batch_id")))))
         .withColumn("_rank", row_number().over(Window.partitionBy(keys).orderBy(SilverRows.newestFirst(table))))
-        .persist(StorageLevel.MEMORY_AND_DISK());
-    persisted.add(ranked);
-    long several = ranked.where(col("_copies").gt(1)).select(keys).distinct().count();
-    if (several > 0) {
-      LOG.warn("silver {}: {} keys arrived in more than one version within one bronze batch; the latest of each"
-          + " is applied", table.name(), several);
-    }
-    Dataset<Row> latest = ranked.where(col("_rank").equalTo(1)).drop("_rank", "_copies");
+        .where(col("_rank").equalTo(1)).drop("_rank");
     Dataset<Row> versions = latest.where(col(BronzeOps.OP).notEqual(BronzeOps.DELETE));
     Dataset<Row> deletes = latest.where(col(BronzeOps.OP).equalTo(BronzeOps.DELETE))
         .select(concat(keys, col(SilverRows.UPDATED_AT), col("_batch_id")));
@@ -227,7 +227,7 @@ public final class SilverLoader {
             .withColumn("_batch_id", lit(snapshotBatch.get())));
       }
     }
-    return new Batch(versions, deletes, several);
+    return new Batch(versions, deletes.drop(SilverRows.VERSIONS));
   }
 
   /**
@@ -285,7 +285,7 @@ public final class SilverLoader {
       deletes = deletes.unionByName(emptied);
     }
     return new Batch(versions.drop(dev.lakehouse.bronze.LogCapture.UNCHANGED, dev.lakehouse.bronze.LogCapture.SEQ,
-        dev.lakehouse.bronze.LogCapture.COMMIT_TIME), deletes, 0);
+        dev.lakehouse.bronze.LogCapture.COMMIT_TIME).withColumn(SilverRows.VERSIONS, lit(1L)), deletes);
   }
 
   private static Column[] concat(Column[] first, Column... more) {
@@ -342,8 +342,11 @@ public final class SilverLoader {
    * keys, and deletes of live keys. The source is cut to those first, so an unchanged batch
    * commits nothing and a changed one rewrites only the files it must.
    */
+  /** Batches of up to this many versions look up their keys in silver by a broadcast. */
+  static final long SMALL_BATCH = 1_000_000;
+
   private Counts merge(String runId, TableSpec table, List<String> keys, Dataset<Row> upserts, Dataset<Row> deletes,
-                       String silverPath, long available, List<Dataset<Row>> persisted) {
+                       long versions, String silverPath, long available, List<Dataset<Row>> persisted) {
     List<StructField> columns = new ArrayList<>();
     for (StructField field : upserts.schema().fields()) {
       if (!field.name().equals(BronzeOps.OP) && !field.name().equals("_ingested_at")) {
@@ -351,6 +354,20 @@ public final class SilverLoader {
       }
     }
     boolean created = prepareTable(table, silverPath, columns);
+    if (created) {
+      // A new table holds nothing: every version is an insert, a delete has nothing to delete, and
+      // one append (no join, no MERGE, nothing held in memory) writes it; Delta counts the rows.
+      List<Column> insert = new ArrayList<>();
+      for (StructField field : columns) {
+        insert.add(col(Identifiers.quote(field.name())));
+      }
+      insert.add(lit(false).as(IS_DELETED));
+      insert.add(lit(null).cast(DataTypes.TimestampType).as(DELETED_AT));
+      Commits.tag(upserts.select(insert.toArray(Column[]::new)).write().format("delta").mode("append"),
+          Commits.Tag.idempotent(JOB, table.name(), available, runId)).save(silverPath);
+      long inserted = Commits.last(spark, silverPath).map(c -> c.metric("numOutputRows")).orElse(0L);
+      return new Counts(inserted, 0, 0);
+    }
     Dataset<Row> target = spark.read().format("delta").load(silverPath);
     Conformer conformer = new Conformer(table.conform(), table.name());
     Dataset<Row> deleteRows = deletes;
@@ -363,16 +380,21 @@ public final class SilverLoader {
     List<Column> existing = new ArrayList<>(keys.stream().map(k -> col(Identifiers.quote(k))).toList());
     existing.add(col(SilverRows.ROW_HASH).as("_t_hash"));
     existing.add(col(IS_DELETED).as("_t_deleted"));
+    Dataset<Row> incoming = upserts.drop("_ingested_at").unionByName(deleteRows, true);
     Dataset<Row> current = target.select(existing.toArray(Column[]::new));
-    Dataset<Row> source = upserts.drop("_ingested_at").unionByName(deleteRows, true)
+    if (versions <= SMALL_BATCH) {
+      // Only silver's rows for the incoming keys, found without shuffling silver: the cost of a
+      // small batch follows the batch, not the table.
+      current = current.join(broadcast(incoming.select(keys.stream().map(k -> col(Identifiers.quote(k)))
+          .toArray(Column[]::new))), keys.toArray(String[]::new), "left_semi");
+    }
+    Dataset<Row> source = dev.lakehouse.spark.Cached.materialize(incoming
         .join(current, keys.toArray(String[]::new), "left")
         .where(when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), col("_t_deleted").equalTo(false))
             .otherwise(col("_t_hash").isNull().or(col("_t_deleted")).or(col("_t_hash").notEqual(col(SilverRows.ROW_HASH)))))
         .withColumn("_change", when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), lit("deleted"))
             .when(col("_t_hash").isNull(), lit("inserted")).otherwise(lit("updated")))
-        .drop("_t_hash", "_t_deleted")
-        .persist(StorageLevel.MEMORY_AND_DISK());
-    persisted.add(source);
+        .drop("_t_hash", "_t_deleted"), persisted);
     Row counted = source.agg(
         sum(when(col("_change").equalTo("inserted"), 1).otherwise(0)),
         sum(when(col("_change").equalTo("updated"), 1).otherwise(0)),
@@ -384,18 +406,6 @@ public final class SilverLoader {
       return counts;
     }
 
-    if (created && counts.deleted() == 0) {
-      // A new silver table: every row is an insert, so an append (one pass) does what a MERGE would.
-      List<Column> insert = new ArrayList<>();
-      for (StructField field : columns) {
-        insert.add(col(Identifiers.quote(field.name())));
-      }
-      insert.add(lit(false).as(IS_DELETED));
-      insert.add(lit(null).cast(DataTypes.TimestampType).as(DELETED_AT));
-      Commits.tag(source.select(insert.toArray(Column[]::new)).write().format("delta").mode("append"),
-          Commits.Tag.idempotent(JOB, table.name(), available, runId)).save(silverPath);
-      return counts;
-    }
     Map<String, String> assignments = new LinkedHashMap<>();
     for (StructField field : columns) {
       assignments.put(Identifiers.quote(field.name()), "s." + Identifiers.quote(field.name()));

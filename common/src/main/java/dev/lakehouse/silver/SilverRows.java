@@ -27,6 +27,8 @@ final class SilverRows {
 
   /** When the source changed: the cursor as an instant, else when the row was landed. */
   static final String UPDATED_AT = "_updated_at";
+  /** How many versions the row's key had in its bronze batch (the latest is applied); read by the quality rule. */
+  static final String VERSIONS = "_versions_in_batch";
   static final String ROW_HASH = "_row_hash";
 
   private SilverRows() {}

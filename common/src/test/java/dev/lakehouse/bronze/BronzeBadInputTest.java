@@ -160,7 +160,7 @@ class BronzeBadInputTest extends EngineTestBase {
     assertEquals(List.of(List.of("A", new java.math.BigDecimal("2.00")), List.of("B", new java.math.BigDecimal("5.00"))),
         sql("SELECT sku, price FROM delta.`%s` ORDER BY sku", spec.paths().silver("prices")), "the latest version");
     TableRun silver = outcome(result, Stage.SILVER, "prices");
-    String detail = "1 keys arrived in more than one version in one bronze batch; the latest of each was applied";
+    String detail = "1 key arrived in more than one version in one bronze batch; the latest of each was applied";
     assertEquals(detail, silver.detail());
     assertEquals(List.of(List.of(detail)), sql("SELECT detail FROM delta.`%s` WHERE job = 'silver'",
         spec.paths().control("runs")));

@@ -143,8 +143,8 @@ class SilverQualityTest extends EngineTestBase {
 
   @Test
   void aFailRuleStopsItsTableAndCommitsNothing() {
-    assertEquals(List.of("silver strict: accepted_values(status) failed for 1 rows (action fail); nothing of bronze"
-        + " batches 1..1 was committed", "silver cast_fail: silver cast of cast_fail.amount to int failed for 1 rows,"
+    assertEquals(List.of("silver strict: accepted_values(status) failed for 1 row (action fail); nothing of bronze"
+        + " batches 1..1 was committed", "silver cast_fail: silver cast of cast_fail.amount to int failed for 1 row,"
         + " e.g. 'abc' (set lakehouse.tables.cast_fail.silver.on-cast-error = quarantine to hold such rows aside);"
         + " nothing of bronze batches 1..1 was committed"), result.failureLines().stream().sorted(
             java.util.Comparator.reverseOrder()).toList());
