@@ -117,8 +117,11 @@ public final class Maintenance {
   }
 
   private long files(String path) {
-    Row detail = DeltaTable.forPath(spark, path).detail().first();
-    return detail.getLong(detail.fieldIndex("numFiles"));
+    // The commit's checksum file knows the count; only without one is the snapshot computed (a Spark job).
+    var snapshot = org.apache.spark.sql.delta.DeltaLog.forTable(spark, path)
+        .update(false, scala.Option.empty(), scala.Option.empty());
+    scala.Option<Object> known = snapshot.numOfFilesIfKnown();
+    return known.isDefined() ? (Long) known.get() : snapshot.numOfFiles();
   }
 
   /** How a table's rows are best kept together: bronze by batch, silver and facts by key. */
