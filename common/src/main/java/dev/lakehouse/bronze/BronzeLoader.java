@@ -66,7 +66,12 @@ public final class BronzeLoader {
 
   /** What one table's bronze step did. {@code rowsWritten} is 0 and nothing was committed when nothing was new. */
   public record TableResult(String table, long batchId, long rowsRead, long rowsWritten,
-                            Optional<CursorValue> watermark, RunLog.Status status, String error) {
+                            Optional<CursorValue> watermark, RunLog.Status status, String error, String note) {
+
+    public TableResult(String table, long batchId, long rowsRead, long rowsWritten, Optional<CursorValue> watermark,
+                       RunLog.Status status, String error) {
+      this(table, batchId, rowsRead, rowsWritten, watermark, status, error, null);
+    }
 
     public boolean failed() {
       return status == RunLog.Status.FAILED;
@@ -134,7 +139,7 @@ public final class BronzeLoader {
       if (extracted.rowsWritten() == 0) {
         LOG.info("bronze {}: read {} rows, nothing new to land", table.name(), extracted.rowsRead());
         return new TableResult(table.name(), recordedBatch, extracted.rowsRead(), 0, previous,
-            RunLog.Status.SUCCEEDED, null);
+            RunLog.Status.SUCCEEDED, null, extracted.note());
       }
       CrashPoints.reach("bronze.after-commit");
       Optional<CursorValue> watermark = table.incremental()
@@ -142,7 +147,7 @@ public final class BronzeLoader {
       LOG.info("bronze {}: batch {} read {} rows, landed {}{}", table.name(), batchId, extracted.rowsRead(),
           extracted.rowsWritten(), watermark.map(w -> ", watermark " + w.encode()).orElse(""));
       return new TableResult(table.name(), batchId, extracted.rowsRead(), extracted.rowsWritten(), watermark,
-          RunLog.Status.SUCCEEDED, null);
+          RunLog.Status.SUCCEEDED, null, extracted.note());
     } catch (Exception e) {
       String message = describe(e);
       LOG.error("bronze {} failed: {}", table.name(), message);
@@ -151,7 +156,8 @@ public final class BronzeLoader {
     }
   }
 
-  private record Extracted(long rowsRead, long rowsWritten, Optional<CursorValue> maxCursor) {}
+  /** {@code note}: what a person should know about a landing that succeeded (a dropped column), or null. */
+  private record Extracted(long rowsRead, long rowsWritten, Optional<CursorValue> maxCursor, String note) {}
 
   /**
    * Lands, as one batch, the source's current rows of these keys ({@code keys}: values of the key
@@ -322,9 +328,7 @@ public final class BronzeLoader {
         lower = incremental.lower();
       }
       boolean landedBefore = DeltaTable.isDeltaTable(spark, path);
-      if (landedBefore) {
-        checkSchemaDrift(table, qualified, columns, path);
-      }
+      String note = landedBefore ? checkSchemaDrift(table, qualified, columns, path) : null;
       checkKey(connection, table, schema, qualified, byName, window);
 
       List<String> predicates = plan(connection, table, qualified, byName, window, lower.isPresent());
@@ -372,7 +376,7 @@ public final class BronzeLoader {
       long rowsRead = (Long) read.getAsJava().getOrDefault("rows", 0L);
       Optional<CursorValue> maxValue = max == null || cursorKind.isEmpty() ? Optional.empty()
           : Optional.of(CursorValue.fromSpark(cursorKind.get(), max));
-      return new Extracted(rowsRead, written, maxValue);
+      return new Extracted(rowsRead, written, maxValue, note);
     }
   }
 
@@ -579,7 +583,7 @@ public final class BronzeLoader {
    * New source columns are added by the append (older rows read NULL); a dropped one stays in
    * bronze, NULL from now on; a changed type stops the table before anything is written.
    */
-  private void checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
+  private String checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
     Map<String, org.apache.spark.sql.types.DataType> landed = new LinkedHashMap<>();
     for (var field : spark.read().format("delta").load(path).schema().fields()) {
       landed.put(field.name(), field.dataType());
@@ -593,9 +597,16 @@ public final class BronzeLoader {
       }
     }
     Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
-    landed.keySet().stream().filter(name -> !name.startsWith("_") && !present.contains(name)).forEach(name ->
-        LOG.warn("bronze {}: column {} is no longer in {}; bronze and silver keep it, NULL from now on",
-            table.name(), name, qualified));
+    List<String> dropped = landed.keySet().stream().filter(name -> !name.startsWith("_") && !present.contains(name))
+        .toList();
+    if (dropped.isEmpty()) {
+      return null;
+    }
+    String note = (dropped.size() == 1 ? "column " + dropped.get(0) + " is" : "columns " + String.join(", ", dropped)
+        + " are") + " no longer in " + qualified + "; bronze and silver keep " + (dropped.size() == 1 ? "it" : "them")
+        + ", NULL from now on";
+    LOG.warn("bronze {}: {}", table.name(), note);
+    return note;
   }
 
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {

@@ -195,6 +195,9 @@ public final class Pipeline {
     for (BronzeLoader.TableResult r : results) {
       String detail = r.failed() ? null : r.status() == RunLog.Status.RECOVERED ? r.error()
           : r.rowsWritten() == 0 ? "nothing new" : r.watermark().map(w -> "watermark " + w.encode()).orElse(null);
+      if (r.note() != null) {
+        detail = detail == null ? r.note() : r.note() + "; " + detail;
+      }
       runs.add(new TableRun(Stage.BRONZE, r.table(), r.status(), r.batchId(), r.rowsRead(), r.rowsWritten(),
           Map.of(), r.failed() ? r.error() : null, detail, Duration.ZERO));
     }

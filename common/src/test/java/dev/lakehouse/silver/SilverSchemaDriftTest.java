@@ -38,10 +38,14 @@ class SilverSchemaDriftTest extends EngineTestBase {
         "ALTER TABLE drift DROP COLUMN note",
         "UPDATE drift SET tier = 'gold', updated_at = now() WHERE id = 1");
     List<String> warnings;
+    RunResult drifted;
     try (CapturedWarnings captured = new CapturedWarnings()) {
-      succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+      drifted = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
       warnings = List.copyOf(captured.lines);
     }
+    String note = "column note is no longer in \"public\".\"drift\"; bronze and silver keep it, NULL from now on";
+    assertTrue(outcome(drifted, Stage.BRONZE, "drift").detail().startsWith(note + "; watermark "),
+        "the run log says it too: " + outcome(drifted, Stage.BRONZE, "drift").detail());
     assertEquals(List.of(Arrays.asList(1, 5, null, "gold"), Arrays.asList(2, 6, "n2", null)),
         sql("SELECT id, qty, note, tier FROM delta.`%s` ORDER BY id", silver),
         "the new column is NULL in older rows; the dropped one is kept, NULL from the next version on");
