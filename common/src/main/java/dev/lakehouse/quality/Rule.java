@@ -164,6 +164,10 @@ public sealed interface Rule {
    * A value of a silver cast that does not parse (e.g. 'abc' as an int). Built in: every cast is
    * checked; {@code flagColumn} is true for the rows whose value did not convert.
    */
+  /**
+   * A configured silver cast that could not convert a value: {@code flagColumn} holds the value as
+   * it arrived (as text) on the rows where it failed, NULL elsewhere.
+   */
   record Cast(String column, String type, String flagColumn, Action action) implements RowRule {
     public String name() {
       return "cast(" + column + " AS " + type + ")";
@@ -174,15 +178,10 @@ public sealed interface Rule {
     }
 
     public Column fails(Lookups lookups) {
-      return col(flagColumn);
+      return col(flagColumn).isNotNull();
     }
   }
 
-  /**
-   * Built in: a key should arrive once per bronze batch. Two rows with the same key (and different
-   * cursors) in one batch mean the source's key is not unique; the latest is applied, and this
-   * counts them.
-   */
   /**
    * A key arrived in more than one version within one bronze batch (the latest is applied): the
    * surviving row carries how many versions its key had in {@code versionsColumn}, so the failures

@@ -53,7 +53,10 @@ public final class Conformer {
     return rules;
   }
 
-  /** Conformed rows, with one boolean flag column per cast (dropped by {@link #dropFlags}). */
+  /**
+   * Conformed rows, with one flag column per cast: the value as it arrived where the cast failed,
+   * else NULL (dropped by {@link #dropFlags}).
+   */
   public Dataset<Row> apply(Dataset<Row> rows) {
     List<String> present = new ArrayList<>(Arrays.asList(rows.columns()));
     for (String column : spec.renames().keySet()) {
@@ -79,7 +82,8 @@ public final class Conformer {
     for (Rule.Cast cast : castRules()) {
       Column original = col(Identifiers.quote(cast.column()));
       Column converted = original.try_cast(DataType.fromDDL(cast.type()));
-      result = result.withColumn(cast.flagColumn(), original.isNotNull().and(converted.isNull()))
+      result = result.withColumn(cast.flagColumn(),
+              org.apache.spark.sql.functions.when(original.isNotNull().and(converted.isNull()), original.cast("string")))
           .withColumn(cast.column(), converted);
     }
     for (StructField field : result.schema().fields()) {
@@ -98,6 +102,23 @@ public final class Conformer {
       }
     }
     return result;
+  }
+
+  /** Quarantined rows keep what did not convert: {@value #REJECTED_VALUES} maps each such column to its value. */
+  public static final String REJECTED_VALUES = "_rejected_values";
+
+  /** The rows with {@value #REJECTED_VALUES} added from the cast flags (when the table has casts), flags dropped. */
+  public Dataset<Row> withRejectedValues(Dataset<Row> rows) {
+    List<Rule.Cast> casts = castRules();
+    if (casts.isEmpty()) {
+      return rows;
+    }
+    Column[] entries = casts.stream().map(c -> org.apache.spark.sql.functions.struct(
+        org.apache.spark.sql.functions.lit(c.column()).as("key"), col(c.flagColumn()).as("value")))
+        .toArray(Column[]::new);
+    Column rejected = org.apache.spark.sql.functions.map_from_entries(org.apache.spark.sql.functions.filter(
+        org.apache.spark.sql.functions.array(entries), e -> e.getField("value").isNotNull()));
+    return dropFlags(rows.withColumn(REJECTED_VALUES, rejected));
   }
 
   public Dataset<Row> dropFlags(Dataset<Row> rows) {

@@ -143,7 +143,7 @@ public final class SilverLoader {
               outcomes);
         }
         long quarantined = evaluation.quarantinedRows() == 0 ? 0 : new Quarantine(spark, paths.quarantine(table.name()),
-            table.name()).hold(conformer.dropFlags(evaluation.quarantined().drop(SilverRows.VERSIONS)), keys, available,
+            table.name()).hold(conformer.withRejectedValues(evaluation.quarantined().drop(SilverRows.VERSIONS)), keys, available,
             runId);
         if (quarantined > 0) {
           LOG.warn("silver {}: {} rows quarantined", table.name(), quarantined);

@@ -163,9 +163,10 @@ class SilverQualityTest extends EngineTestBase {
   void aValueThatDoesNotCastIsQuarantinedWhenConfigured() {
     assertEquals(Arrays.asList(List.of(1, 12), Arrays.asList(3, null)),
         sql("SELECT id, amount FROM delta.`%s` ORDER BY id", silver("cast_quarantine")), "a NULL is no cast failure");
-    assertEquals(List.of(Arrays.asList(2, null, "cast(amount AS int)")),
-        sql("SELECT id, amount, concat_ws(',', _failed_rules) FROM delta.`%s`", quarantine("cast_quarantine")),
-        "held in silver's shape (the value that did not convert stays in bronze)");
+    assertEquals(List.of(Arrays.asList(2, null, "cast(amount AS int)", "abc")),
+        sql("SELECT id, amount, concat_ws(',', _failed_rules), _rejected_values['amount'] FROM delta.`%s`",
+            quarantine("cast_quarantine")),
+        "held in silver's shape, with the value that did not convert");
     assertEquals(List.of(List.of("cast(amount AS int)", "quarantine", 3L, 1L)),
         dq("cast_quarantine").stream().filter(r -> !r.get(0).toString().startsWith("one_version")).toList());
   }
