@@ -62,7 +62,7 @@ public final class SpecReader {
   /** The typed specification, or a {@link SpecException} listing every problem found. */
   public static LakehouseSpec read(Config merged) {
     SpecReader reader = new SpecReader();
-    LakehouseSpec spec = reader.lakehouse(new ConfigNode(merged, "lakehouse", reader.problems).child("lakehouse"));
+    LakehouseSpec spec = reader.lakehouse(new ConfigNode(merged, "", reader.problems).child("lakehouse"));
     if (!reader.problems.isEmpty()) {
       throw new SpecException(reader.problems);
     }
