@@ -29,16 +29,21 @@ public final class Errors {
     String all = chain(error);
     Matcher missing = MISSING_FILE.matcher(all);
     if (missing.find() || hasCause(error, FileNotFoundException.class) && all.contains(".parquet")) {
-      String file = missing.find(0) ? missing.group(1) : "a data file";
-      return "a Delta table is damaged: data file " + file + " is missing. Find the table with `DESCRIBE HISTORY`,"
-          + " then restore a version from before the loss (RESTORE TABLE delta.`<path>` TO VERSION AS OF <n>),"
-          + " or rebuild it from the layer below";
+      if (!missing.find(0)) {
+        return "a Delta table is damaged: a data file is missing. DESCRIBE HISTORY lists its versions; restore one"
+            + " from before the loss (RESTORE TABLE delta.`<path>` TO VERSION AS OF <n>), or rebuild it from the layer below";
+      }
+      String file = local(missing.group(1));
+      String table = file.substring(0, file.lastIndexOf('/')).replaceAll("(/[^/=]+=[^/]*)+$", "");
+      return "the Delta table at " + table + " is damaged: its data file " + file.substring(table.length() + 1)
+          + " is missing. Restore a version from before the loss (DESCRIBE HISTORY delta.`" + table + "` lists them;"
+          + " RESTORE TABLE delta.`" + table + "` TO VERSION AS OF <n>), or rebuild the table from the layer below";
     }
     if (all.contains("_delta_log") && (all.contains("JsonParseException") || all.contains("Unexpected end-of-input")
         || all.contains("MismatchedInputException") || all.contains("DELTA_LOG_FILE_NOT_FOUND")
-        || all.contains("Could not parse") || all.contains("EOFException"))) {
+        || all.contains("Could not parse") || all.contains("EOFException") || all.contains("ChecksumException"))) {
       Matcher table = DELTA_TABLE.matcher(all);
-      String where = table.find() ? table.group(1) : "a table";
+      String where = table.find() ? local(table.group(1)) : "a table";
       return "the transaction log of " + where + " is damaged (a _delta_log entry cannot be read); move the"
           + " damaged entry aside to return to the previous version, or restore the table from a copy";
     }
@@ -51,6 +56,11 @@ public final class Errors {
       return message;
     }
     return root.getClass().getSimpleName() + ": " + message;
+  }
+
+  /** A local file's path without Hadoop's {@code file:} scheme, which only gets in a person's way. */
+  private static String local(String path) {
+    return path.startsWith("file:/") ? path.substring("file:".length()).replaceFirst("^//+", "/") : path;
   }
 
   /** The message of a Spark error without its error class and SQLSTATE, on one line. */

@@ -36,7 +36,7 @@ final class ConfigNode {
   }
 
   String path(String key) {
-    return path + "." + key;
+    return path.isEmpty() ? key : path + "." + key;
   }
 
   void problem(String key, String message) {

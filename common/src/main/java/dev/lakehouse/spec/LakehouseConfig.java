@@ -55,19 +55,28 @@ public final class LakehouseConfig {
         .withFallback(environmentConfig(environment))
         .withFallback(overlay)
         .withFallback(files)
-        .withFallback(ConfigFactory.defaultReference());
+        .withFallback(reference());
     return new LakehouseConfig(resolve(merged), chosenEnv);
   }
 
   /** For tests and embedding: a configuration built from a ready Config (reference.conf underneath). */
   public static LakehouseConfig of(Config config) {
-    Config merged = resolve(config.withFallback(ConfigFactory.defaultReference()));
+    Config merged = resolve(config.withFallback(reference()));
     return new LakehouseConfig(merged, merged.hasPath("lakehouse.env") ? merged.getString("lakehouse.env") : DEFAULT_ENV);
   }
 
   /** A copy with some keys replaced, e.g. a test pointing the source at its own database. */
   public LakehouseConfig with(Map<String, String> overrides) {
     return new LakehouseConfig(resolve(overridesConfig(overrides).withFallback(config)), env);
+  }
+
+  /**
+   * reference.conf alone. ConfigFactory.defaultReference() would lay the JVM's system properties
+   * over it, so -Dlakehouse.crash-at=... (or any -Dlakehouse.* a launcher passes) became a
+   * configuration key, beneath the files and not one of the documented layers.
+   */
+  private static Config reference() {
+    return ConfigFactory.defaultReferenceUnresolved();
   }
 
   private static Config resolve(Config config) {

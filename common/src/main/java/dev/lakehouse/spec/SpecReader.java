@@ -56,13 +56,19 @@ public final class SpecReader {
       "valid_from", "valid_to", "is_current", "is_deleted", "is_inferred", "row_hash", "_change_time", "_is_deleted");
 
   private final List<String> problems = new ArrayList<>();
+  /**
+   * Every table name declared under lakehouse.tables, including tables with problems of their
+   * own: references to them are not reported again (one mistyped mode is one problem, not one per
+   * rule, fact and mart that reads the table).
+   */
+  private final Set<String> declaredTables = new LinkedHashSet<>();
 
   private SpecReader() {}
 
   /** The typed specification, or a {@link SpecException} listing every problem found. */
   public static LakehouseSpec read(Config merged) {
     SpecReader reader = new SpecReader();
-    LakehouseSpec spec = reader.lakehouse(new ConfigNode(merged, "lakehouse", reader.problems).child("lakehouse"));
+    LakehouseSpec spec = reader.lakehouse(new ConfigNode(merged, "", reader.problems).child("lakehouse"));
     if (!reader.problems.isEmpty()) {
       throw new SpecException(reader.problems);
     }
@@ -205,6 +211,7 @@ public final class SpecReader {
         tables.problem(name, "differs from table " + previous + " only in case; names must differ ignoring case");
         continue;
       }
+      declaredTables.add(name);
       TableSpec table = table(name, entry.getValue(), defaults);
       if (table != null) {
         specs.add(table);
@@ -403,6 +410,7 @@ public final class SpecReader {
   /** Relationship rules must point at declared tables, and parents must not form a cycle. */
   private void checkRelationships(ConfigNode tables, List<TableSpec> specs) {
     Map<String, TableSpec> byName = new LinkedHashMap<>();
+    declaredTables.forEach(t -> byName.put(t, null));
     specs.forEach(t -> byName.put(t.name(), t));
     for (TableSpec table : specs) {
       for (int i = 0; i < table.quality().size(); i++) {
@@ -424,6 +432,7 @@ public final class SpecReader {
   private GoldSpec gold(ConfigNode gold, List<TableSpec> tables) {
     gold.allowOnly(GOLD_KEYS);
     Map<String, TableSpec> byName = new LinkedHashMap<>();
+    declaredTables.forEach(t -> byName.put(t, null));
     tables.forEach(t -> byName.put(t.name(), t));
     Map<String, DimensionSpec> dimensions = new TreeMap<>();
     for (Map.Entry<String, ConfigNode> entry : gold.child("dimensions").children().entrySet()) {

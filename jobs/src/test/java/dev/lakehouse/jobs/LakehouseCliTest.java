@@ -4,105 +4,78 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lakehouse.testing.AcmeLakehouses;
+import dev.lakehouse.testing.AcmeLakehouses.Built;
 import dev.lakehouse.testing.LakehouseTestBase;
+import java.io.File;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 
-/** The lakehouse command line, in-process, against this class's database and lakehouse root. */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+/**
+ * The lakehouse command line: in this JVM through {@link CliRunner} (sharing the test Spark
+ * session), and as a child process with the command line's own logging configuration where what
+ * reaches the terminal is the point.
+ */
 class LakehouseCliTest extends LakehouseTestBase {
 
-  private static List<String> target;
+  /** A Java stack frame, as printStackTrace writes it. */
+  private static final Pattern STACK_FRAME = Pattern.compile("(?m)^\\s+at ");
 
-  @BeforeAll
-  static void target() {
-    target = List.of(
-        "--set", "lakehouse.root=" + lakehouseRoot,
-        "--set", "lakehouse.source.url=" + sourceUrl(),
-        "--set", "lakehouse.source.user=postgres");
+  /** The options pointing every command at this database and root. */
+  private static List<String> target(String database, Path root) {
+    return List.of(
+        "--set", "lakehouse.root=" + root,
+        "--set", "lakehouse.source.url=" + urlOf(database),
+        "--set", "lakehouse.source.user=postgres",
+        "--set", "lakehouse.spark.conf.\"spark.sql.shuffle.partitions\"=2");
+  }
+
+  private static List<String> target(Built lakehouse) {
+    return target(lakehouse.database(), lakehouse.root());
+  }
+
+  private static String[] args(String... args) {
+    return args;
   }
 
   @Test
-  @Order(1)
-  void seedThenBronzeThenQueryByTableName() {
-    CliRunner seed = CliRunner.run(target, "seed", "--scale", "1");
-    assertEquals(0, seed.exitCode(), seed.err());
-    assertTrue(seed.out().contains("seeded customers"), seed.out());
-
-    CliRunner bronze = CliRunner.run(target, "bronze");
-    assertEquals(0, bronze.exitCode(), bronze.err());
-    long orders = sourceCount("SELECT count(*) FROM operations.orders");
-    assertTrue(bronze.out().matches("(?s).*orders\\s+1\\s+" + orders + "\\s+" + orders + "\\s.*succeeded.*"), bronze.out());
+  void queriesTablesReportsAndChecksOverAFinishedRun() throws IOException {
+    Built day0 = AcmeLakehouses.day0();
+    // Read-only commands: the shared lakehouse will do, with its database.
+    List<String> target = target(day0);
+    long orders = AcmeLakehouses.count(day0.database(), "SELECT count(*) FROM operations.orders");
+    long customers = AcmeLakehouses.count(day0.database(), "SELECT count(*) FROM operations.customers");
 
     CliRunner csv = CliRunner.run(target, "sql", "SELECT count(*) AS n FROM bronze.orders", "--format", "csv");
     assertEquals(0, csv.exitCode(), csv.err());
     assertEquals("n\n" + orders + "\n", csv.out());
-
     CliRunner json = CliRunner.run(target, "sql",
-        "SELECT table_name, status FROM _control.runs WHERE table_name = 'orders'", "--format", "json");
-    assertEquals("[\n  {\"table_name\":\"orders\",\"status\":\"succeeded\"}\n]\n", json.out());
-
+        "SELECT DISTINCT job, status FROM _control.runs WHERE table_name = 'orders' AND job = 'bronze'", "--format", "json");
+    assertEquals("[\n  {\"job\":\"bronze\",\"status\":\"succeeded\"}\n]\n", json.out(), json.err());
     CliRunner table = CliRunner.run(target, "sql", "SELECT 'a,b' AS x, CAST(NULL AS INT) AS y");
     assertEquals("x   | y\n----+-----\na,b | NULL\n(1 row)\n", table.out());
-  }
 
-  @Test
-  @Order(2)
-  void optionsWorkBeforeOrAfterTheSubcommand() {
+    // Global options before or after the subcommand.
     CliRunner after = CliRunner.run(target, "sql", "SELECT 1 AS one", "--format", "csv", "--env", "local");
     assertEquals("one\n1\n", after.out(), after.err());
-    List<String> before = new java.util.ArrayList<>(List.of("--env", "local"));
+    List<String> before = new ArrayList<>(List.of("--env", "local"));
     before.addAll(target);
-    CliRunner first = CliRunner.run(List.of(), before.toArray(String[]::new));
-    assertEquals(2, first.exitCode(), "no subcommand: usage error");
-  }
+    assertEquals(2, CliRunner.run(List.of(), before.toArray(String[]::new)).exitCode(), "no subcommand: usage error");
 
-  @Test
-  @Order(3)
-  void tablesListsRowCountsAndVersions() {
     CliRunner tables = CliRunner.run(target, "tables");
     assertEquals(0, tables.exitCode(), tables.err());
-    long customers = sourceCount("SELECT count(*) FROM operations.customers");
     assertTrue(tables.out().matches("(?s).*bronze\\.customers\\s+" + customers + "\\s+0\\n.*"), tables.out());
     assertTrue(tables.out().contains("_control.watermarks"), tables.out());
-  }
-
-  @Test
-  @Order(4)
-  void badInputIsOneLineAndNonZero() {
-    CliRunner env = CliRunner.run(target, "tables", "--env", "staging");
-    assertEquals(1, env.exitCode());
-    assertEquals("lakehouse: Unknown environment 'staging': no conf/staging.conf\n", env.err());
-
-    sourceExecute("CREATE ROLE cli_reader LOGIN PASSWORD 'opensesame'");
-    CliRunner password = CliRunner.run(target, "bronze", "--set", "lakehouse.source.user=cli_reader",
-        "--set", "lakehouse.source.password=letmein");
-    assertEquals(1, password.exitCode());
-    assertTrue(password.err().startsWith("lakehouse: Authentication failed for " + sourceUrl()
-        + " as user 'cli_reader'"), password.err());
-    assertEquals(1, password.err().lines().count(), password.err());
-    assertFalse(password.err().contains("letmein"));
-
-    CliRunner missing = CliRunner.run(target, "bronze", "--tables", "orders,invoices");
-    assertEquals(1, missing.exitCode());
-    assertTrue(missing.err().contains("No table 'invoices' in lakehouse.tables"), missing.err());
-
-    CliRunner badSql = CliRunner.run(target, "sql", "SELECT * FROM bronze.nothing_here");
-    assertEquals(1, badSql.exitCode());
-    assertEquals(1, badSql.err().lines().count(), badSql.err());
-  }
-
-  @Test
-  @Order(5)
-  void runBuildsGoldThenReportAndCheckWork() throws Exception {
-    CliRunner run = CliRunner.run(target, "run");
-    assertEquals(0, run.exitCode(), run.err());
-    assertTrue(run.out().contains("gold table"), run.out());
-    assertTrue(run.out().contains("reconcile"), run.out());
+    assertTrue(tables.out().contains("lakehouse root: " + day0.root()), tables.out());
 
     CliRunner list = CliRunner.run(target, "report", "--list");
     assertEquals(0, list.exitCode(), list.err());
@@ -110,22 +83,214 @@ class LakehouseCliTest extends LakehouseTestBase {
         "mart_top_customers_pending_orders", "mart_top_delivery_dates")) {
       assertTrue(list.out().matches("(?s).*" + mart + "\\s+[1-9][0-9]*\\n.*"), list.out());
     }
-
-    java.nio.file.Path csv = lakehouseRoot.resolve("top-dates.csv");
+    Path file = lakehouseRoot.resolve("top-dates.csv");
     CliRunner export = CliRunner.run(target, "report", "mart_top_delivery_dates", "--format", "csv",
-        "--out", csv.toString(), "--limit", "5");
+        "--out", file.toString(), "--limit", "5");
     assertEquals(0, export.exitCode(), export.err());
-    List<String> lines = java.nio.file.Files.readAllLines(csv);
+    List<String> lines = Files.readAllLines(file);
     assertEquals("delivery_date,weekday_name,orders,items,rank", lines.get(0));
     assertEquals(6, lines.size(), lines.toString());
     assertTrue(lines.get(1).endsWith(",1"), "ranked first: " + lines.get(1));
 
     CliRunner unknown = CliRunner.run(target, "report", "mart_nothing");
-    assertEquals(1, unknown.exitCode());
-    assertTrue(unknown.err().startsWith("lakehouse: No mart 'mart_nothing'"), unknown.err());
+    assertOneLine(unknown, 1, "No mart 'mart_nothing'");
 
     CliRunner check = CliRunner.run(target, "check");
     assertEquals(0, check.exitCode(), check.err());
     assertTrue(check.out().contains("dim_customer     ok"), check.out());
+  }
+
+  @Test
+  void seedAndSimulateChangeTheSource() {
+    String database = cloneDatabase("postgres");
+    List<String> target = target(database, lakehouseRoot.resolve("seeded"));
+    CliRunner seed = CliRunner.run(target, "seed", "--scale", "1");
+    assertEquals(0, seed.exitCode(), seed.err());
+    assertTrue(seed.out().matches("(?s)seeded customers\\s+100 rows\\n.*seeded order_items\\s+[\\d,]+ rows\\n"), seed.out());
+    assertEquals(500, AcmeLakehouses.count(database, "SELECT count(*) FROM operations.orders"));
+    CliRunner simulate = CliRunner.run(target, "simulate", "--changes", "50", "--seed", "3");
+    assertEquals(0, simulate.exitCode(), simulate.err());
+    assertTrue(simulate.out().startsWith("simulated (seed 3): "), simulate.out());
+    assertTrue(AcmeLakehouses.count(database, "SELECT count(*) FROM operations.orders") > 500);
+  }
+
+  @Test
+  void validateSaysOkOrNamesEveryProblem() {
+    Built day0 = AcmeLakehouses.day0();
+    List<String> target = target(day0.database(), lakehouseRoot.resolve("validated"));
+    CliRunner ok = CliRunner.run(target, "validate");
+    assertEquals(0, ok.exitCode(), ok.err());
+    assertTrue(ok.out().startsWith("specification: 4 tables, 2 dimensions, 2 facts, 4 marts\n"), ok.out());
+    assertTrue(ok.out().endsWith("every table and column found\nok\n"), ok.out());
+
+    CliRunner problems = CliRunner.run(target, "validate",
+        "--set", "lakehouse.tables.customers.cursor=updatd_at",
+        "--set", "lakehouse.tables.orders.primary-key=[order_no]",
+        "--set", "lakehouse.tables.invoices.primary-key=[invoice_id]");
+    assertEquals(1, problems.exitCode(), problems.err());
+    List<String> lines = problems.err().lines().toList();
+    assertEquals(3, lines.size(), problems.err());
+    assertTrue(lines.stream().allMatch(l -> l.startsWith("lakehouse: lakehouse.tables.")), problems.err());
+    assertTrue(problems.err().contains("lakehouse.tables.customers.cursor: no column updatd_at"), problems.err());
+    assertTrue(problems.err().contains("lakehouse.tables.orders.primary-key: no column order_no"), problems.err());
+    assertTrue(problems.err().contains("lakehouse.tables.invoices"), problems.err());
+
+    CliRunner offline = CliRunner.run(target, "validate", "--offline", "--set", "lakehouse.tables.orders.mode=increment");
+    // One line: the tables, facts and marts that read orders are not reported again.
+    assertOneLine(offline, 1, "lakehouse: lakehouse.tables.orders.mode: must be one of [full, incremental, log],"
+        + " not 'increment'");
+  }
+
+  /**
+   * A tiny schema nobody configured: discover writes its configuration, and the command line runs
+   * it as a user would (a child process, the configuration directory from LAKEHOUSE_CONF_DIR).
+   */
+  @Test
+  void discoverThenRunATinySchema() throws Exception {
+    String database = cloneDatabase("postgres");
+    executeIn(database,
+        "CREATE SCHEMA shop",
+        "CREATE TABLE shop.items (item_id bigint PRIMARY KEY, name text NOT NULL, price numeric(8,2),"
+            + " updated_at timestamptz NOT NULL DEFAULT now())",
+        "CREATE INDEX ON shop.items (updated_at)",
+        "INSERT INTO shop.items (item_id, name, price) VALUES (1, 'kettle', 24.90), (2, 'teapot', 31.00)",
+        "CREATE TABLE shop.tags (tag text PRIMARY KEY, label text)",
+        "INSERT INTO shop.tags VALUES ('new', 'New in'), ('sale', 'On sale')");
+    Path conf = Files.createDirectories(lakehouseRoot.resolve("tiny-conf"));
+    Path root = lakehouseRoot.resolve("tiny");
+    List<String> target = target(database, root);
+
+    CliRunner discover = CliRunner.run(target, "discover", "--schemas", "shop", "--out",
+        conf.resolve("application.conf").toString());
+    assertEquals(0, discover.exitCode(), discover.err());
+    assertTrue(discover.err().startsWith("discovered 2 tables"), discover.err());
+    String written = Files.readString(conf.resolve("application.conf"));
+    assertTrue(written.contains("mode = incremental") && written.contains("cursor = updated_at"), written);
+    Files.copy(confDir().resolve("local.conf"), conf.resolve("local.conf"));
+
+    List<String> args = new ArrayList<>(List.of("run"));
+    args.addAll(target);
+    LakehouseProcess run = LakehouseProcess.run(Map.of("LAKEHOUSE_CONF_DIR", conf.toString()), List.of(), args);
+    assertEquals(0, run.exit(), run.describe());
+    assertTrue(run.out().matches("(?s)bronze .*items\\s+batch 1, read 2, landed 2.*tags\\s+batch 1, read 2, landed 2.*"
+        + "silver .*reconcile .*run \\S+: ok in .*"), run.describe());
+    assertEquals("", run.err(), "a run that succeeds prints nothing on stderr");
+    assertEquals(List.of(List.of("kettle"), List.of("teapot")),
+        sql("SELECT name FROM delta.`%s` ORDER BY item_id", root.resolve("silver/items")));
+    assertEquals(2L, count("SELECT count(*) FROM delta.`%s`", root.resolve("silver/tags")));
+  }
+
+  /**
+   * Every bad input ends the same way: one line on stderr, starting with {@code lakehouse: },
+   * saying what is wrong (never a password), no stack trace, and exit code 1 (a failed run or an
+   * invalid configuration) or 2 (the command line itself is wrong). Then the same again for the
+   * inputs that make Spark fail a task, as a child process with the command line's own logging:
+   * nothing reaches stderr but that line.
+   */
+  @Test
+  void everyBadInputIsOneLineAndAnExitCode() throws Exception {
+    String database = cloneDatabase(AcmeLakehouses.day0().database());
+    Path empty = lakehouseRoot.resolve("bad-inputs");
+    List<String> target = target(database, empty);
+    String role = "cli_reader_" + database;
+    executeIn(database,
+        "DROP ROLE IF EXISTS " + role,
+        "CREATE ROLE " + role + " LOGIN PASSWORD 'opensesame'",
+        "CREATE TABLE operations.notes (id int, body text)",
+        "INSERT INTO operations.notes VALUES (1, 'one'), (NULL, 'none')",
+        "CREATE TABLE operations.pairs (id int, body text)",
+        "INSERT INTO operations.pairs VALUES (1, 'a'), (1, 'b'), (2, 'c')");
+
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.source.url=jdbc:postgresql://127.0.0.1:1/nowhere",
+        "--set", "lakehouse.source.connect-timeout=2s"), 1, "127.0.0.1:1");
+    CliRunner password = CliRunner.run(target, "run", "--set", "lakehouse.source.user=" + role,
+        "--set", "lakehouse.source.password=letmein");
+    assertOneLine(password, 1, "Authentication failed for " + urlOf(database) + " as user '" + role + "'");
+    assertFalse(password.err().contains("letmein"), "the password is never printed");
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.invoices.primary-key=[invoice_id]"), 1,
+        "lakehouse.tables.invoices");
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.customers.cursor=updatd_at"), 1,
+        "lakehouse.tables.customers.cursor: no column updatd_at");
+    assertOneLine(CliRunner.run(target, "bronze", "--tables", "notes", "--set", "lakehouse.tables.notes.primary-key=[id]"),
+        1, "have a NULL in the key (id)");
+    assertOneLine(CliRunner.run(target, "bronze", "--tables", "pairs", "--set", "lakehouse.tables.pairs.primary-key=[id]"),
+        1, "appear more than once");
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.customers.silver.cast.nope=int"), 1,
+        "lakehouse.tables.customers.silver.cast: no column nope");
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root"), 2, "--set");
+    assertOneLine(CliRunner.run(target, "run", "--nope"), 2, "--nope");
+    for (String name : List.of("../../escaped", "a`b")) {
+      assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.\"" + name + "\".primary-key=[id]"), 1,
+          "is not a safe name");
+    }
+    assertFalse(Files.exists(empty.resolve("bronze")), "refused before anything was written");
+    try (Stream<Path> around = Files.walk(lakehouseRoot)) {
+      assertEquals(List.of(), around.filter(p -> p.getFileName().toString().contains("escaped")).toList());
+    }
+
+    // A cast the values do not survive: bronze lands them, silver refuses them.
+    assertEquals(0, CliRunner.run(target, "bronze", "--tables", "customers").exitCode());
+    List<String> badCast = List.of("silver", "--tables", "customers", "--set", "lakehouse.tables.customers.silver.cast.name=int");
+    assertOneLine(CliRunner.run(target, badCast.toArray(String[]::new)), 1, "silver cast of customers.name to int failed");
+    assertOneLine(CliRunner.run(target, "silver", "--tables", "customers", "--set",
+        "lakehouse.tables.customers.silver.cast.nope=int"), 1, "lakehouse.tables.customers.silver.cast: no column nope");
+
+    // Damaged tables: a data file gone, a log entry cut short.
+    Built missingFile = AcmeLakehouses.fork(AcmeLakehouses.day0(), "missing-file");
+    Path silverCustomers = missingFile.root().resolve("silver/customers");
+    Path dataFile;
+    try (Stream<Path> files = Files.list(silverCustomers)) {
+      dataFile = files.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow();
+    }
+    Files.delete(dataFile);
+    assertOneLine(CliRunner.run(target(missingFile), "reconcile", "--tables", "customers"), 1,
+        "reconcile customers: the Delta table at " + silverCustomers + " is damaged: its data file "
+            + dataFile.getFileName() + " is missing. Restore a version from before the loss");
+    // Cut short with its checksum file left (a local disk: the checksum no longer matches), and
+    // without one (an object store: the JSON no longer parses).
+    Built cutLog = AcmeLakehouses.fork(AcmeLakehouses.day0(), "cut-log");
+    for (String table : List.of("customers", "orders")) {
+      Path entry = lastLogEntry(cutLog.root().resolve("silver").resolve(table));
+      try (RandomAccessFile file = new RandomAccessFile(entry.toFile(), "rw")) {
+        file.setLength(file.length() / 2);
+      }
+      if (table.equals("orders")) {
+        Files.delete(entry.resolveSibling("." + entry.getFileName() + ".crc"));
+      }
+      assertOneLine(CliRunner.run(target(cutLog), "reconcile", "--tables", table), 1, "reconcile " + table
+          + ": the transaction log of " + cutLog.root().resolve("silver").resolve(table) + " is damaged");
+    }
+
+    // What the terminal shows: the command line's own logging, Spark's task failures included.
+    Map<Built, List<String>> children = new java.util.LinkedHashMap<>();
+    children.put(missingFile, List.of("reconcile", "--tables", "customers"));
+    children.put(cutLog, List.of("reconcile", "--tables", "customers"));
+    children.put(new Built(database, empty), badCast);
+    for (Map.Entry<Built, List<String>> child : children.entrySet()) {
+      List<String> all = new ArrayList<>(child.getValue());
+      all.addAll(target(child.getKey()));
+      LakehouseProcess run = LakehouseProcess.run(Map.of("LAKEHOUSE_CONF_DIR", confDir().toString()), List.of(), all);
+      assertEquals(1, run.exit(), run.describe());
+      assertEquals(1, run.err().lines().count(), "one line on stderr: " + run.describe());
+      assertTrue(run.err().startsWith("lakehouse: "), run.describe());
+    }
+  }
+
+  /** The newest entry of a Delta table's log. */
+  private static Path lastLogEntry(Path table) throws IOException {
+    File[] entries = table.resolve("_delta_log").toFile().listFiles((dir, name) -> name.endsWith(".json"));
+    Arrays.sort(entries);
+    return entries[entries.length - 1].toPath();
+  }
+
+  /** Exit code, one line on stderr starting with "lakehouse: " and holding {@code says}, no stack trace. */
+  private static void assertOneLine(CliRunner run, int exit, String says) {
+    String what = "exit " + run.exitCode() + ", stderr:\n" + run.err();
+    assertEquals(exit, run.exitCode(), what);
+    assertEquals(1, run.err().lines().count(), what);
+    assertTrue(run.err().startsWith("lakehouse: "), what);
+    assertTrue(run.err().contains(says), "expected '" + says + "' in " + what);
+    assertFalse(STACK_FRAME.matcher(run.err()).find(), what);
+    assertFalse(run.err().matches("(?s).*\\b\\w+(Exception|Error)\\b.*"), "an exception's class name: " + what);
   }
 }

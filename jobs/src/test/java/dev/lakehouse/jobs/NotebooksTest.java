@@ -9,22 +9,15 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.lakehouse.acme.AcmeSeeder;
-import dev.lakehouse.acme.AcmeSimulator;
-import dev.lakehouse.bronze.BronzeLoader;
 import dev.lakehouse.catalog.LakehouseCatalog;
-import dev.lakehouse.control.RunId;
-import dev.lakehouse.gold.GoldBuilder;
-import dev.lakehouse.silver.SilverLoader;
-import dev.lakehouse.silver.SilverReconciler;
+import dev.lakehouse.spec.LakehousePaths;
+import dev.lakehouse.testing.AcmeLakehouses;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -47,8 +40,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * The Zeppelin notes in {@code notebooks/} against a demo lakehouse: seed, run, a simulated day,
- * run again, tables registered by name as the notes' registration paragraph does. Every
+ * The Zeppelin notes in {@code notebooks/} against a demo lakehouse (the shared ACME one: seed, run,
+ * a simulated day, run again), tables registered by name as the notes' registration paragraph does. Every
  * {@code %spark.sql} paragraph runs (dynamic forms at their defaults) and, when it is a query,
  * must return rows, no more than Zeppelin displays, with every chart column where the paragraph's
  * chart settings say. Scala cannot run here, so {@code %spark} paragraphs are kept to the
@@ -94,25 +87,19 @@ class NotebooksTest extends LakehouseTestBase {
   private static final Map<String, scala.Option<String>> before = new HashMap<>();
 
   @BeforeAll
-  static void buildDemoLakehouse() throws Exception {
+  static void registerTheDemoLakehouse() {
+    // The shared ACME lakehouse after a first run, a simulated day and a second run.
+    LakehousePaths paths = AcmeLakehouses.day1().built().spec().paths();
     FAST.forEach((key, value) -> {
       before.put(key, spark.conf().getOption(key));
       spark.conf().set(key, value);
     });
-    try (Connection c = source()) {
-      AcmeSeeder.seed(c, "operations", 1);
-    }
-    run();
-    try (Connection c = source()) {
-      AcmeSimulator.simulate(c, "operations", 200, 42L);
-    }
-    run();
     // Only this lakehouse's tables: another test class's registrations must not answer for a
     // table this one lacks. Dropping external tables leaves their data alone.
     for (String layer : LakehouseCatalog.LAYERS) {
       spark.sql("DROP DATABASE IF EXISTS `" + layer + "` CASCADE");
     }
-    LakehouseCatalog.registerAll(spark, config.paths());
+    LakehouseCatalog.registerAll(spark, paths);
   }
 
   @AfterAll
@@ -124,17 +111,6 @@ class NotebooksTest extends LakehouseTestBase {
         spark.conf().unset(key);
       }
     });
-  }
-
-  /** What {@code lakehouse run} does: bronze, silver, reconcile, gold, under one run id. */
-  private static void run() {
-    String runId = RunId.next(Instant.now());
-    new BronzeLoader(spark, config.source(), config.paths()).load(runId, config.tables())
-        .forEach(r -> assertFalse(r.failed(), r.table() + ": " + r.error()));
-    new SilverLoader(spark, config.paths()).load(runId, config.tables())
-        .forEach(r -> assertFalse(r.failed(), r.table() + ": " + r.error()));
-    new SilverReconciler(spark, config.source(), config.paths()).reconcile(runId, config.tables());
-    new GoldBuilder(spark, config).build(runId);
   }
 
   static Path notebooksDir() {

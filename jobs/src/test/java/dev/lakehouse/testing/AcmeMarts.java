@@ -3,16 +3,16 @@ package dev.lakehouse.testing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import dev.lakehouse.config.LakehousePaths;
+import dev.lakehouse.spec.LakehousePaths;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The four marts checked against the business questions asked directly of the source
- * (PostgreSQL schema {@code operations} of the test class's database): the unit tests, the
- * cluster run and the S3 run all use the same answers.
+ * ACME's four marts checked against the business questions asked directly of the source
+ * (PostgreSQL schema {@code operations}): the pipeline test, the cluster run and the S3 run all
+ * use the same answers.
  */
 public final class AcmeMarts {
 
@@ -43,11 +43,16 @@ public final class AcmeMarts {
 
   private AcmeMarts() {}
 
-  /** Every mart of the lakehouse at {@code paths} holds exactly the source's answer, and it is not empty. */
+  /** Every mart of the lakehouse at {@code paths} holds exactly the answer of the test class's database. */
   public static void assertEqualTheSource(LakehousePaths paths) {
+    assertEqualTheSource(LakehouseTestBase.database, paths);
+  }
+
+  /** Every mart of the lakehouse at {@code paths} holds exactly {@code database}'s answer, and it is not empty. */
+  public static void assertEqualTheSource(String database, LakehousePaths paths) {
     for (Map.Entry<String, String> mart : SOURCE_SQL.entrySet()) {
-      List<String> expected = normalize(LakehouseTestBase.sourceQuery(mart.getValue()));
-      List<String> actual = normalize(LakehouseTestBase.sql("SELECT * FROM delta.`%s`", paths.table("gold", mart.getKey())));
+      List<String> expected = normalize(AcmeLakehouses.query(database, mart.getValue()));
+      List<String> actual = normalize(LakehouseTestBase.sql("SELECT * FROM delta.`%s`", paths.gold(mart.getKey())));
       assertFalse(expected.isEmpty(), mart.getKey());
       assertEquals(expected, actual, mart.getKey());
     }

@@ -1,0 +1,62 @@
+package dev.lakehouse.jobs;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code lakehouse <args>} in a child JVM, as bin/lakehouse runs it: the build's JVM flags, this
+ * module's class path and the command line's own logging configuration
+ * ({@code src/main/resources/log4j2.properties}, not the tests'), so what it prints on stdout and
+ * stderr is what a user sees.
+ */
+record LakehouseProcess(int exit, String out, String err) {
+
+  /** Runs the command with these extra environment variables and JVM options; stdout and stderr kept apart. */
+  static LakehouseProcess run(Map<String, String> environment, List<String> jvmOptions, List<String> args)
+      throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx1g");
+    command.add("-Duser.timezone=UTC");
+    // A short run: the client compiler only (C2 costs more CPU than it saves here).
+    command.add("-XX:TieredStopAtLevel=1");
+    command.addAll(Arrays.asList(Files.readString(Paths.get("target/jvm.options")).trim().split("\\s+")));
+    command.add("-Dlog4j2.configurationFile=" + Paths.get("target/classes/log4j2.properties").toAbsolutePath());
+    command.addAll(jvmOptions);
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(LakehouseCli.class.getName());
+    command.addAll(args);
+    Path out = Files.createTempFile("lakehouse-", ".out");
+    Path err = Files.createTempFile("lakehouse-", ".err");
+    ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+    Map<String, String> env = builder.environment();
+    env.keySet().removeIf(k -> k.startsWith("LAKEHOUSE_") || k.startsWith("AWS_"));
+    env.put("SPARK_LOCAL_IP", "127.0.0.1");
+    env.putAll(environment);
+    Process process = builder.start();
+    process.getOutputStream().close();
+    try {
+      if (!process.waitFor(5, TimeUnit.MINUTES)) {
+        throw new AssertionError("lakehouse " + args + " did not finish in 5 minutes; output in " + out + ", " + err);
+      }
+    } finally {
+      ChildProcesses.stop(process);
+    }
+    LakehouseProcess result = new LakehouseProcess(process.exitValue(), Files.readString(out), Files.readString(err));
+    Files.deleteIfExists(out);
+    Files.deleteIfExists(err);
+    return result;
+  }
+
+  String describe() {
+    return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
+  }
+}
