@@ -337,9 +337,14 @@ public final class LogCapture {
         .map(c -> c.positions().get(LOG_END)).map(Long::parseLong).orElse(0L);
   }
 
+  /**
+   * Where the log ends now: the insert position, not pg_current_wal_lsn() (the write position),
+   * which with synchronous_commit = off may still be before transactions that have committed, and
+   * a run that drains the slot must land every one of them.
+   */
   private LogSequenceNumber currentLsn() {
     try (Connection connection = SourceDatabase.connect(source); Statement s = connection.createStatement();
-         ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()")) {
+         ResultSet rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()")) {
       rs.next();
       return LogSequenceNumber.valueOf(rs.getString(1));
     } catch (SQLException e) {
