@@ -7,8 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lakehouse.acme.AcmeSeeder;
+import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.testing.LakehouseTestBase;
-import dev.lakehouse.testing.Marts;
+import dev.lakehouse.testing.AcmeMarts;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -145,7 +146,7 @@ class ClusterRunIT extends LakehouseTestBase {
           onCluster, onLocal), "silver " + table + ": the cluster and the local run agree");
     }
     for (Submission run : List.of(cluster, local)) {
-      Marts.assertEqualTheSource(testConfig(Map.of("lakehouse.root", run.root().toString())).paths());
+      AcmeMarts.assertEqualTheSource(database, new LakehousePaths(run.root().toString()));
     }
 
     System.out.printf("ClusterRunIT: scale %d, %d source rows; spark-submit wall time: standalone cluster (1 worker,"

@@ -46,6 +46,7 @@ class CrashRecoveryTest extends LakehouseTestBase {
       case SILVER -> day1.after().get(Stage.BRONZE);
       case RECONCILE -> day1.after().get(Stage.SILVER);
       case GOLD -> day1.after().get(Stage.RECONCILE);
+      case MAINTAIN -> day1.after().get(Stage.GOLD);
     };
     // The source is only read, so the shared database will do.
     return new Built(day1.database(), AcmeLakehouses.copy(from, lakehouseRoot.resolve(name)));
