@@ -45,8 +45,17 @@ public final class LakehouseConfig {
   }
 
   public static LakehouseConfig load(String env, Map<String, String> overrides, Map<String, String> environment) {
+    return load(env, null, overrides, environment);
+  }
+
+  /**
+   * As {@link #load(String, Map, Map)}, with {@code specFile} (when not null) in place of
+   * {@code conf/application.conf}: a source of the user's own, with the environment overlays kept.
+   */
+  public static LakehouseConfig load(String env, Path specFile, Map<String, String> overrides,
+                                     Map<String, String> environment) {
     String chosenEnv = firstNonBlank(env, environment.get("LAKEHOUSE_ENV"), DEFAULT_ENV);
-    Config files = confFile("application", environment);
+    Config files = specFile == null ? confFile("application", environment) : specFile(specFile);
     Config overlay = confFile(chosenEnv, environment);
     if (overlay.isEmpty() && !DEFAULT_ENV.equals(chosenEnv)) {
       throw new LakehouseException("Unknown environment '" + chosenEnv + "': no conf/" + chosenEnv + ".conf");
@@ -96,6 +105,17 @@ public final class LakehouseConfig {
         return ConfigFactory.parseFile(confDir.resolve(name + ".conf").toFile(), options);
       }
       return ConfigFactory.parseResources("conf/" + name + ".conf", options);
+    } catch (ConfigException e) {
+      throw new SpecException(List.of(oneLine(e.getMessage())));
+    }
+  }
+
+  private static Config specFile(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new LakehouseException("Cannot read --conf " + file + ": no such file");
+    }
+    try {
+      return ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
     } catch (ConfigException e) {
       throw new SpecException(List.of(oneLine(e.getMessage())));
     }

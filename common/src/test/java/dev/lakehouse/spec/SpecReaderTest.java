@@ -175,6 +175,25 @@ class SpecReaderTest {
   }
 
   @Test
+  void aSpecificationFileReplacesApplicationConfAndKeepsTheOverlays() throws Exception {
+    Path file = Files.createTempFile("shop", ".conf");
+    try {
+      Files.writeString(file, """
+          lakehouse.source { url = "jdbc:postgresql://shop.example/shop", schema = shop }
+          lakehouse.tables.invoices { primary-key = [invoice_no], mode = full }""");
+      LakehouseSpec spec = LakehouseConfig.load(null, file, Map.of(), ENV).spec();
+      assertEquals(List.of("invoices"), spec.tables().stream().map(TableSpec::name).toList(), "no ACME table");
+      assertTrue(spec.gold().isEmpty(), "no ACME gold");
+      assertEquals("local[2]", spec.spark().master(), "conf/local.conf still applies");
+      LakehouseException missing = assertThrows(LakehouseException.class, () ->
+          LakehouseConfig.load(null, file.resolveSibling("no-such.conf"), Map.of(), ENV));
+      assertTrue(missing.getMessage().startsWith("Cannot read --conf "), missing.getMessage());
+    } finally {
+      Files.delete(file);
+    }
+  }
+
+  @Test
   void unknownEnvironmentAndUnknownTableAreErrors() {
     LakehouseException e = assertThrows(LakehouseException.class, () -> LakehouseConfig.load("staging", Map.of(), ENV));
     assertTrue(e.getMessage().contains("staging"), e.getMessage());

@@ -5,6 +5,7 @@ import dev.lakehouse.Lakehouse;
 import dev.lakehouse.spec.LakehouseConfig;
 import dev.lakehouse.spec.SpecException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TimeZone;
@@ -42,6 +43,10 @@ public final class LakehouseCli {
       description = "Configuration overlay conf/ENV.conf (default: $LAKEHOUSE_ENV or local).")
   String env;
 
+  @Option(names = "--conf", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "The specification to use instead of conf/application.conf (overlays still from conf/).")
+  Path conf;
+
   @Option(names = "--set", scope = ScopeType.INHERIT, paramLabel = "KEY=VALUE",
       description = "Override any configuration key, e.g. --set lakehouse.root=/data/lh (repeatable).")
   Map<String, String> overrides = new LinkedHashMap<>();
@@ -51,7 +56,7 @@ public final class LakehouseCli {
   boolean verbose;
 
   public LakehouseConfig config() {
-    return LakehouseConfig.load(env, overrides);
+    return LakehouseConfig.load(env, conf, overrides, System.getenv());
   }
 
   public Lakehouse open() {
