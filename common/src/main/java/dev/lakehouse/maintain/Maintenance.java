@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,7 +36,16 @@ import org.slf4j.LoggerFactory;
 public final class Maintenance {
 
   private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
-  private static final String RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled";
+  /**
+   * Set to false around VACUUM, then restored: the check refuses a retention under 7 days, and
+   * Delta 4 otherwise ignores RETAIN in favour of the table property
+   * delta.deletedFileRetentionDuration (7 days), which would drop both maintain.retention and the
+   * longer history kept for a step that has not read it yet.
+   */
+  private static final List<String> VACUUM_CHECKS = List.of(
+      "spark.databricks.delta.retentionDurationCheck.enabled",
+      "spark.databricks.delta.vacuum.retentionWindowIgnore.enabled");
+  private static final String LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
 
   /** What maintenance did to one table. */
   public record TableResult(String table, long filesBefore, long filesAfter, boolean compacted, Duration vacuumedTo,
@@ -96,16 +106,20 @@ public final class Maintenance {
       }
       long hours = Math.max(1, (retention.toMinutes() + 59) / 60);
       RuntimeConfig conf = spark.conf();
-      Optional<String> previous = conf.contains(RETENTION_CHECK) ? Optional.of(conf.get(RETENTION_CHECK)) : Optional.empty();
-      conf.set(RETENTION_CHECK, "false");
+      Map<String, String> settings = new LinkedHashMap<>();
+      VACUUM_CHECKS.forEach(key -> settings.put(key, "false"));
+      // VACUUM lists and joins files in as many tasks as this says (10,000 by default): on a small
+      // cluster most of its time went to scheduling empty tasks (36 s against 12 s for one table).
+      settings.put(LISTING_PARALLELISM, Integer.toString(Math.max(2, spark.sparkContext().defaultParallelism() * 2)));
+      Map<String, Optional<String>> previous = new LinkedHashMap<>();
+      settings.forEach((key, value) -> {
+        previous.put(key, conf.contains(key) ? Optional.of(conf.get(key)) : Optional.empty());
+        conf.set(key, value);
+      });
       try {
         spark.sql("VACUUM " + quoted + " RETAIN " + hours + " HOURS");
       } finally {
-        if (previous.isPresent()) {
-          conf.set(RETENTION_CHECK, previous.get());
-        } else {
-          conf.unset(RETENTION_CHECK);
-        }
+        previous.forEach((key, value) -> value.ifPresentOrElse(v -> conf.set(key, v), () -> conf.unset(key)));
       }
     }
     return new TableResult(table.qualifiedName(), before, compact ? files(table.path()) : before, compact, retention, null);
