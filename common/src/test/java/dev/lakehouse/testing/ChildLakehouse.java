@@ -90,9 +90,8 @@ public final class ChildLakehouse {
       System.out.println("usage: ChildLakehouse <spec.conf> run | stream <seconds> | collect <delta path>");
       return 2;
     }
-    // Typesafe Config lets system properties override any key, so -Dlakehouse.crash-at would be read
-    // as a setting of the specification and rejected as unknown (see CrashPointPropertyTest): the
-    // property is set aside while the specification is read.
+    // The property is set aside while the specification is read, so the child does not depend on
+    // LakehouseConfig ignoring system properties (CrashPointPropertyTest checks that it does).
     String crashAt = System.clearProperty(CrashPoints.PROPERTY);
     ConfigFactory.invalidateCaches();
     LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseFile(Paths.get(args[0]).toFile())).spec();
