@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lakehouse.spark.SessionSettings;
 import io.delta.tables.DeltaTable;
 import org.apache.spark.sql.delta.DeltaHistory;
 import org.apache.spark.sql.delta.DeltaLog;
@@ -16,7 +17,6 @@ import java.util.OptionalLong;
 import java.util.function.Supplier;
 import org.apache.spark.sql.DataFrameWriter;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RuntimeConfig;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 
@@ -113,31 +113,13 @@ public final class Commits {
 
   /** Runs one DML statement as a tagged commit, restoring the session's previous settings afterwards. */
   public static <T> T run(SparkSession spark, Tag tag, Supplier<T> dml) {
-    RuntimeConfig conf = spark.conf();
-    Map<String, Optional<String>> previous = new LinkedHashMap<>();
-    for (String key : List.of(USER_METADATA, TXN_APP_ID, TXN_VERSION)) {
-      previous.put(key, conf.contains(key) ? Optional.of(conf.get(key)) : Optional.empty());
-    }
-    conf.set(USER_METADATA, tag.json());
-    if (tag.idempotent()) {
-      conf.set(TXN_APP_ID, tag.appId());
-      conf.set(TXN_VERSION, Long.toString(tag.batch()));
-    } else {
-      conf.unset(TXN_APP_ID);
-      conf.unset(TXN_VERSION);
-    }
-    try {
-      return dml.get();
-    } finally {
-      previous.forEach((key, value) -> {
-        if (value.isPresent()) {
-          conf.set(key, value.get());
-        } else {
-          conf.unset(key);
-        }
-      });
-    }
+    Map<String, Optional<String>> settings = new LinkedHashMap<>();
+    settings.put(USER_METADATA, Optional.of(tag.json()));
+    settings.put(TXN_APP_ID, tag.idempotent() ? Optional.of(tag.appId()) : Optional.empty());
+    settings.put(TXN_VERSION, tag.idempotent() ? Optional.of(Long.toString(tag.batch())) : Optional.empty());
+    return SessionSettings.with(spark, settings, dml);
   }
+
 
   public static void run(SparkSession spark, Tag tag, Runnable dml) {
     run(spark, tag, () -> {

@@ -4,6 +4,7 @@ import dev.lakehouse.Errors;
 import dev.lakehouse.catalog.LakehouseCatalog;
 import dev.lakehouse.catalog.LakehouseCatalog.TableRef;
 import dev.lakehouse.control.Commits;
+import dev.lakehouse.spark.SessionSettings;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.LakehouseSpec;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RuntimeConfig;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.slf4j.Logger;
@@ -105,22 +105,13 @@ public final class Maintenance {
         }
       }
       long hours = Math.max(1, (retention.toMinutes() + 59) / 60);
-      RuntimeConfig conf = spark.conf();
-      Map<String, String> settings = new LinkedHashMap<>();
-      VACUUM_CHECKS.forEach(key -> settings.put(key, "false"));
+      Map<String, Optional<String>> settings = new LinkedHashMap<>();
+      VACUUM_CHECKS.forEach(key -> settings.put(key, Optional.of("false")));
       // VACUUM lists and joins files in as many tasks as this says (10,000 by default): on a small
       // cluster most of its time went to scheduling empty tasks (36 s against 12 s for one table).
-      settings.put(LISTING_PARALLELISM, Integer.toString(Math.max(2, spark.sparkContext().defaultParallelism() * 2)));
-      Map<String, Optional<String>> previous = new LinkedHashMap<>();
-      settings.forEach((key, value) -> {
-        previous.put(key, conf.contains(key) ? Optional.of(conf.get(key)) : Optional.empty());
-        conf.set(key, value);
-      });
-      try {
-        spark.sql("VACUUM " + quoted + " RETAIN " + hours + " HOURS");
-      } finally {
-        previous.forEach((key, value) -> value.ifPresentOrElse(v -> conf.set(key, v), () -> conf.unset(key)));
-      }
+      settings.put(LISTING_PARALLELISM,
+          Optional.of(Integer.toString(Math.max(2, spark.sparkContext().defaultParallelism() * 2))));
+      SessionSettings.with(spark, settings, () -> spark.sql("VACUUM " + quoted + " RETAIN " + hours + " HOURS"));
     }
     return new TableResult(table.qualifiedName(), before, compact ? files(table.path()) : before, compact, retention, null);
   }
