@@ -23,6 +23,8 @@ import picocli.CommandLine.ScopeType;
  * failure on stderr), 2 the command line itself is wrong.
  */
 @Command(name = "lakehouse",
+    // Inherited, so every subcommand has --help, which the usage errors point to.
+    scope = ScopeType.INHERIT,
     mixinStandardHelpOptions = true,
     version = "lakehouse 0.2.0",
     description = "PostgreSQL to Delta Lake: bronze, silver and gold tables with SCD Type 2 history.",
@@ -75,8 +77,8 @@ public final class LakehouseCli {
         .setCaseInsensitiveEnumValuesAllowed(true);
     commandLine.setParameterExceptionHandler((e, args) -> {
       PrintWriter err = e.getCommandLine().getErr();
-      err.println("lakehouse: " + Errors.oneLine(e.getMessage()) + " (see lakehouse "
-          + e.getCommandLine().getCommandName() + " --help)");
+      err.println("lakehouse: " + Errors.oneLine(e.getMessage()) + " (see "
+          + e.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
       err.flush();
       return USAGE;
     });

@@ -219,6 +219,15 @@ class LakehouseCliTest extends LakehouseTestBase {
         "lakehouse.tables.customers.silver.cast: no column nope");
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root"), 2, "--set");
     assertOneLine(CliRunner.run(target, "run", "--nope"), 2, "--nope");
+    // The hint names the whole command, and its --help works.
+    assertOneLine(CliRunner.run(target, "bench", "log", "--nope"), 2, "(see lakehouse bench log --help)");
+    for (List<String> command : List.of(List.of("run"), List.of("bench", "log"), List.of("log", "status"))) {
+      List<String> help = new ArrayList<>(command);
+      help.add("--help");
+      CliRunner shown = CliRunner.run(List.of(), help.toArray(String[]::new));
+      assertEquals(0, shown.exitCode(), command + " --help: " + shown.err());
+      assertTrue(shown.out().startsWith("Usage: lakehouse " + String.join(" ", command)), shown.out());
+    }
     for (String name : List.of("../../escaped", "a`b")) {
       assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.\"" + name + "\".primary-key=[id]"), 1,
           "is not a safe name");
