@@ -95,6 +95,8 @@ public final class LogCapture {
   private final LakehousePaths paths;
   private final LogSettings settings;
   private final Watermarks watermarks;
+  /** The source's fraction digits of money (its lc_monetary), read when capture starts. */
+  private int moneyScale = 2;
 
   public LogCapture(SparkSession spark, SourceSettings source, LakehousePaths paths, LogSettings settings) {
     this.spark = spark;
@@ -106,9 +108,10 @@ public final class LogCapture {
 
   ReplicationEndpoint endpoint() {
     java.util.Properties props = source.jdbcProperties();
-    // Values come in text form, as ::text gives them on the COPY path: ISO dates, UTC, hex bytea.
+    // Values come in text form, as ::text gives them on the COPY path: ISO dates, UTC, hex bytea;
+    // money in the C locale, so its text is digits, '.', ',', '-' and '$' whatever the server's is.
     props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres"
-        + " -c extra_float_digits=3 -c bytea_output=hex");
+        + " -c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C");
     return ReplicationEndpoint.of(source.url(), props);
   }
 
@@ -167,6 +170,7 @@ public final class LogCapture {
         state.skipBefore = landedUntil(table);
         states.put(table.name(), state);
       }
+      moneyScale = TextValues.moneyScale(connection);
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot read the log tables' columns", e);
     }
@@ -504,7 +508,8 @@ public final class LogCapture {
           unchanged = unchanged == null ? new ArrayList<>() : unchanged;
           unchanged.add(column.name());
         } else if (!value.isNull()) {
-          row[c] = TextValues.parse(new String(value.bytes(), java.nio.charset.StandardCharsets.UTF_8), column);
+          row[c] = TextValues.parse(new String(value.bytes(), java.nio.charset.StandardCharsets.UTF_8), column,
+              moneyScale);
         }
       }
       add(state, row, op, change.commitLsn(), change.ordinal(), change.commitTime(), unchanged);

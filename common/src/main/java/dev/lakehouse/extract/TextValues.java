@@ -33,7 +33,7 @@ import org.apache.spark.sql.types.TimestampType;
  * the session in ISO date style and UTC) turned into the Spark values the COPY path lands for the
  * same column: a value lands the same whichever way it came. Columns the COPY path reads as text
  * ({@code ::text}) take the text as it is; {@code character(n)} loses its padding, as {@code ::text}
- * shows it; {@code money} becomes its number.
+ * shows it; {@code money} becomes its number, as {@code money::numeric} gives it on the COPY path.
  */
 public final class TextValues {
 
@@ -48,20 +48,36 @@ public final class TextValues {
 
   private TextValues() {}
 
-  /** The Spark value (as a Row holds it) of {@code text}, for a column of {@code column}'s type. */
-  public static Object parse(String text, SourceColumn column) {
+  /**
+   * The Spark value (as a Row holds it) of {@code text}, for a column of {@code column}'s type.
+   * {@code money} text is read as the C locale writes it, and {@code moneyScale} is the source's
+   * own fraction digits ({@link #moneyScale}).
+   */
+  public static Object parse(String text, SourceColumn column, int moneyScale) {
     if (text == null) {
       return null;
     }
     try {
-      return parse(text, column.dataType(), column.pgType());
+      return parse(text, column.dataType(), column.pgType(), moneyScale);
     } catch (RuntimeException e) {
       throw new LakehouseException("column " + column.name() + " (" + column.sqlType() + "): cannot read the value '"
           + (text.length() > 60 ? text.substring(0, 60) + "..." : text) + "' from the log: " + e.getMessage(), e);
     }
   }
 
-  static Object parse(String text, DataType type, String pgType) {
+  /**
+   * How many fraction digits a money value has at the source: what {@code money::numeric} divides
+   * by under the session's {@code lc_monetary} (2 when the locale says nothing, as in C).
+   */
+  public static int moneyScale(java.sql.Connection connection) throws java.sql.SQLException {
+    try (java.sql.Statement s = connection.createStatement();
+         java.sql.ResultSet r = s.executeQuery("SELECT scale(1::money::numeric)")) {
+      r.next();
+      return r.getInt(1);
+    }
+  }
+
+  static Object parse(String text, DataType type, String pgType, int moneyScale) {
     if (type instanceof StringType) {
       if (pgType.equals("bpchar")) {
         return text.stripTrailing();
@@ -91,11 +107,10 @@ public final class TextValues {
       return Double.parseDouble(floatText(text));
     }
     if (type instanceof DecimalType decimal) {
-      String number = pgType.equals("money") ? text.replaceAll("[^0-9.\\-]", "") : text;
-      if (number.equals("NaN") || number.contains("Infinity")) {
-        throw new IllegalArgumentException(number + " has no Spark decimal; declare the column numeric(p,s) or list it in as-text");
+      if (!pgType.equals("money") && (text.equals("NaN") || text.contains("Infinity"))) {
+        throw new IllegalArgumentException(text + " has no Spark decimal; declare the column numeric(p,s) or list it in as-text");
       }
-      BigDecimal value = new BigDecimal(number);
+      BigDecimal value = pgType.equals("money") ? money(text, moneyScale) : new BigDecimal(text);
       BigDecimal scaled = value.setScale(decimal.scale(), java.math.RoundingMode.UNNECESSARY);
       if (scaled.precision() > decimal.precision()) {
         throw new IllegalArgumentException("does not fit " + decimal.simpleString()
@@ -122,11 +137,26 @@ public final class TextValues {
       String element = pgType.startsWith("_") ? pgType.substring(1) : pgType;
       List<Object> values = new ArrayList<>();
       for (String item : arrayElements(text)) {
-        values.add(item == null ? null : parse(item, array.elementType(), element));
+        values.add(item == null ? null : parse(item, array.elementType(), element, moneyScale));
       }
       return values;
     }
     throw new IllegalArgumentException("no text reader for " + type.simpleString());
+  }
+
+  /**
+   * Money's text holds every digit of its stored integer (the amount in minor units): grouping
+   * and currency sign aside, {@code -$1,234.56} is -123456 minor units, worth -1234.56 at 2
+   * fraction digits and -123456 at 0. Reading the digits, not the decimal mark, keeps it exact
+   * whatever the locale that wrote it.
+   */
+  static BigDecimal money(String text, int scale) {
+    String digits = text.replaceAll("[^0-9]", "");
+    if (digits.isEmpty()) {
+      throw new IllegalArgumentException("not a money value");
+    }
+    BigDecimal value = new BigDecimal(new java.math.BigInteger(digits), scale);
+    return text.contains("-") || text.startsWith("(") ? value.negate() : value;
   }
 
   private static LocalDate date(String text) {

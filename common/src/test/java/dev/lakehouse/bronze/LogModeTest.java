@@ -2,7 +2,6 @@ package dev.lakehouse.bronze;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lakehouse.Lakehouse;
@@ -43,7 +42,7 @@ class LogModeTest extends LakehouseTestBase {
     executeIn(db,
         "CREATE SCHEMA lab",
         "CREATE TABLE lab.devices (device_id bigint PRIMARY KEY, name text NOT NULL, firmware text,"
-            + " notes text, updated_at timestamptz NOT NULL DEFAULT now())",
+            + " notes text, price money, updated_at timestamptz NOT NULL DEFAULT now())",
         "ALTER TABLE lab.devices ALTER COLUMN notes SET STORAGE EXTERNAL",
         "INSERT INTO lab.devices (device_id, name, firmware) SELECT i, 'device ' || i, '1.0' FROM generate_series(1, 50) i");
     String slot = "lh_test_" + SLOTS.incrementAndGet() + "_" + ProcessHandle.current().pid();
@@ -87,9 +86,15 @@ class LogModeTest extends LakehouseTestBase {
           "UPDATE lab.devices SET firmware = '1.1' WHERE device_id = 7",
           "UPDATE lab.devices SET firmware = '1.2' WHERE device_id = 7",
           "DELETE FROM lab.devices WHERE device_id = 7",
-          "INSERT INTO lab.devices (device_id, name, firmware) VALUES (51, 'device 51', '2.0')");
+          "INSERT INTO lab.devices (device_id, name, firmware) VALUES (51, 'device 51', '2.0')",
+          // money arrives as text: every digit of it, whatever the grouping and sign.
+          "UPDATE lab.devices SET price = '-1234567.89' WHERE device_id = 8",
+          "UPDATE lab.devices SET price = '0.05' WHERE device_id = 9");
       RunResult second = succeeded(runAll(f.spec()));
-      assertEquals(4L, second.of(Stage.BRONZE).get(0).rowsWritten(), second.tables().toString());
+      assertEquals(List.of(List.of(8L, new java.math.BigDecimal("-1234567.89")), List.of(9L, new java.math.BigDecimal("0.05"))),
+          sql("SELECT device_id, price FROM delta.`%s` WHERE price IS NOT NULL ORDER BY device_id",
+              f.spec().paths().silver("devices")));
+      assertEquals(6L, second.of(Stage.BRONZE).get(0).rowsWritten(), second.tables().toString());
       assertEquals(List.of("U", "U", "D"), sql("SELECT _op FROM delta.`%s` WHERE device_id = 7 AND _op <> 'S'"
           + " ORDER BY _lsn, _seq", f.spec().paths().bronze("devices")).stream().map(r -> (String) r.get(0)).toList());
       assertSilverEqualsTheSource(f);
@@ -180,12 +185,13 @@ class LogModeTest extends LakehouseTestBase {
   }
 
   @Test
-  void streamBringsChangesToSilverWithinSecondsAndStopsCleanly() throws Exception {
+  void streamBringsChangesToSilverWhileItRunsAndStopsCleanly() throws Exception {
     Fixture f = fixture("log-stream");
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread streaming = null;
     try {
-      AtomicBoolean stop = new AtomicBoolean();
       List<String> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
-      Thread streaming = new Thread(() -> {
+      streaming = new Thread(() -> {
         try (Lakehouse lakehouse = new Lakehouse(f.spec())) {
           new Streaming(lakehouse).run(stop::get, progress::add);
         }
@@ -193,16 +199,19 @@ class LogModeTest extends LakehouseTestBase {
       streaming.start();
       waitFor(() -> count("SELECT count(*) FROM delta.`%s`", f.spec().paths().silver("devices")) == 50, 120);
       executeIn(f.db(), "UPDATE lab.devices SET name = 'renamed' WHERE device_id = 9");
-      long changed = System.nanoTime();
-      waitFor(() -> count("SELECT count(*) FROM delta.`%s` WHERE name = 'renamed'", f.spec().paths().silver("devices")) == 1, 60);
-      double seconds = (System.nanoTime() - changed) / 1e9;
-      assertTrue(seconds < 30, "reached silver in " + seconds + " s");
+      // How fast is bench log's to measure; here the change must arrive while the stream runs.
+      waitFor(() -> count("SELECT count(*) FROM delta.`%s` WHERE name = 'renamed'", f.spec().paths().silver("devices")) == 1, 180);
       stop.set(true);
       streaming.join(120_000);
       assertFalse(streaming.isAlive(), "the stream stopped");
       assertSilverEqualsTheSource(f);
       assertFalse(progress.isEmpty());
     } finally {
+      // A failed assertion must not leave the stream running into the other tests, holding the slot.
+      stop.set(true);
+      if (streaming != null) {
+        streaming.join(120_000);
+      }
       teardown(f);
     }
   }
