@@ -89,8 +89,10 @@ public final class LogBenchmark implements Callable<Integer> {
         AtomicBoolean stop = new AtomicBoolean();
         Thread stream = new Thread(() -> new Streaming(lakehouse).run(stop::get, line -> { }), "bench-stream");
         stream.start();
-        waitForSilver(lakehouse.spark(), lakehouseSpec.paths().silver("events"), rows);
-        out.printf("initial copy of %,d rows in silver; writing %,d changes/s for %d s in transactions of %d...%n",
+        // Steady state is measured: the load starts once the initial copy is in silver and gold.
+        waitForRows(lakehouse.spark(), lakehouseSpec.paths().silver("events"), rows, "silver");
+        waitForRows(lakehouse.spark(), lakehouseSpec.paths().gold("dim_event"), rows, "gold");
+        out.printf("initial copy of %,d rows in silver and gold; writing %,d changes/s for %d s in transactions of %d...%n",
             rows, rate, seconds, transaction);
         out.flush();
         AtomicLong written = new AtomicLong();
@@ -144,7 +146,7 @@ public final class LogBenchmark implements Callable<Integer> {
     return spark.read().format("delta").load(path).where("_op <> 'S'").count();
   }
 
-  private static void waitForSilver(SparkSession spark, String path, long rows) throws InterruptedException {
+  private static void waitForRows(SparkSession spark, String path, long rows, String layer) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
     while (System.nanoTime() < deadline) {
       try {
@@ -156,7 +158,7 @@ public final class LogBenchmark implements Callable<Integer> {
       }
       Thread.sleep(500);
     }
-    throw new IllegalStateException("the initial copy did not reach silver within 5 minutes");
+    throw new IllegalStateException("the initial copy did not reach " + layer + " within 5 minutes");
   }
 
   /** For each change: the first bronze, silver and gold commits that held it; latencies from its commit time. */
