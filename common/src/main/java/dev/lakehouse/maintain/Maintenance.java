@@ -183,6 +183,15 @@ public final class Maintenance {
     return needed;
   }
 
+  /**
+   * Compacts every table of the lakehouse that passed the file threshold, without VACUUM: what a
+   * long {@code stream} does between gold cycles, since each micro-batch adds a file to bronze and
+   * the control tables. Safe next to the stream's appends: OPTIMIZE does not conflict with them.
+   */
+  public List<TableResult> compactWhereNeeded() {
+    return run(LakehouseCatalog.discover(spark, paths).stream().filter(t -> needsCompaction(t.path())).toList(), false);
+  }
+
   /** The tables among {@code written} that passed the file threshold. */
   public List<TableRef> overThreshold(Set<String> written) {
     return LakehouseCatalog.discover(spark, paths).stream()

@@ -6,6 +6,7 @@ import dev.lakehouse.bronze.LogCapture;
 import dev.lakehouse.control.LakehouseLock;
 import dev.lakehouse.control.RunId;
 import dev.lakehouse.control.RunLog;
+import dev.lakehouse.maintain.Maintenance;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.spec.TableSpec;
 import java.time.Duration;
@@ -24,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * {@code lakehouse stream}: the log tables continuously. One thread reads the slot and lands a
  * micro-batch in bronze every trigger; another applies what landed to silver as soon as it is
  * there, and every gold trigger also runs the tables not in log mode (bronze, silver, reconcile)
- * and gold. A stop request (SIGTERM, Ctrl-C) lets the current micro-batch finish and commit, then
- * silver and gold catch up once more, then it ends. One lock for the whole time.
+ * and gold, then compacts the tables past {@code maintain.max-files} (with {@code maintain.after-run}),
+ * so a stream that runs for months keeps few files. A stop request (SIGTERM, Ctrl-C) lets the
+ * current micro-batch finish and commit, then silver and gold catch up once more, then it ends. One
+ * lock for the whole time.
  */
 public final class Streaming {
 
@@ -93,6 +96,14 @@ public final class Streaming {
               RunResult gold = applier.execute(RunId.next(Instant.now()), stages, tables, Instant.now());
               goldCycles.incrementAndGet();
               report(gold, progress);
+              if (spec.maintain().afterRun()) {
+                for (Maintenance.TableResult r : new Maintenance(applying.spark(), spec).compactWhereNeeded()) {
+                  if (r.compacted()) {
+                    progress.accept("maintain: " + r.table() + " compacted, " + r.filesBefore() + " -> " + r.filesAfter()
+                        + " files");
+                  }
+                }
+              }
             }
             if (!last) {
               Thread.sleep(Math.max(100, spec.log().trigger().toMillis() / 4));

@@ -2,11 +2,14 @@ package dev.lakehouse.bronze;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lakehouse.Lakehouse;
+import dev.lakehouse.catalog.LakehouseCatalog;
 import dev.lakehouse.gold.Scd2Invariants;
 import dev.lakehouse.gold.Scd2Spec;
+import dev.lakehouse.maintain.Maintenance;
 import dev.lakehouse.pipeline.RunResult;
 import dev.lakehouse.pipeline.Stage;
 import dev.lakehouse.pipeline.Streaming;
@@ -38,6 +41,11 @@ class LogModeTest extends LakehouseTestBase {
 
   /** A fresh database with the devices table, and a lakehouse reading it in log mode. */
   private static Fixture fixture(String name) {
+    return fixture(name, "");
+  }
+
+  /** As above, with {@code more} HOCON inside {@code lakehouse { }}. */
+  private static Fixture fixture(String name, String more) {
     String db = cloneDatabase("template1");
     executeIn(db,
         "CREATE SCHEMA lab",
@@ -55,7 +63,8 @@ class LogModeTest extends LakehouseTestBase {
           log { publication = %s, slot = %s, trigger = 500ms, gold-trigger = 2s }
           tables.devices { primary-key = [device_id], mode = log }
           gold.dimensions.device { source = devices, natural-key = [device_id], tracked = [name, firmware] }
-        }""".formatted(root, urlOf(db), slot, slot))).spec();
+          %s
+        }""".formatted(root, urlOf(db), slot, slot, more))).spec();
     try (Lakehouse lakehouse = new Lakehouse(spec)) {
       new LogSetup(lakehouse.source(), spec.log()).setup(spec.logTables());
     }
@@ -186,7 +195,8 @@ class LogModeTest extends LakehouseTestBase {
 
   @Test
   void streamBringsChangesToSilverWhileItRunsAndStopsCleanly() throws Exception {
-    Fixture f = fixture("log-stream");
+    // Few files allowed: every micro-batch adds files to bronze and the control tables.
+    Fixture f = fixture("log-stream", "maintain.max-files = 3");
     AtomicBoolean stop = new AtomicBoolean();
     Thread streaming = null;
     try {
@@ -206,6 +216,11 @@ class LogModeTest extends LakehouseTestBase {
       assertFalse(streaming.isAlive(), "the stream stopped");
       assertSilverEqualsTheSource(f);
       assertFalse(progress.isEmpty());
+      // The stream compacts as it goes: no table ends past maintain.max-files.
+      assertTrue(progress.stream().anyMatch(p -> p.startsWith("maintain: _control.runs compacted")), progress.toString());
+      Maintenance maintenance = new Maintenance(spark, f.spec());
+      assertEquals(List.of(), LakehouseCatalog.discover(spark, f.spec().paths()).stream()
+          .filter(t -> maintenance.needsCompaction(t.path())).map(LakehouseCatalog.TableRef::qualifiedName).toList());
     } finally {
       // A failed assertion must not leave the stream running into the other tests, holding the slot.
       stop.set(true);
