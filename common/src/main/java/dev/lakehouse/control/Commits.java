@@ -120,7 +120,6 @@ public final class Commits {
     return SessionSettings.with(spark, settings, dml);
   }
 
-
   public static void run(SparkSession spark, Tag tag, Runnable dml) {
     run(spark, tag, () -> {
       dml.run();

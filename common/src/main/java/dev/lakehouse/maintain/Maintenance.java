@@ -189,12 +189,16 @@ public final class Maintenance {
    * the control tables. Safe next to the stream's appends: OPTIMIZE does not conflict with them.
    */
   public List<TableResult> compactWhereNeeded() {
-    return run(LakehouseCatalog.discover(spark, paths).stream().filter(t -> needsCompaction(t.path())).toList(), false);
+    return run(overThreshold(t -> true), false);
   }
 
   /** The tables among {@code written} that passed the file threshold. */
   public List<TableRef> overThreshold(Set<String> written) {
-    return LakehouseCatalog.discover(spark, paths).stream()
-        .filter(t -> written.contains(t.qualifiedName()) && needsCompaction(t.path())).toList();
+    return overThreshold(t -> written.contains(t.qualifiedName()));
+  }
+
+  private List<TableRef> overThreshold(java.util.function.Predicate<TableRef> among) {
+    return LakehouseCatalog.discover(spark, paths).stream().filter(t -> among.test(t) && needsCompaction(t.path()))
+        .toList();
   }
 }
