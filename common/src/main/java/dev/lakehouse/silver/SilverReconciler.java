@@ -1,7 +1,10 @@
 package dev.lakehouse.silver;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.when;
 
 import dev.lakehouse.Errors;
 import dev.lakehouse.LakehouseException;
@@ -20,10 +23,13 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -43,6 +49,7 @@ public final class SilverReconciler {
   public static final String JOB = "reconcile";
   /** Keys found back per run at most; more wait for the next run (they are a trickle, not a load). */
   private static final int MAX_RELANDED = 100_000;
+  private static final String IN_SOURCE = "_in_source";
 
   public record TableResult(String table, long sourceKeys, long deleted, RunLog.Status status, String error) {
     public boolean failed() {
@@ -98,43 +105,45 @@ public final class SilverReconciler {
         sourceKeys = sourceKeys.withColumnRenamed(key, conformer.silverName(key));
       }
       List<String> keys = table.silverKey();
-      Dataset<Row> cachedKeys = sourceKeys.persist(StorageLevel.MEMORY_AND_DISK());
+      Column[] keyColumns = keys.stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
+      Dataset<Row> cachedKeys = sourceKeys.withColumn(IN_SOURCE, lit(true)).persist(StorageLevel.MEMORY_AND_DISK());
       try {
-        long keyCount = cachedKeys.count();
-        Dataset<Row> gone = spark.read().format("delta").load(silverPath).where(not(col("_is_deleted")))
-            .select(keys.stream().map(k -> col(Identifiers.quote(k))).toArray(org.apache.spark.sql.Column[]::new))
-            .join(cachedKeys, keys.toArray(String[]::new), "left_anti")
-            .persist(StorageLevel.MEMORY_AND_DISK());
-        long deleted;
-        try {
-          deleted = gone.count();
-          if (deleted > 0) {
-            String on = keys.stream().map(k -> "t." + Identifiers.quote(k) + " = s." + Identifiers.quote(k))
-                .collect(Collectors.joining(" AND "));
-            // Tagged with the batch silver has applied, so silver's own progress is unchanged; not
-            // idempotent by batch, since reconciling again later must run.
-            long batch = Commits.lastBatch(spark, silverPath);
-            Commits.run(spark, Commits.Tag.of(SilverLoader.JOB, table.name(), batch, runId), () ->
-                DeltaTable.forPath(spark, silverPath).as("t")
-                    .merge(gone.as("s"), on)
-                    .whenMatched("NOT t._is_deleted")
-                    .updateExpr(Map.of("_is_deleted", "true", "_deleted_at", "TIMESTAMP '" + started + "'"))
-                    .execute());
-          }
-        } finally {
-          gone.unpersist();
+        // One pass over silver's keys against the source's gives all three counts; a run with no
+        // delete and no key back (the usual run) ends here, with one Spark job per table instead of
+        // three. The rare paths below join again, from the same cached source keys.
+        Dataset<Row> compared = spark.read().format("delta").load(silverPath)
+            .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(col("_is_deleted"))).toArray(Column[]::new))
+            .join(cachedKeys, keys.toArray(String[]::new), "full_outer");
+        Column gone = not(col("_is_deleted")).and(col(IN_SOURCE).isNull());
+        Column back = col("_is_deleted").and(col(IN_SOURCE).isNotNull());
+        Row counts = compared.agg(count(col(IN_SOURCE)), count(when(gone, lit(1))), count(when(back, lit(1)))).first();
+        long keyCount = counts.getLong(0);
+        long deleted = counts.getLong(1);
+        if (deleted > 0) {
+          String on = keys.stream().map(k -> "t." + Identifiers.quote(k) + " = s." + Identifiers.quote(k))
+              .collect(Collectors.joining(" AND "));
+          // Tagged with the batch silver has applied, so silver's own progress is unchanged; not
+          // idempotent by batch, since reconciling again later must run.
+          long batch = Commits.lastBatch(spark, silverPath);
+          Dataset<Row> goneKeys = compared.where(gone).select(keyColumns);
+          Commits.run(spark, Commits.Tag.of(SilverLoader.JOB, table.name(), batch, runId), () ->
+              DeltaTable.forPath(spark, silverPath).as("t")
+                  .merge(goneKeys.as("s"), on)
+                  .whenMatched("NOT t._is_deleted")
+                  .updateExpr(Map.of("_is_deleted", "true", "_deleted_at", "TIMESTAMP '" + started + "'"))
+                  .execute());
         }
         // Keys deleted in silver that the source has again, which no window saw come back (restored
         // with an old cursor, or as it was): bronze lands their rows as they are now; the next
-        // silver run revives them.
-        List<Row> back = spark.read().format("delta").load(silverPath).where(col("_is_deleted"))
-            .select(keys.stream().map(k -> col(Identifiers.quote(k))).toArray(org.apache.spark.sql.Column[]::new))
-            .join(cachedKeys, keys.toArray(String[]::new), "left_semi")
-            .limit(MAX_RELANDED).collectAsList();
+        // silver run revives them. (The MERGE above marks only keys the source does not have.)
         long relanded = 0;
-        if (!back.isEmpty()) {
+        if (counts.getLong(2) > 0) {
+          List<Row> backKeys = spark.read().format("delta").load(silverPath).where(col("_is_deleted"))
+              .select(keyColumns)
+              .join(cachedKeys, keys.toArray(String[]::new), "left_semi")
+              .limit(MAX_RELANDED).collectAsList();
           dev.lakehouse.bronze.BronzeLoader.TableResult landed = new dev.lakehouse.bronze.BronzeLoader(spark, source, paths)
-              .reland(runId, table, back);
+              .reland(runId, table, backKeys);
           if (landed.failed()) {
             throw new LakehouseException(landed.error());
           }
