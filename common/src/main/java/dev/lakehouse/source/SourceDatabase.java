@@ -101,6 +101,30 @@ public final class SourceDatabase {
     }
   }
 
+  /**
+   * PostgreSQL's own estimate of a table's rows ({@code reltuples}, over the leaves of a
+   * partitioned table): no scan, as of the last ANALYZE or VACUUM. Empty when a part was never
+   * analyzed, or for a view.
+   */
+  public static java.util.OptionalLong estimatedRows(Connection connection, String schema, String table)
+      throws SQLException {
+    String query = """
+        SELECT CASE c.relkind
+                 WHEN 'p' THEN (SELECT CASE WHEN count(*) = 0 OR bool_or(l.reltuples < 0) THEN -1 ELSE sum(l.reltuples) END
+                                FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class l ON l.oid = t.relid
+                                WHERE t.isleaf)
+                 WHEN 'r' THEN c.reltuples WHEN 'm' THEN c.reltuples ELSE -1 END::float8
+        FROM pg_catalog.pg_class c WHERE c.oid = ?::regclass""";
+    try (PreparedStatement s = connection.prepareStatement(query)) {
+      s.setString(1, qualified(schema, table));
+      try (ResultSet rs = s.executeQuery()) {
+        rs.next();
+        double rows = rs.getDouble(1);
+        return rows < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of((long) rows);
+      }
+    }
+  }
+
   /** Quotes a PostgreSQL identifier. */
   public static String ident(String name) {
     return "\"" + name.replace("\"", "\"\"") + "\"";

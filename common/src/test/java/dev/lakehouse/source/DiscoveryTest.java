@@ -209,6 +209,18 @@ class DiscoveryTest extends LakehouseTestBase {
   }
 
   @Test
+  void oneTablesEstimateAsTheCatalogHasIt() throws SQLException {
+    try (Connection c = source()) {
+      assertEquals(relation("network", "MeterReadings").estimatedRows(),
+          SourceDatabase.estimatedRows(c, "network", "MeterReadings"), "a partitioned table: its partitions summed");
+      assertEquals(java.util.OptionalLong.of(120), SourceDatabase.estimatedRows(c, "network", "meters"));
+      assertTrue(SourceDatabase.estimatedRows(c, "field", "open_visits").isEmpty(), "a view");
+      assertTrue(SourceDatabase.estimatedRows(c, "loop", "a").isEmpty(), "never analyzed");
+      assertTrue(SourceDatabase.estimatedRows(c, "odd", "Line Items").isEmpty(), "a quoted name, never analyzed");
+    }
+  }
+
+  @Test
   void aSchemaThatDoesNotExistIsOneClearError() {
     LakehouseException e = assertThrows(LakehouseException.class, () -> read(List.of("network", "nowhere")));
     assertTrue(e.getMessage().startsWith("Schema 'nowhere' does not exist in jdbc:postgresql://127.0.0.1:"),
