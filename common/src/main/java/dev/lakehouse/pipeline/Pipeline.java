@@ -14,6 +14,8 @@ import dev.lakehouse.maintain.Maintenance;
 import dev.lakehouse.quality.Quality;
 import dev.lakehouse.silver.SilverLoader;
 import dev.lakehouse.silver.SilverReconciler;
+import dev.lakehouse.spark.CodeGeneration;
+import dev.lakehouse.source.SourceDatabase;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.spec.SpecException;
 import dev.lakehouse.spec.TableSpec;
@@ -24,6 +26,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,6 +92,7 @@ public final class Pipeline {
 
   /** The stages, in order, under a lock the caller holds; every stage's outcome in the run log. */
   RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started) {
+    OptionalLong landed = OptionalLong.empty();
     List<TableRun> results = new ArrayList<>();
     Map<Stage, Duration> times = new LinkedHashMap<>();
     List<String> notes = new ArrayList<>();
@@ -104,13 +108,17 @@ public final class Pipeline {
         continue;
       }
       Instant stageStart = Instant.now();
-      List<TableRun> stageResults = switch (stage) {
-        case BRONZE -> bronze(runId, tables);
-        case SILVER -> silver(runId, tables);
-        case RECONCILE -> reconcile(runId, tables);
-        case GOLD -> gold(runId);
-        case MAINTAIN -> maintain(stages, results, runLog);
-      };
+      List<TableRun> stageResults = CodeGeneration.forRows(lakehouse.spark(), lakehouse.spec().spark().conf(),
+          lakehouse.spec().spark().codegenMinRows(), rowsTaken(stage, tables, landed), () -> switch (stage) {
+            case BRONZE -> bronze(runId, tables);
+            case SILVER -> silver(runId, tables);
+            case RECONCILE -> reconcile(runId, tables);
+            case GOLD -> gold(runId);
+            case MAINTAIN -> maintain(stages, results, runLog);
+          });
+      if (stage == Stage.BRONZE) {
+        landed = OptionalLong.of(stageResults.stream().mapToLong(TableRun::rowsWritten).sum());
+      }
       if (stage == Stage.MAINTAIN && stageResults.isEmpty()) {
         continue;
       }
@@ -121,6 +129,49 @@ public final class Pipeline {
       CrashPoints.reach(stage.label() + ".after-runlog");
     }
     return new RunResult(runId, results, times, notes, Duration.between(started, Instant.now()));
+  }
+
+  /**
+   * About how many rows {@code stage} works on, where that is known before it runs. Bronze reads a
+   * window of changes of a table it already holds (counted as none) and the whole of a full table
+   * or of a first load; reconcile reads every key of the incremental tables. Silver and gold work
+   * on what bronze landed, but their MERGEs read the tables they merge into and the marts are
+   * rebuilt whole, so they count at least the tables' size: a few changes on a large lakehouse
+   * are still many rows read. Whole tables count as PostgreSQL estimates them.
+   */
+  private OptionalLong rowsTaken(Stage stage, List<TableSpec> tables, OptionalLong landed) {
+    return switch (stage) {
+      case BRONZE -> estimatedRows(tables.stream().filter(t -> !(t.log() || t.incremental())
+          || !io.delta.tables.DeltaTable.isDeltaTable(lakehouse.spark(), lakehouse.paths().bronze(t.name()))).toList());
+      case RECONCILE -> estimatedRows(tables.stream().filter(TableSpec::incremental).toList());
+      case SILVER -> atLeast(landed, estimatedRows(tables));
+      case GOLD -> atLeast(landed, estimatedRows(lakehouse.spec().tables()));
+      case MAINTAIN -> OptionalLong.empty();
+    };
+  }
+
+  private static OptionalLong atLeast(OptionalLong landed, OptionalLong tableRows) {
+    return tableRows.isEmpty() ? tableRows : OptionalLong.of(Math.max(landed.orElse(0), tableRows.getAsLong()));
+  }
+
+  private OptionalLong estimatedRows(List<TableSpec> tables) {
+    if (tables.isEmpty()) {
+      return OptionalLong.of(0);
+    }
+    long rows = 0;
+    try (java.sql.Connection connection = SourceDatabase.connect(lakehouse.source())) {
+      for (TableSpec table : tables) {
+        OptionalLong estimate = SourceDatabase.estimatedRows(connection,
+            SourceDatabase.schemaOf(connection, lakehouse.source(), table), table.sourceTable());
+        if (estimate.isEmpty()) {
+          return OptionalLong.empty();
+        }
+        rows += estimate.getAsLong();
+      }
+    } catch (java.sql.SQLException | RuntimeException e) {
+      return OptionalLong.empty(); // bronze reports what is wrong with the source, table by table
+    }
+    return OptionalLong.of(rows);
   }
 
   static void log(RunLog runLog, String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {

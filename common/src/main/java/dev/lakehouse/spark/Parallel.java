@@ -39,6 +39,7 @@ public final class Parallel {
       for (T item : items) {
         futures.add(pool.submit(() -> {
           SparkSession session = spark.newSession();
+          CodeGeneration.carry(spark, session);
           SparkSession.setActiveSession(session);
           session.sparkContext().setLocalProperty("spark.scheduler.pool", Thread.currentThread().getName());
           try {

@@ -177,7 +177,7 @@ public final class SpecReader {
   }
 
   private static SparkSettings spark(ConfigNode spark, ConfigNode s3) {
-    spark.allowOnly(Set.of("app-name", "master", "conf"));
+    spark.allowOnly(Set.of("app-name", "master", "conf", "codegen-min-rows"));
     s3.allowOnly(Set.of("endpoint", "region", "path-style-access", "ssl"));
     Map<String, String> conf = new LinkedHashMap<>();
     ConfigNode confNode = spark.child("conf");
@@ -187,9 +187,13 @@ public final class SpecReader {
         conf.put(key, value);
       }
     }
+    int codegenMinRows = spark.integer("codegen-min-rows", 1_000_000);
+    if (codegenMinRows < 0) {
+      spark.problem("codegen-min-rows", "must be 0 (always compile) or more, not " + codegenMinRows);
+    }
     return new SparkSettings(spark.string("app-name", "lakehouse"), spark.string("master", ""), conf,
         new SparkSettings.S3(s3.string("endpoint", "").trim(), s3.string("region", "us-east-1").trim(),
-            s3.bool("path-style-access", false), s3.bool("ssl", true)));
+            s3.bool("path-style-access", false), s3.bool("ssl", true)), Math.max(0, codegenMinRows));
   }
 
   // ---------------------------------------------------------------- tables

@@ -40,6 +40,16 @@ class SpecReaderTest {
     assertEquals(List.of(), spec.tables());
     assertTrue(spec.gold().isEmpty(), "a source with bronze and silver only is valid");
     assertTrue(spec.source().schema().isEmpty(), "no schema: the connection's search_path decides");
+    assertEquals(1_000_000, spec.spark().codegenMinRows());
+  }
+
+  @Test
+  void codegenMinRowsIsACountOfRows() {
+    assertEquals(0, read("lakehouse.root = /tmp/x\nlakehouse.spark.codegen-min-rows = 0").spark().codegenMinRows());
+    List<String> problems = problems("lakehouse.root = /tmp/x\nlakehouse.spark.codegen-min-rows = -5");
+    assertEquals(1, problems.size(), problems.toString());
+    assertTrue(problems.get(0).startsWith("lakehouse.spark.codegen-min-rows: must be 0 (always compile) or more, not -5"),
+        problems.get(0));
   }
 
   @Test

@@ -300,7 +300,10 @@ class S3LakehouseIT extends LakehouseTestBase {
         "--set", "lakehouse.source.url=" + urlOf(db),
         "--set", "lakehouse.source.user=postgres",
         "--set", "lakehouse.spark.conf.\"spark.sql.shuffle.partitions\"=2",
-        "--set", "lakehouse.spark.conf.\"spark.databricks.delta.snapshotPartitions\"=1");
+        "--set", "lakehouse.spark.conf.\"spark.databricks.delta.snapshotPartitions\"=1",
+        // Every other test's source is small, so their stages run interpreted; this one runs the
+        // pipeline compiled, as a large source would.
+        "--set", "lakehouse.spark.codegen-min-rows=0");
   }
 
   record Child(int exit, String out, String err) {
