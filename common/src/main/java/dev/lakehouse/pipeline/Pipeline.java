@@ -93,6 +93,7 @@ public final class Pipeline {
   /** The stages, in order, under a lock the caller holds; every stage's outcome in the run log. */
   RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started) {
     OptionalLong landed = OptionalLong.empty();
+    SourceSizes sizes = new SourceSizes();
     List<TableRun> results = new ArrayList<>();
     Map<Stage, Duration> times = new LinkedHashMap<>();
     List<String> notes = new ArrayList<>();
@@ -108,8 +109,9 @@ public final class Pipeline {
         continue;
       }
       Instant stageStart = Instant.now();
+      OptionalLong landedSoFar = landed;
       List<TableRun> stageResults = CodeGeneration.forRows(lakehouse.spark(), lakehouse.spec().spark().conf(),
-          lakehouse.spec().spark().codegenMinRows(), rowsTaken(stage, tables, landed), () -> switch (stage) {
+          lakehouse.spec().spark().codegenMinRows(), () -> rowsTaken(stage, tables, landedSoFar, sizes), () -> switch (stage) {
             case BRONZE -> bronze(runId, tables);
             case SILVER -> silver(runId, tables);
             case RECONCILE -> reconcile(runId, tables);
@@ -139,13 +141,13 @@ public final class Pipeline {
    * rebuilt whole, so they count at least the tables' size: a few changes on a large lakehouse
    * are still many rows read. Whole tables count as PostgreSQL estimates them.
    */
-  private OptionalLong rowsTaken(Stage stage, List<TableSpec> tables, OptionalLong landed) {
+  private OptionalLong rowsTaken(Stage stage, List<TableSpec> tables, OptionalLong landed, SourceSizes sizes) {
     return switch (stage) {
-      case BRONZE -> estimatedRows(tables.stream().filter(t -> !(t.log() || t.incremental())
+      case BRONZE -> sizes.of(tables.stream().filter(t -> !(t.log() || t.incremental())
           || !io.delta.tables.DeltaTable.isDeltaTable(lakehouse.spark(), lakehouse.paths().bronze(t.name()))).toList());
-      case RECONCILE -> estimatedRows(tables.stream().filter(TableSpec::incremental).toList());
-      case SILVER -> atLeast(landed, estimatedRows(tables));
-      case GOLD -> atLeast(landed, estimatedRows(lakehouse.spec().tables()));
+      case RECONCILE -> sizes.of(tables.stream().filter(TableSpec::incremental).toList());
+      case SILVER -> atLeast(landed, sizes.of(tables));
+      case GOLD -> atLeast(landed, sizes.of(lakehouse.spec().tables()));
       case MAINTAIN -> OptionalLong.empty();
     };
   }
@@ -154,24 +156,41 @@ public final class Pipeline {
     return tableRows.isEmpty() ? tableRows : OptionalLong.of(Math.max(landed.orElse(0), tableRows.getAsLong()));
   }
 
-  private OptionalLong estimatedRows(List<TableSpec> tables) {
-    if (tables.isEmpty()) {
-      return OptionalLong.of(0);
-    }
-    long rows = 0;
-    try (java.sql.Connection connection = SourceDatabase.connect(lakehouse.source())) {
+  /** PostgreSQL's estimates of the specification's tables, read once per run, when a stage first asks. */
+  private final class SourceSizes {
+    private Map<String, OptionalLong> byTable;
+
+    /** The tables' rows together; empty when one of them has no estimate. */
+    OptionalLong of(List<TableSpec> tables) {
+      if (tables.isEmpty()) {
+        return OptionalLong.of(0);
+      }
+      if (byTable == null) {
+        byTable = read();
+      }
+      long rows = 0;
       for (TableSpec table : tables) {
-        OptionalLong estimate = SourceDatabase.estimatedRows(connection,
-            SourceDatabase.schemaOf(connection, lakehouse.source(), table), table.sourceTable());
+        OptionalLong estimate = byTable.getOrDefault(table.name(), OptionalLong.empty());
         if (estimate.isEmpty()) {
-          return OptionalLong.empty();
+          return estimate;
         }
         rows += estimate.getAsLong();
       }
-    } catch (java.sql.SQLException | RuntimeException e) {
-      return OptionalLong.empty(); // bronze reports what is wrong with the source, table by table
+      return OptionalLong.of(rows);
     }
-    return OptionalLong.of(rows);
+
+    private Map<String, OptionalLong> read() {
+      Map<String, OptionalLong> estimates = new java.util.HashMap<>();
+      try (java.sql.Connection connection = SourceDatabase.connect(lakehouse.source())) {
+        for (TableSpec table : lakehouse.spec().tables()) {
+          estimates.put(table.name(), SourceDatabase.estimatedRows(connection,
+              SourceDatabase.schemaOf(connection, lakehouse.source(), table), table.sourceTable()));
+        }
+      } catch (java.sql.SQLException | RuntimeException e) {
+        return Map.of(); // no estimates: stages run compiled; bronze reports what is wrong with the source
+      }
+      return estimates;
+    }
   }
 
   static void log(RunLog runLog, String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {

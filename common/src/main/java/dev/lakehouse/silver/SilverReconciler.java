@@ -110,7 +110,7 @@ public final class SilverReconciler {
       try {
         // One pass over silver's keys against the source's gives all three counts; a run with no
         // delete and no key back (the usual run) ends here, with one Spark job per table instead of
-        // three. The rare paths below join again, from the same cached source keys.
+        // three. The rare paths below run the same comparison again, from the same cached source keys.
         Dataset<Row> compared = spark.read().format("delta").load(silverPath)
             .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(col("_is_deleted"))).toArray(Column[]::new))
             .join(cachedKeys, keys.toArray(String[]::new), "full_outer");
@@ -138,10 +138,7 @@ public final class SilverReconciler {
         // silver run revives them. (The MERGE above marks only keys the source does not have.)
         long relanded = 0;
         if (counts.getLong(2) > 0) {
-          List<Row> backKeys = spark.read().format("delta").load(silverPath).where(col("_is_deleted"))
-              .select(keyColumns)
-              .join(cachedKeys, keys.toArray(String[]::new), "left_semi")
-              .limit(MAX_RELANDED).collectAsList();
+          List<Row> backKeys = compared.where(back).select(keyColumns).limit(MAX_RELANDED).collectAsList();
           dev.lakehouse.bronze.BronzeLoader.TableResult landed = new dev.lakehouse.bronze.BronzeLoader(spark, source, paths)
               .reland(runId, table, backKeys);
           if (landed.failed()) {

@@ -32,13 +32,17 @@ public final class CodeGeneration {
 
   /**
    * Runs {@code stage} interpreted when it is known to work on fewer than {@code minRows} rows
-   * (compiled when {@code rows} is unknown, {@code minRows} is 0 or the configuration sets either
-   * setting), then restores the session.
+   * (compiled when the count is unknown, {@code minRows} is 0 or the configuration sets either
+   * setting), then restores the session. {@code rows} is asked only when the choice depends on it.
    */
-  public static <T> T forRows(SparkSession spark, Map<String, String> configured, long minRows, OptionalLong rows,
-                              Supplier<T> stage) {
+  public static <T> T forRows(SparkSession spark, Map<String, String> configured, long minRows,
+                              Supplier<OptionalLong> rows, Supplier<T> stage) {
     boolean configuredChoice = INTERPRETED.keySet().stream().anyMatch(configured::containsKey);
-    if (configuredChoice || minRows <= 0 || rows.isEmpty() || rows.getAsLong() >= minRows) {
+    if (configuredChoice || minRows <= 0) {
+      return stage.get();
+    }
+    OptionalLong count = rows.get();
+    if (count.isEmpty() || count.getAsLong() >= minRows) {
       return stage.get();
     }
     return SessionSettings.with(spark, INTERPRETED, stage);

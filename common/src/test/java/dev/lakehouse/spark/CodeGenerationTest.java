@@ -25,7 +25,7 @@ class CodeGenerationTest extends LakehouseTestBase {
   @Test
   void aStageOnFewRowsRunsInterpretedInEverySessionItUses() {
     assertTrue(compiles(spark), "Spark compiles by default");
-    List<Boolean> inStage = CodeGeneration.forRows(spark, Map.of(), 1_000, OptionalLong.of(999), () -> {
+    List<Boolean> inStage = CodeGeneration.forRows(spark, Map.of(), 1_000, () -> OptionalLong.of(999), () -> {
       List<Boolean> seen = new java.util.ArrayList<>(List.of(compiles(spark)));
       seen.addAll(Parallel.map(spark, List.of(1, 2), 2, (i, session) -> compiles(session)));
       return seen;
@@ -38,10 +38,10 @@ class CodeGenerationTest extends LakehouseTestBase {
 
   @Test
   void manyRowsUnknownRowsOrAConfiguredChoiceKeepSparksSetting() {
-    assertTrue(CodeGeneration.forRows(spark, Map.of(), 1_000, OptionalLong.of(1_000), () -> compiles(spark)));
-    assertTrue(CodeGeneration.forRows(spark, Map.of(), 1_000, OptionalLong.empty(), () -> compiles(spark)));
-    assertTrue(CodeGeneration.forRows(spark, Map.of(), 0, OptionalLong.of(5), () -> compiles(spark)), "0: always");
-    assertTrue(CodeGeneration.forRows(spark, Map.of(CodeGeneration.WHOLE_STAGE, "true"), 1_000, OptionalLong.of(5),
+    assertTrue(CodeGeneration.forRows(spark, Map.of(), 1_000, () -> OptionalLong.of(1_000), () -> compiles(spark)));
+    assertTrue(CodeGeneration.forRows(spark, Map.of(), 1_000, () -> OptionalLong.empty(), () -> compiles(spark)));
+    assertTrue(CodeGeneration.forRows(spark, Map.of(), 0, () -> OptionalLong.of(5), () -> compiles(spark)), "0: always");
+    assertTrue(CodeGeneration.forRows(spark, Map.of(CodeGeneration.WHOLE_STAGE, "true"), 1_000, () -> OptionalLong.of(5),
         () -> compiles(spark)), "the configuration's own choice wins");
   }
 }
