@@ -310,7 +310,7 @@ public final class Pipeline {
     for (SilverReconciler.TableResult r : new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
         .reconcile(runId, tables)) {
       runs.add(new TableRun(Stage.RECONCILE, r.table(), r.status(), 0, r.sourceKeys(), r.deleted(),
-          Map.of("deleted", r.deleted()), r.error(), null, Duration.ZERO));
+          Map.of("deleted", r.deleted()), r.error(), r.byFingerprint() ? "keys unchanged" : null, Duration.ZERO));
     }
     return runs;
   }

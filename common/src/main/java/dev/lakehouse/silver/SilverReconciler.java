@@ -38,10 +38,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds hard deletes of incremental tables, which a cursor never shows: reads only the source's
- * keys (binary COPY of the key columns) and soft-deletes silver's live keys that are gone, in
- * one MERGE per table, at the time it looked. A key that comes back later is revived by silver's
- * next apply. Nothing is committed when no key is gone.
+ * Finds hard deletes of incremental tables, which a cursor never shows, and deleted keys back in
+ * the source, which a cursor may not show. By phase, per table:
+ * <ol>
+ *   <li>Fingerprint: where the keys allow ({@link KeyFingerprint}), PostgreSQL sums up its keys and
+ *       Spark silver's live keys; equal means nothing is gone and nothing is back, and the table is
+ *       done without a key read.
+ *   <li>Compare: the source's keys (binary COPY of the key columns, shaped as silver shapes them)
+ *       against silver's in one full-outer pass, keeping only the keys gone or back.
+ *   <li>Delete: silver's live keys that are gone are soft-deleted in one MERGE, as of the time it
+ *       looked. Nothing is committed when no key is gone.
+ *   <li>Reland: keys deleted in silver that the source has again are landed in bronze as they are
+ *       now, for silver's next apply to revive.
+ * </ol>
  */
 public final class SilverReconciler {
 
@@ -50,8 +59,11 @@ public final class SilverReconciler {
   /** Keys found back per run at most; more wait for the next run (they are a trickle, not a load). */
   private static final int MAX_RELANDED = 100_000;
   private static final String IN_SOURCE = "_in_source";
+  private static final String GONE = "_gone";
 
-  public record TableResult(String table, long sourceKeys, long deleted, RunLog.Status status, String error) {
+  /** {@code byFingerprint}: the source's keys matched silver's by {@link KeyFingerprint}, none was read. */
+  public record TableResult(String table, long sourceKeys, long deleted, RunLog.Status status, String error,
+                            boolean byFingerprint) {
     public boolean failed() {
       return status == RunLog.Status.FAILED;
     }
@@ -84,8 +96,11 @@ public final class SilverReconciler {
       if (!DeltaTable.isDeltaTable(spark, silverPath)) {
         throw new LakehouseException("silver." + table.name() + " does not exist yet; run silver first");
       }
-      Conformer conformer = new Conformer(table.conform(), table.name());
       Instant started = Instant.now();
+      List<String> keys = table.silverKey();
+      Dataset<Row> silverKeys = spark.read().format("delta").load(silverPath)
+          .select(Stream.concat(keys.stream().map(k -> col(Identifiers.quote(k))), Stream.of(col("_is_deleted")))
+              .toArray(Column[]::new));
       Dataset<Row> sourceKeys;
       try (Connection connection = SourceDatabase.connect(source)) {
         String schema = SourceDatabase.schemaOf(connection, source, table);
@@ -96,36 +111,46 @@ public final class SilverReconciler {
           keyColumns.add(all.stream().filter(c -> c.name().equals(key)).findFirst().orElseThrow(() ->
               new LakehouseException("lakehouse.tables." + table.name() + ".primary-key: no column " + key + " in " + qualified)));
         }
+        // The usual run: nothing deleted, nothing back. Compared by fingerprint, no key leaves
+        // PostgreSQL and Spark joins nothing.
+        if (KeyFingerprint.applies(keyColumns, table.conform())) {
+          KeyFingerprint.Value inSource = KeyFingerprint.ofSource(connection, qualified, keyColumns);
+          if (KeyFingerprint.same(inSource, KeyFingerprint.ofSilver(silverKeys, keys))) {
+            LOG.info("reconcile {}: {} source keys, the same as silver's live keys", table.name(), inSource.keys());
+            return new TableResult(table.name(), inSource.keys(), 0, RunLog.Status.SUCCEEDED, null, true);
+          }
+        }
         sourceKeys = CopyExtraction.read(spark, source, keyColumns,
             List.of("SELECT " + SourceColumns.selectList(keyColumns) + " FROM " + qualified), Optional.empty());
       } catch (SQLException e) {
         throw SourceDatabase.queryError("Cannot read the keys of " + table.name(), e);
       }
-      for (String key : table.primaryKey()) {
-        sourceKeys = sourceKeys.withColumnRenamed(key, conformer.silverName(key));
-      }
-      List<String> keys = table.silverKey();
+      // Silver holds keys as silver shaped them (renamed, trimmed, cased, cast): so must the
+      // source's keys be, or a key with a trailing blank would look gone.
+      Conformer keyShape = new Conformer(table.conform().forColumns(table.primaryKey()), table.name());
+      sourceKeys = keyShape.dropFlags(keyShape.apply(sourceKeys));
       Column[] keyColumns = keys.stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
       Dataset<Row> cachedKeys = sourceKeys.withColumn(IN_SOURCE, lit(true)).persist(StorageLevel.MEMORY_AND_DISK());
+      Dataset<Row> differences = null;
       try {
-        // One pass over silver's keys against the source's gives all three counts; a run with no
-        // delete and no key back (the usual run) ends here, with one Spark job per table instead of
-        // three. The rare paths below run the same comparison again, from the same cached source keys.
-        Dataset<Row> compared = spark.read().format("delta").load(silverPath)
-            .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(col("_is_deleted"))).toArray(Column[]::new))
-            .join(cachedKeys, keys.toArray(String[]::new), "full_outer");
+        // One pass over silver's keys against the source's keeps only the keys that differ (gone
+        // or back, a few): the counts, the MERGE and the reland all read that small result.
         Column gone = not(col("_is_deleted")).and(col(IN_SOURCE).isNull());
         Column back = col("_is_deleted").and(col(IN_SOURCE).isNotNull());
-        Row counts = compared.agg(count(col(IN_SOURCE)), count(when(gone, lit(1))), count(when(back, lit(1)))).first();
-        long keyCount = counts.getLong(0);
-        long deleted = counts.getLong(1);
+        differences = silverKeys.join(cachedKeys, keys.toArray(String[]::new), "full_outer")
+            .where(gone.or(back))
+            .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(gone.as(GONE))).toArray(Column[]::new))
+            .persist(StorageLevel.MEMORY_AND_DISK());
+        Row counts = differences.agg(count(when(col(GONE), lit(1))), count(when(not(col(GONE)), lit(1)))).first();
+        long deleted = counts.getLong(0);
+        long keyCount = cachedKeys.count();
         if (deleted > 0) {
           String on = keys.stream().map(k -> "t." + Identifiers.quote(k) + " = s." + Identifiers.quote(k))
               .collect(Collectors.joining(" AND "));
           // Tagged with the batch silver has applied, so silver's own progress is unchanged; not
           // idempotent by batch, since reconciling again later must run.
           long batch = Commits.lastBatch(spark, silverPath);
-          Dataset<Row> goneKeys = compared.where(gone).select(keyColumns);
+          Dataset<Row> goneKeys = differences.where(col(GONE)).select(keyColumns);
           Commits.run(spark, Commits.Tag.of(SilverLoader.JOB, table.name(), batch, runId), () ->
               DeltaTable.forPath(spark, silverPath).as("t")
                   .merge(goneKeys.as("s"), on)
@@ -137,8 +162,8 @@ public final class SilverReconciler {
         // with an old cursor, or as it was): bronze lands their rows as they are now; the next
         // silver run revives them. (The MERGE above marks only keys the source does not have.)
         long relanded = 0;
-        if (counts.getLong(2) > 0) {
-          List<Row> backKeys = compared.where(back).select(keyColumns).limit(MAX_RELANDED).collectAsList();
+        if (counts.getLong(1) > 0) {
+          List<Row> backKeys = differences.where(not(col(GONE))).select(keyColumns).limit(MAX_RELANDED).collectAsList();
           dev.lakehouse.bronze.BronzeLoader.TableResult landed = new dev.lakehouse.bronze.BronzeLoader(spark, source, paths)
               .reland(runId, table, backKeys);
           if (landed.failed()) {
@@ -148,15 +173,18 @@ public final class SilverReconciler {
         }
         LOG.info("reconcile {}: {} source keys, {} soft-deleted in silver{}", table.name(), keyCount, deleted,
             relanded == 0 ? "" : ", " + relanded + " deleted keys back in the source landed again");
-        return new TableResult(table.name(), keyCount, deleted, RunLog.Status.SUCCEEDED, null);
+        return new TableResult(table.name(), keyCount, deleted, RunLog.Status.SUCCEEDED, null, false);
       } finally {
         cachedKeys.unpersist();
+        if (differences != null) {
+          differences.unpersist();
+        }
       }
     } catch (Exception e) {
       String message = Errors.describe(e);
       LOG.error("reconcile {} failed: {}", table.name(), message);
       LOG.debug("reconcile {} failure detail", table.name(), e);
-      return new TableResult(table.name(), 0, 0, RunLog.Status.FAILED, message);
+      return new TableResult(table.name(), 0, 0, RunLog.Status.FAILED, message, false);
     }
   }
 }

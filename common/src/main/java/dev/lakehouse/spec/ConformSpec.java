@@ -27,4 +27,16 @@ public record ConformSpec(Map<String, String> renames, Map<String, String> casts
   public String silverName(String sourceName) {
     return renames.getOrDefault(sourceName, sourceName);
   }
+
+  /** This shaping for only these source columns (their renames, and the rest by their silver names). */
+  public ConformSpec forColumns(java.util.Collection<String> sourceColumns) {
+    Map<String, String> keptRenames = new LinkedHashMap<>(renames);
+    keptRenames.keySet().retainAll(sourceColumns);
+    java.util.Set<String> silverNames = new java.util.HashSet<>();
+    sourceColumns.forEach(c -> silverNames.add(silverName(c)));
+    Map<String, String> keptCasts = new LinkedHashMap<>(casts);
+    keptCasts.keySet().retainAll(silverNames);
+    return new ConformSpec(keptRenames, keptCasts, trim, lowercase.stream().filter(silverNames::contains).toList(),
+        uppercase.stream().filter(silverNames::contains).toList(), onCastError);
+  }
 }

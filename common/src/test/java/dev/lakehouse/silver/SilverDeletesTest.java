@@ -97,6 +97,66 @@ class SilverDeletesTest extends EngineTestBase {
         sql("SELECT id, status, _is_deleted, _deleted_at FROM delta.`%s` WHERE id = 2", silver), "revived");
   }
 
+  @Test
+  void reconcileByFingerprintFindsADeleteThatAnInsertHidesFromTheCount() {
+    sourceExecute(
+        "CREATE TABLE parcels (id bigint PRIMARY KEY, depot int NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO parcels (id, depot) VALUES (1, 10), (2, 10), (3, 20)");
+    LakehouseSpec spec = spec("reconcile-fingerprint", """
+        tables { parcels { primary-key = [id, depot], mode = incremental, cursor = updated_at } }""");
+    String silver = spec.paths().silver("parcels");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    TableRun same = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels");
+    assertEquals(Arrays.asList(3L, 0L, "keys unchanged"), Arrays.asList(same.rowsRead(), same.rowsWritten(), same.detail()),
+        "the same keys on both sides: settled by fingerprint");
+
+    // Three keys on both sides still, but not the same three: the fingerprints differ.
+    sourceExecute("DELETE FROM parcels WHERE id = 2", "INSERT INTO parcels (id, depot) VALUES (4, 20)");
+    TableRun changed = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels");
+    assertEquals(Arrays.asList(3L, 1L, null), Arrays.asList(changed.rowsRead(), changed.rowsWritten(), changed.detail()));
+    assertEquals(List.of(List.of(1L, false), List.of(2L, true), List.of(3L, false)),
+        sql("SELECT id, _is_deleted FROM delta.`%s` ORDER BY id", silver));
+
+    long version = version(silver);
+    TableRun again = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels");
+    assertEquals(Arrays.asList(0L, null), Arrays.asList(again.rowsWritten(), again.detail()),
+        "key 4 is not in silver yet: compared in full, nothing to delete");
+    assertEquals(version, version(silver), "nothing committed");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals("keys unchanged", outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels").detail());
+  }
+
+  @Test
+  void reconcileComparesTheSourcesKeysAsSilverShapesThem() {
+    sourceExecute(
+        "CREATE TABLE tags (code text, region text, label text, updated_at timestamptz NOT NULL DEFAULT now(), "
+            + "PRIMARY KEY (code, region))",
+        "INSERT INTO tags (code, region, label) VALUES (' A1 ', 'eu', 'one'), ('b2', 'us ', 'two'), ('C3', 'eu', 'three')");
+    LakehouseSpec spec = spec("reconcile-shaped", """
+        tables {
+          tags {
+            primary-key = [code, region], mode = incremental, cursor = updated_at
+            silver { rename { region = area }, lowercase = [code] }
+          }
+        }""");
+    String silver = spec.paths().silver("tags");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(List.of("a1", "eu"), List.of("b2", "us"), List.of("c3", "eu")),
+        sql("SELECT code, area FROM delta.`%s` ORDER BY code", silver));
+
+    long version = version(silver);
+    TableRun none = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "tags");
+    assertEquals(List.of(3L, 0L), List.of(none.rowsRead(), none.rowsWritten()),
+        "a trimmed, lower-cased, renamed key is the same key");
+    assertEquals(version, version(silver));
+
+    sourceExecute("DELETE FROM tags WHERE code = ' A1 '");
+    TableRun one = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "tags");
+    assertEquals(List.of(2L, 1L), List.of(one.rowsRead(), one.rowsWritten()));
+    assertEquals(List.of(List.of("a1", true), List.of("b2", false), List.of("c3", false)),
+        sql("SELECT code, _is_deleted FROM delta.`%s` ORDER BY code", silver));
+  }
+
   private static List<Long> counts(TableRun t) {
     return List.of(t.count("deleted"), t.count("updated"), t.count("inserted"));
   }
