@@ -100,20 +100,25 @@ class SilverDeletesTest extends EngineTestBase {
   @Test
   void reconcileByFingerprintFindsADeleteThatAnInsertHidesFromTheCount() {
     sourceExecute(
-        "CREATE TABLE parcels (id bigint PRIMARY KEY, depot int NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",
-        "INSERT INTO parcels (id, depot) VALUES (1, 10), (2, 10), (3, 20)");
+        "CREATE TABLE parcels (id bigint PRIMARY KEY, depot int, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO parcels (id, depot) VALUES (1, 10), (2, 10), (3, 20), (5, NULL)");
     LakehouseSpec spec = spec("reconcile-fingerprint", """
-        tables { parcels { primary-key = [id, depot], mode = incremental, cursor = updated_at } }""");
+        tables {
+          parcels {
+            primary-key = [id], mode = incremental, cursor = updated_at
+            quality = [{ rule = not_null, columns = [depot], action = quarantine }]
+          }
+        }""");
     String silver = spec.paths().silver("parcels");
     succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
     TableRun same = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels");
-    assertEquals(Arrays.asList(3L, 0L, "keys unchanged"), Arrays.asList(same.rowsRead(), same.rowsWritten(), same.detail()),
-        "the same keys on both sides: settled by fingerprint");
+    assertEquals(Arrays.asList(4L, 0L, "keys unchanged"), Arrays.asList(same.rowsRead(), same.rowsWritten(), same.detail()),
+        "silver's keys and the one quarantine holds are the source's: settled by fingerprint");
 
-    // Three keys on both sides still, but not the same three: the fingerprints differ.
+    // Four keys on both sides still, but not the same four: the fingerprints differ.
     sourceExecute("DELETE FROM parcels WHERE id = 2", "INSERT INTO parcels (id, depot) VALUES (4, 20)");
     TableRun changed = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels");
-    assertEquals(Arrays.asList(3L, 1L, null), Arrays.asList(changed.rowsRead(), changed.rowsWritten(), changed.detail()));
+    assertEquals(Arrays.asList(4L, 1L, null), Arrays.asList(changed.rowsRead(), changed.rowsWritten(), changed.detail()));
     assertEquals(List.of(List.of(1L, false), List.of(2L, true), List.of(3L, false)),
         sql("SELECT id, _is_deleted FROM delta.`%s` ORDER BY id", silver));
 
@@ -124,6 +129,24 @@ class SilverDeletesTest extends EngineTestBase {
     assertEquals(version, version(silver), "nothing committed");
     succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
     assertEquals("keys unchanged", outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels").detail());
+  }
+
+  @Test
+  void theFingerprintHashIsPostgresqlsOwn() throws Exception {
+    List<Long> values = new java.util.ArrayList<>(List.of(Long.MIN_VALUE, Long.MIN_VALUE + 1, -4294967296L,
+        -2147483649L, -2147483648L, -65536L, -1L, 0L, 1L, 2L, 32767L, 2147483647L, 2147483648L, 4294967295L,
+        4294967296L, Long.MAX_VALUE - 1, Long.MAX_VALUE));
+    java.util.Random random = new java.util.Random(7);
+    for (int i = 0; i < 200; i++) {
+      values.add(random.nextLong());
+      values.add((long) random.nextInt());
+    }
+    String array = values.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+    List<List<Object>> hashed = sourceQuery("SELECT v, hashint8extended(v, 0) FROM unnest(ARRAY[" + array + "]::int8[]) v");
+    assertEquals(values.size(), hashed.size());
+    for (List<Object> row : hashed) {
+      assertEquals(row.get(1), KeyFingerprint.pgHash((Long) row.get(0)), "hash of " + row.get(0));
+    }
   }
 
   @Test
