@@ -65,6 +65,8 @@ final class FactTable {
   private final GoldInputs inputs;
   /** Up to this many touched keys are broadcast to the joins that find their facts. */
   static final long BROADCAST_ROWS = 2_000_000;
+  /** Up to this many changed values of a touched-by column are matched as a list of values. */
+  static final long IN_LIST_ROWS = 10_000;
 
   FactTable(SparkSession spark, LakehousePaths paths, FactSpec spec, Map<String, DimensionSpec> dimensions,
             GoldInputs inputs) {
@@ -194,12 +196,24 @@ final class FactTable {
       if (!from.before(to)) {
         continue;
       }
-      Dataset<Row> values = small(inputs.silver().changes(by.table(), from, to)
+      Dataset<Row> values = Cached.materialize(inputs.silver().changes(by.table(), from, to)
           .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
           .where(col(Identifiers.quote(by.column())).isNotNull()).distinct(), persisted);
-      touched.add(rows.join(values, new String[] {by.column()}, "left_semi").select(grain));
-      if (storedColumns.contains(by.column())) {
-        touched.add(stored.join(values, new String[] {by.column()}, "left_semi").select(grain));
+      long count = values.count();
+      if (count <= IN_LIST_ROWS) {
+        // As a filter on the column, not a join: Spark carries a filter through the query's joins
+        // to every table joined on that column and prunes their scans before any shuffle, which
+        // it does not do for a semi-join. (A table joined on another column is still read whole.)
+        Column in = col(Identifiers.quote(by.column())).isin(values.collectAsList().stream().map(r -> r.get(0)).toArray());
+        touched.add(rows.where(in).select(grain));
+        if (storedColumns.contains(by.column())) {
+          touched.add(stored.where(in).select(grain));
+        }
+      } else {
+        touched.add(rows.join(joinable(values, count), new String[] {by.column()}, "left_semi").select(grain));
+        if (storedColumns.contains(by.column())) {
+          touched.add(stored.join(joinable(values, count), new String[] {by.column()}, "left_semi").select(grain));
+        }
       }
     }
     for (FactSpec.DimensionRef ref : spec.dimensions()) {
@@ -324,7 +338,8 @@ final class FactTable {
       assignments.put(Identifiers.quote(column), "s." + Identifiers.quote(column));
     }
     Commits.run(spark, tag, () -> DeltaTable.forPath(spark, path).as("t")
-        .merge(source.as("s"), on)
+        .merge(dev.lakehouse.spark.MergeSource.sized(source,
+            result.inserted() + result.updated() + result.deleted()).as("s"), on)
         .whenMatched("s._gone").delete()
         .whenMatched().updateExpr(assignments)
         .whenNotMatched("NOT s._gone").insertExpr(assignments)

@@ -222,11 +222,13 @@ public final class Scd2Merge {
         long updated;
         try {
           Dataset<Row> staged = dev.lakehouse.spark.Cached.materialize(staged(timeline, maxSk), held);
-          if (staged.isEmpty()) {
+          long stagedRows = staged.count();
+          if (stagedRows == 0) {
             LOG.info("Dimension {}: nothing changed; nothing committed", spec.name());
             return Scd2Result.NOTHING;
           }
-          updated = tag.isPresent() ? Commits.run(spark, tag.get(), () -> merge(staged)) : merge(staged);
+          Dataset<Row> source = dev.lakehouse.spark.MergeSource.sized(staged, stagedRows);
+          updated = tag.isPresent() ? Commits.run(spark, tag.get(), () -> merge(source)) : merge(source);
         } finally {
           dev.lakehouse.spark.Cached.release(held);
         }

@@ -418,7 +418,8 @@ public final class SilverLoader {
         "_batch_id", "s._batch_id");
     Commits.run(spark, Commits.Tag.idempotent(JOB, table.name(), available, runId), () ->
         DeltaTable.forPath(spark, silverPath).as("t")
-            .merge(source.as("s"), on)
+            .merge(dev.lakehouse.spark.MergeSource.sized(source,
+                counts.inserted() + counts.updated() + counts.deleted()).as("s"), on)
             .whenMatched("s._op = 'D'").updateExpr(delete)
             .whenMatched().updateExpr(assignments)
             .whenNotMatched("s._op <> 'D'").insertExpr(assignments)

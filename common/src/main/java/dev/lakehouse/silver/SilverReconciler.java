@@ -165,7 +165,7 @@ public final class SilverReconciler {
           Dataset<Row> goneKeys = differences.where(col(GONE)).select(keyColumns);
           Commits.run(spark, Commits.Tag.of(SilverLoader.JOB, table.name(), batch, runId), () ->
               DeltaTable.forPath(spark, silverPath).as("t")
-                  .merge(goneKeys.as("s"), on)
+                  .merge(dev.lakehouse.spark.MergeSource.sized(goneKeys, deleted).as("s"), on)
                   .whenMatched("NOT t._is_deleted")
                   .updateExpr(Map.of("_is_deleted", "true", "_deleted_at", "TIMESTAMP '" + started + "'"))
                   .execute());

@@ -50,4 +50,33 @@ class FactTableTest extends LakehouseTestBase {
         result.of(dev.lakehouse.pipeline.Stage.GOLD).get(0).count("updated"),
         result.of(dev.lakehouse.pipeline.Stage.GOLD).get(0).count("deleted")), "one fact updated, no other touched");
   }
+
+  @Test
+  void moreChangedValuesThanAListHoldsAreMatchedByJoin() {
+    long values = FactTable.IN_LIST_ROWS + 50;
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE TABLE stations (id int PRIMARY KEY, region int NOT NULL, level int NOT NULL,"
+            + " changed_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO stations (id, region, level) SELECT i, i, 0 FROM generate_series(1, " + values + ") i");
+    LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
+        lakehouse {
+          root = "%s"
+          source { url = "%s", user = postgres }
+          spark.conf { "spark.sql.shuffle.partitions" = "2" }
+          tables.stations { primary-key = [id], mode = incremental, cursor = changed_at }
+          gold.facts.fact_levels {
+            grain = [id]
+            query = "SELECT id, region, level FROM silver.stations"
+            touched-by = [ { table = stations, column = region } ]
+          }
+        }""".formatted(lakehouseRoot.resolve("many-values"), urlOf(db)))).spec();
+    succeeded(runAll(spec));
+    executeIn(db, "UPDATE stations SET level = 1, changed_at = now()");
+    var result = succeeded(runAll(spec));
+    PgText.assertSameLines(PgText.query(urlOf(db), "SELECT id, region, level FROM stations"),
+        PgText.lines(spark.read().format("delta").load(spec.paths().gold("fact_levels")).collectAsList()),
+        "every fact recomputed");
+    assertEquals(values, result.of(dev.lakehouse.pipeline.Stage.GOLD).get(0).count("updated"));
+  }
 }
