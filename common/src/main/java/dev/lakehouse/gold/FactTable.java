@@ -200,20 +200,20 @@ final class FactTable {
           .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
           .where(col(Identifiers.quote(by.column())).isNotNull()).distinct(), persisted);
       long count = values.count();
+      java.util.function.UnaryOperator<Dataset<Row>> touchedIn;
       if (count <= IN_LIST_ROWS) {
         // As a filter on the column, not a join: Spark carries a filter through the query's joins
         // to every table joined on that column and prunes their scans before any shuffle, which
         // it does not do for a semi-join. (A table joined on another column is still read whole.)
         Column in = col(Identifiers.quote(by.column())).isin(values.collectAsList().stream().map(r -> r.get(0)).toArray());
-        touched.add(rows.where(in).select(grain));
-        if (storedColumns.contains(by.column())) {
-          touched.add(stored.where(in).select(grain));
-        }
+        touchedIn = table -> table.where(in);
       } else {
-        touched.add(rows.join(joinable(values, count), new String[] {by.column()}, "left_semi").select(grain));
-        if (storedColumns.contains(by.column())) {
-          touched.add(stored.join(joinable(values, count), new String[] {by.column()}, "left_semi").select(grain));
-        }
+        Dataset<Row> side = joinable(values, count);
+        touchedIn = table -> table.join(side, new String[] {by.column()}, "left_semi");
+      }
+      touched.add(touchedIn.apply(rows).select(grain));
+      if (storedColumns.contains(by.column())) {
+        touched.add(touchedIn.apply(stored).select(grain));
       }
     }
     for (FactSpec.DimensionRef ref : spec.dimensions()) {

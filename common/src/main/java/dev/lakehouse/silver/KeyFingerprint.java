@@ -104,14 +104,10 @@ final class KeyFingerprint {
     Column live = col("_is_deleted").equalTo(lit(false));
     Column hash = PG_HASH.apply(keyColumn);
     // Summed as high and low 32-bit halves: each half's sum fits a long, where the whole would overflow.
-    Column[] aggregates = {
-        count(when(live, lit(1))),
-        sum(when(live, shiftright(hash, 32))),
-        sum(when(live, hash.bitwiseAND(lit(0xFFFFFFFFL)))),
-        collect_set(when(keyColumn.isin(held.toArray()), keyColumn))};
-    Row row = held.isEmpty()
-        ? silver.agg(aggregates[0], aggregates[1], aggregates[2], lit(null).cast("array<long>")).first()
-        : silver.agg(aggregates[0], Arrays.copyOfRange(aggregates, 1, 4)).first();
+    Column heldInSilver = held.isEmpty()
+        ? lit(null).cast("array<long>") : collect_set(when(keyColumn.isin(held.toArray()), keyColumn));
+    Row row = silver.agg(count(when(live, lit(1))), sum(when(live, shiftright(hash, 32))),
+        sum(when(live, hash.bitwiseAND(lit(0xFFFFFFFFL)))), heldInSilver).first();
     BigInteger sum = BigInteger.valueOf(row.isNullAt(1) ? 0 : row.getLong(1)).shiftLeft(32)
         .add(BigInteger.valueOf(row.isNullAt(2) ? 0 : row.getLong(2)));
     long keys = row.getLong(0);
