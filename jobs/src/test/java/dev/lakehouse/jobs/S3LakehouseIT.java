@@ -321,9 +321,7 @@ class S3LakehouseIT extends LakehouseTestBase {
     cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx2g");
     cmd.add("-Duser.timezone=UTC");
-    // A run is short: C2 compilation costs more CPU than it saves (a run measured 86 s of CPU
-    // with it, 60 s without, on 2 cores), so the client compiler only.
-    cmd.add("-XX:TieredStopAtLevel=1");
+    cmd.addAll(LakehouseProcess.QUICK_JIT);
     try {
       cmd.addAll(Arrays.asList(Files.readString(Paths.get("target/jvm.options")).trim().split("\\s+")));
     } catch (IOException e) {
