@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -132,7 +133,13 @@ final class FactTable {
         }
         positions.put(GoldInputs.goldKey(dimension.table()), Long.toString(inputs.goldVersion(dimension.table())));
       }
-      Dataset<Row> facts = resolved(rows, positions);
+      // An incremental run reads the resolved facts twice (what changed, what is gone), and each
+      // dimension's covering join twice: held once each, or every reader repeats every join
+      // before it (eight times the first one, with two dimensions), each shuffling the whole
+      // dimension. A full build writes them once, and is left lazy.
+      UnaryOperator<Dataset<Row>> hold = touched == null ? UnaryOperator.identity()
+          : held -> Cached.materialize(held, persisted);
+      Dataset<Row> facts = hold.apply(resolved(rows, positions, hold));
       if (!spec.dates().isEmpty()) {
         Dataset<Row> dates = null;
         for (String date : spec.dates()) {
@@ -200,7 +207,7 @@ final class FactTable {
           .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
           .where(col(Identifiers.quote(by.column())).isNotNull()).distinct(), persisted);
       long count = values.count();
-      java.util.function.UnaryOperator<Dataset<Row>> touchedIn;
+      UnaryOperator<Dataset<Row>> touchedIn;
       if (count <= IN_LIST_ROWS) {
         // As a filter on the column, not a join: Spark carries a filter through the query's joins
         // to every table joined on that column and prunes their scans before any shuffle, which
@@ -274,11 +281,15 @@ final class FactTable {
 
   /** The fact rows for these query rows, lazily: dimension keys resolved as of their time, date keys. */
   private Dataset<Row> resolved(Dataset<Row> rows, Map<String, String> positions) {
+    return resolved(rows, positions, UnaryOperator.identity());
+  }
+
+  private Dataset<Row> resolved(Dataset<Row> rows, Map<String, String> positions, UnaryOperator<Dataset<Row>> hold) {
     Dataset<Row> facts = rows;
     for (FactSpec.DimensionRef ref : spec.dimensions()) {
       DimensionSpec dimension = dimensions.get(ref.dimension());
       facts = PointInTime.resolve(facts, spec.grain(), merges.get(ref.dimension()).read(), dimension.surrogateKey(),
-          dimension.naturalKey(), ref.key(), ref.asOf(), ref.column());
+          dimension.naturalKey(), ref.key(), ref.asOf(), ref.column(), hold);
     }
     for (String date : spec.dates()) {
       facts = facts.withColumn(FactSpec.dateKey(date), DateDimension.dateKey(dateOf(facts, date)));

@@ -11,6 +11,7 @@ import static org.apache.spark.sql.functions.when;
 import dev.lakehouse.spec.Identifiers;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -43,9 +44,12 @@ final class PointInTime {
    *
    * @param grain the fact columns identifying a fact row
    * @param factKey the fact columns holding the natural key, in the dimension's key order
+   * @param hold keeps the covering join for its two readers (the covered facts and the rest);
+   *     identity leaves both to recompute it
    */
   static Dataset<Row> resolve(Dataset<Row> facts, List<String> grain, Dataset<Row> dimension, String surrogateKey,
-                              List<String> dimensionKey, List<String> factKey, String factTime, String into) {
+                              List<String> dimensionKey, List<String> factKey, String factTime, String into,
+                              UnaryOperator<Dataset<Row>> hold) {
     List<Column> side = new ArrayList<>();
     side.add(col(Identifiers.quote(surrogateKey)).as("_pit_sk"));
     for (int i = 0; i < dimensionKey.size(); i++) {
@@ -64,8 +68,8 @@ final class PointInTime {
     Column covers = time.geq(col("_pit_from")).and(time.lt(col("_pit_to")));
     String[] pit = pitColumns(dimensionKey.size());
     // Live versions never overlap: most facts find exactly one covering version by a join alone.
-    Dataset<Row> covered = facts.join(versions, on.and(covers), "left")
-        .withColumn(into, col("_pit_sk")).drop(pit);
+    Dataset<Row> covered = hold.apply(facts.join(versions, on.and(covers), "left")
+        .withColumn(into, col("_pit_sk")).drop(pit));
     // The rest (before the first version, in a deleted stretch, a NULL or unknown key): the nearest
     // live version, the last one before if any, else the first after; the unknown member if none.
     Column before = col("_pit_from").leq(time);
