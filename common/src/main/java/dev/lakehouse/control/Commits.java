@@ -8,6 +8,10 @@ import dev.lakehouse.spark.SessionSettings;
 import io.delta.tables.DeltaTable;
 import org.apache.spark.sql.delta.DeltaHistory;
 import org.apache.spark.sql.delta.DeltaLog;
+import org.apache.spark.sql.delta.DeltaOperations;
+import org.apache.spark.sql.delta.OptimisticTransaction;
+import org.apache.spark.sql.delta.actions.Action;
+import org.apache.spark.sql.delta.actions.SetTransaction;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -125,6 +129,42 @@ public final class Commits {
       dml.run();
       return null;
     });
+  }
+
+  /**
+   * Records {@code tag} in a commit that changes no data. A layer that read its input up to a new
+   * position and found nothing to change in its table (changes already in a dimension's history,
+   * facts a change touched that resolve as before) still moves its progress: otherwise every later
+   * run would read the same, growing window again until some data changed. Delta skips empty
+   * writes, so this is a transaction of its own, with no action but the idempotent-write marker of
+   * an idempotent tag.
+   */
+  public static void record(SparkSession spark, String path, Tag tag) {
+    DeltaLog log = DeltaLog.forTable(spark, path);
+    SparkSession active = SparkSession.getActiveSession().getOrElse(() -> null);
+    // Delta's transaction takes its settings (the user metadata) from the active session.
+    SparkSession.setActiveSession(spark);
+    try {
+      run(spark, tag, () -> {
+        OptimisticTransaction txn = log.startTransaction();
+        List<Action> actions = List.of();
+        if (tag.idempotent()) {
+          if (txn.txnVersion(tag.appId()) >= tag.batch()) {
+            return;
+          }
+          actions = List.of(new SetTransaction(tag.appId(), tag.batch(),
+              scala.Option.apply((Object) System.currentTimeMillis())));
+        }
+        txn.commit(scala.jdk.javaapi.CollectionConverters.asScala(actions).toSeq(),
+            DeltaOperations.ManualUpdate$.MODULE$);
+      });
+    } finally {
+      if (active == null) {
+        SparkSession.clearActiveSession();
+      } else {
+        SparkSession.setActiveSession(active);
+      }
+    }
   }
 
   /** The table's last tagged commit, if it has one. */

@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * query recomputed for those rows only, late-arriving members added, dimension keys resolved as
  * of the fact's time, dates turned into calendar keys; (4) what differs from the stored facts
  * MERGEd on the grain, a touched fact with no row any more deleted, as one commit that records
- * the positions it consumed. When nothing differs, nothing is committed. The first run (or a
+ * the positions it consumed. When changes came in but no fact differs, a commit without data
+ * records the positions alone; when no input changed, nothing is committed. The first run (or a
  * change of the fact's columns) builds the table whole.
  */
 final class FactTable {
@@ -108,7 +109,16 @@ final class FactTable {
       if (!everything) {
         Optional<Dataset<Row>> grain = touchedGrain(rows, path, consumed, current, persisted);
         if (grain.isEmpty()) {
-          LOG.info("gold {}: no input changed", spec.name());
+          for (FactSpec.DimensionRef ref : spec.dimensions()) {
+            String dimension = dimensions.get(ref.dimension()).table();
+            positions.put(GoldInputs.goldKey(dimension), Long.toString(inputs.goldVersion(dimension)));
+          }
+          if (positions.equals(consumed)) {
+            LOG.info("gold {}: no input changed", spec.name());
+          } else {
+            LOG.info("gold {}: its inputs changed, but no fact of it", spec.name());
+            Commits.record(spark, path, Commits.Tag.of(GoldInputs.LAYER, spec.name(), 0, runId).with(positions));
+          }
           return new Result(spec.name(), 0, 0, 0);
         }
         touched = grain.get();
@@ -338,7 +348,9 @@ final class FactTable {
     Result result = new Result(spec.name(), counts.isNullAt(0) ? 0 : counts.getLong(0),
         counts.isNullAt(1) ? 0 : counts.getLong(1), counts.isNullAt(2) ? 0 : counts.getLong(2));
     if (result.inserted() + result.updated() + result.deleted() == 0) {
-      LOG.info("gold {}: touched facts unchanged; nothing committed", spec.name());
+      LOG.info("gold {}: the facts its changes touch are unchanged", spec.name());
+      // Progress only, so the next run does not look at the same changes again.
+      Commits.record(spark, path, tag);
       return result;
     }
     String on = spec.grain().stream().map(c -> "t." + Identifiers.quote(c) + " <=> s." + Identifiers.quote(c))

@@ -23,7 +23,8 @@ import org.apache.spark.sql.SparkSession;
  * How a gold table knows what it has consumed: each of its commits records the positions of its
  * inputs ({@code silver.<t>} as {@code version:batch}, {@code gold.<t>} as a version) in the commit
  * metadata, through {@link Commits}. Its next run starts from there, so its progress moves with
- * its data, and a run that changes nothing commits nothing and loses nothing.
+ * its data. A run whose input did not move commits nothing; input that moved but changed nothing
+ * in the table is recorded by a commit without data ({@link Commits#record}), so it is read once.
  */
 final class GoldInputs {
 

@@ -196,7 +196,10 @@ public final class Scd2Merge {
     Dataset<Row> batch = selected.persist(StorageLevel.MEMORY_AND_DISK());
     try {
       if (validate(batch) == 0) {
-        return Scd2Result.NOTHING;
+        // Observed changes: what was applied before stays applied.
+        Optional<String> until = appliedUntil;
+        return nothing(observed && until.isPresent()
+            ? tag.map(t -> t.with(java.util.Map.of(OBSERVED_UNTIL, until.get()))) : tag);
       }
       if (observed) {
         java.sql.Timestamp until = batch.agg(max(col(Scd2Columns.OBSERVED_AT))).first().getTimestamp(0);
@@ -224,8 +227,8 @@ public final class Scd2Merge {
           Dataset<Row> staged = dev.lakehouse.spark.Cached.materialize(staged(timeline, maxSk), held);
           long stagedRows = staged.count();
           if (stagedRows == 0) {
-            LOG.info("Dimension {}: nothing changed; nothing committed", spec.name());
-            return Scd2Result.NOTHING;
+            LOG.info("Dimension {}: its changes are already in its history", spec.name());
+            return nothing(tag);
           }
           Dataset<Row> source = dev.lakehouse.spark.MergeSource.sized(staged, stagedRows);
           updated = tag.isPresent() ? Commits.run(spark, tag.get(), () -> merge(source)) : merge(source);
@@ -242,6 +245,15 @@ public final class Scd2Merge {
     } finally {
       batch.unpersist();
     }
+  }
+
+  /**
+   * Nothing to merge: a tag is still recorded ({@link Commits#record}), so the dimension's progress
+   * moves past changes that were already in its history and the next run does not read them again.
+   */
+  private Scd2Result nothing(Optional<Commits.Tag> tag) {
+    tag.ifPresent(t -> Commits.record(spark, path, t));
+    return Scd2Result.NOTHING;
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.lakehouse.gold;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.typesafe.config.ConfigFactory;
+import dev.lakehouse.silver.SilverVersions;
 import dev.lakehouse.spec.LakehouseConfig;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.testing.LakehouseTestBase;
@@ -78,5 +79,70 @@ class FactTableTest extends LakehouseTestBase {
         PgText.lines(spark.read().format("delta").load(spec.paths().gold("fact_levels")).collectAsList()),
         "every fact recomputed");
     assertEquals(values, result.of(dev.lakehouse.pipeline.Stage.GOLD).get(0).count("updated"));
+  }
+
+  /**
+   * Changes that alter no gold row still move gold's progress, once: otherwise every later run
+   * would look at the same (growing) window of changes again until some data changed.
+   */
+  @Test
+  void changesThatAlterNoGoldRowAreRecordedOnce() {
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE TABLE sites (id int PRIMARY KEY, name text NOT NULL, notes text,"
+            + " changed_at timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE visits (id int PRIMARY KEY, site_id int NOT NULL, at timestamptz NOT NULL, remark text,"
+            + " changed_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO sites (id, name) SELECT i, 'site ' || i FROM generate_series(1, 3) i",
+        "INSERT INTO visits (id, site_id, at) SELECT i, 1 + i % 3, timestamptz '2025-01-01' + i * interval '1 hour'"
+            + " FROM generate_series(1, 12) i");
+    LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
+        lakehouse {
+          root = "%s"
+          source { url = "%s", user = postgres }
+          spark.conf { "spark.sql.shuffle.partitions" = "2" }
+          tables.sites { primary-key = [id], mode = incremental, cursor = changed_at }
+          tables.visits { primary-key = [id], mode = incremental, cursor = changed_at }
+          gold.dimensions.site { source = sites, natural-key = [id], tracked = [name] }
+          gold.facts.fact_visits {
+            grain = [id]
+            query = "SELECT id, site_id, at FROM silver.visits"
+            dimensions = [ { dimension = site, key = [site_id], as-of = at } ]
+            touched-by = [ { table = visits, column = id } ]
+          }
+        }""".formatted(lakehouseRoot.resolve("progress"), urlOf(db)))).spec();
+    succeeded(runAll(spec));
+    String dimension = spec.paths().gold(spec.gold().dimensions().get("site").table());
+    String fact = spec.paths().gold("fact_visits");
+    SilverVersions silver = new SilverVersions(spark, spec.paths(), java.time.ZoneOffset.UTC);
+
+    // A column the dimension does not track, and one the fact's query does not read.
+    executeIn(db, "UPDATE sites SET notes = 'moved', changed_at = now() WHERE id = 2",
+        "UPDATE visits SET remark = 'late', changed_at = now() WHERE id = 5");
+    var result = succeeded(runAll(spec));
+    result.of(dev.lakehouse.pipeline.Stage.GOLD).forEach(table -> assertEquals(List.of(0L, 0L, 0L),
+        List.of(table.count("inserted"), table.count("updated"), table.count("deleted")), table.table()));
+    assertEquals(GoldInputs.encode(silver.position("sites")), positions(dimension).get(GoldInputs.silverKey("sites")),
+        "the dimension records the silver version it has read");
+    assertEquals(GoldInputs.encode(silver.position("visits")), positions(fact).get(GoldInputs.silverKey("visits")),
+        "the fact records the silver version it has read");
+    assertEquals(Long.toString(dev.lakehouse.control.Commits.version(spark, dimension).getAsLong()),
+        positions(fact).get(GoldInputs.goldKey(spec.gold().dimensions().get("site").table())),
+        "the fact records the dimension version it has resolved against");
+    PgText.assertSameLines(PgText.query(urlOf(db), "SELECT id, at FROM visits"),
+        PgText.lines(spark.read().format("delta").load(fact).select("id", "at").collectAsList()),
+        "the facts are as before");
+
+    long dimensionVersion = dev.lakehouse.control.Commits.version(spark, dimension).getAsLong();
+    long factVersion = dev.lakehouse.control.Commits.version(spark, fact).getAsLong();
+    succeeded(runAll(spec));
+    assertEquals(dimensionVersion, dev.lakehouse.control.Commits.version(spark, dimension).getAsLong(),
+        "nothing new: the dimension is not written");
+    assertEquals(factVersion, dev.lakehouse.control.Commits.version(spark, fact).getAsLong(),
+        "nothing new: the fact is not written");
+  }
+
+  private static java.util.Map<String, String> positions(String path) {
+    return dev.lakehouse.control.Commits.last(spark, path, GoldInputs.LAYER).orElseThrow().positions();
   }
 }
