@@ -9,9 +9,7 @@ import io.delta.tables.DeltaTable;
 import org.apache.spark.sql.delta.DeltaHistory;
 import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.DeltaOperations;
-import org.apache.spark.sql.delta.OptimisticTransaction;
 import org.apache.spark.sql.delta.actions.Action;
-import org.apache.spark.sql.delta.actions.SetTransaction;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -136,26 +134,20 @@ public final class Commits {
    * position and found nothing to change in its table (changes already in a dimension's history,
    * facts a change touched that resolve as before) still moves its progress: otherwise every later
    * run would read the same, growing window again until some data changed. Delta skips empty
-   * writes, so this is a transaction of its own, with no action but the idempotent-write marker of
-   * an idempotent tag.
+   * writes, so this is a transaction of its own, with no action. Positions only: an idempotent
+   * tag's batch marks data that a re-run must not write twice, and here there is none.
    */
   public static void record(SparkSession spark, String path, Tag tag) {
+    if (tag.idempotent()) {
+      throw new IllegalArgumentException("a commit without data records positions, not an idempotent batch");
+    }
     DeltaLog log = DeltaLog.forTable(spark, path);
     SparkSession active = SparkSession.getActiveSession().getOrElse(() -> null);
     // Delta's transaction takes its settings (the user metadata) from the active session.
     SparkSession.setActiveSession(spark);
     try {
       run(spark, tag, () -> {
-        OptimisticTransaction txn = log.startTransaction();
-        List<Action> actions = List.of();
-        if (tag.idempotent()) {
-          if (txn.txnVersion(tag.appId()) >= tag.batch()) {
-            return;
-          }
-          actions = List.of(new SetTransaction(tag.appId(), tag.batch(),
-              scala.Option.apply((Object) System.currentTimeMillis())));
-        }
-        txn.commit(scala.jdk.javaapi.CollectionConverters.asScala(actions).toSeq(),
+        log.startTransaction().commit(scala.jdk.javaapi.CollectionConverters.asScala(List.<Action>of()).toSeq(),
             DeltaOperations.ManualUpdate$.MODULE$);
       });
     } finally {

@@ -117,7 +117,7 @@ final class FactTable {
             LOG.info("gold {}: no input changed", spec.name());
           } else {
             LOG.info("gold {}: its inputs changed, but no fact of it", spec.name());
-            Commits.record(spark, path, Commits.Tag.of(GoldInputs.LAYER, spec.name(), 0, runId).with(positions));
+            Commits.record(spark, path, tag(runId, positions));
           }
           return new Result(spec.name(), 0, 0, 0);
         }
@@ -160,12 +160,17 @@ final class FactTable {
           DateDimension.cover(spark, paths.gold(DateDimension.TABLE), dates, runId);
         }
       }
-      Commits.Tag tag = Commits.Tag.of(GoldInputs.LAYER, spec.name(), 0, runId).with(positions);
+      Commits.Tag tag = tag(runId, positions);
       if (!exists || reshaped) {
         return rebuild(path, facts, tag);
       }
       return merge(path, facts, touched == null ? null : joinable(touched, touchedCount), tag, persisted);
     }
+  }
+
+  /** A commit of this fact: the positions of its inputs it has read up to. */
+  private Commits.Tag tag(String runId, Map<String, String> positions) {
+    return Commits.Tag.of(GoldInputs.LAYER, spec.name(), 0, runId).with(positions);
   }
 
   private void checkQuery(Dataset<Row> rows) {
