@@ -102,7 +102,9 @@ public final class DemoJob extends LakehouseCli.Subcommand {
     }
   }
 
-  @Option(names = "--online", negatable = true, defaultValue = "true",
+  // Without fallbackValue, picocli sets a true-by-default negatable option to the opposite of its
+  // default when it is named: --online switched the online part off and --no-online left it on.
+  @Option(names = "--online", negatable = true, defaultValue = "true", fallbackValue = "true",
       description = "End with the online part: customers streamed from the log (default: ${DEFAULT-VALUE}).")
   boolean online;
 
