@@ -11,6 +11,7 @@ import dev.lakehouse.LakehouseException;
 import dev.lakehouse.control.Commits;
 import dev.lakehouse.spark.Cached;
 import dev.lakehouse.silver.SilverVersions.Position;
+import dev.lakehouse.spark.DeletionVectors;
 import dev.lakehouse.spec.DimensionSpec;
 import dev.lakehouse.spec.FactSpec;
 import dev.lakehouse.spec.Identifiers;
@@ -328,7 +329,8 @@ final class FactTable {
   }
 
   private Result rebuild(String path, Dataset<Row> facts, Commits.Tag tag) {
-    Commits.tag(facts.write().format("delta").mode("overwrite").option("overwriteSchema", "true"), tag).save(path);
+    Commits.tag(facts.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
+        .option(DeletionVectors.PROPERTY, DeletionVectors.forMergedTable(spark)), tag).save(path);
     long rows = spark.read().format("delta").load(path).count();
     return new Result(spec.name(), rows, 0, 0);
   }

@@ -28,6 +28,7 @@ import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import dev.lakehouse.control.Commits;
+import dev.lakehouse.spark.DeletionVectors;
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -150,7 +151,8 @@ public final class Scd2Merge {
     // One commit creates the table with its unknown member: there is never a dimension without it.
     // Change data feed: the facts that use the dimension read which members changed from it.
     member.withColumn(ROW_HASH, expr(Scd2Columns.rowHashSql(spec.tracked(), member.schema())))
-        .write().format("delta").mode(SaveMode.ErrorIfExists).option("delta.enableChangeDataFeed", "true").save(path);
+        .write().format("delta").mode(SaveMode.ErrorIfExists).option("delta.enableChangeDataFeed", "true")
+        .option(DeletionVectors.PROPERTY, DeletionVectors.forMergedTable(spark)).save(path);
     LOG.info("Created dimension {} at {}", spec.name(), path);
   }
 

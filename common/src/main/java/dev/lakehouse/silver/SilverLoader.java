@@ -18,6 +18,7 @@ import dev.lakehouse.control.Watermarks;
 import dev.lakehouse.quality.Quality;
 import dev.lakehouse.quality.Quarantine;
 import dev.lakehouse.quality.Rule;
+import dev.lakehouse.spark.DeletionVectors;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.TableGraph;
@@ -434,7 +435,8 @@ public final class SilverLoader {
   private boolean prepareTable(TableSpec table, String silverPath, List<StructField> columns) {
     if (!DeltaTable.isDeltaTable(spark, silverPath)) {
       var builder = DeltaTable.createIfNotExists(spark).location(silverPath)
-          .property("delta.enableChangeDataFeed", "true");
+          .property("delta.enableChangeDataFeed", "true")
+          .property(DeletionVectors.PROPERTY, DeletionVectors.forMergedTable(spark));
       for (StructField field : columns) {
         builder = builder.addColumn(field.name(), field.dataType());
       }

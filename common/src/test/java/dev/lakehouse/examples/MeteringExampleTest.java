@@ -15,13 +15,16 @@ import dev.lakehouse.source.Discovery;
 import dev.lakehouse.source.SourceCatalog;
 import dev.lakehouse.spec.DimensionSpec;
 import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.spec.TableSpec;
 import dev.lakehouse.testing.LakehouseTestBase;
 import dev.lakehouse.testing.PgText;
+import io.delta.tables.DeltaTable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -29,6 +32,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -86,6 +91,7 @@ class MeteringExampleTest extends LakehouseTestBase {
 
     succeeded(runAll(spec));
     assertLakehouseEqualsTheSource(spec, db, "first load");
+    assertDeletionVectorsOnMergedTablesOnly(spec);
 
     runStatements(db, resource("day.sql"));
     succeeded(runAll(spec));
@@ -139,6 +145,33 @@ class MeteringExampleTest extends LakehouseTestBase {
     assertEquals(0L, count("SELECT count(*) FROM delta.`%s` f JOIN delta.`%s` m ON m.meter_sk = f.meter_sk"
         + " WHERE m.is_deleted", spec.paths().gold("fact_meter_readings"), spec.paths().gold("dim_meter")),
         "no fact points at a tombstone");
+  }
+
+  /** Silver, the SCD2 dimensions and the fact are merged into; nothing else has deletion vectors. */
+  private static void assertDeletionVectorsOnMergedTablesOnly(LakehouseSpec spec) throws IOException {
+    Map<String, String> expected = new TreeMap<>();
+    for (TableSpec table : spec.tables()) {
+      expected.put(spec.paths().silver(table.name()), "true");
+      expected.put(spec.paths().bronze(table.name()), null);
+    }
+    for (String gold : List.of("dim_meter", "dim_substation", "fact_meter_readings")) {
+      expected.put(spec.paths().gold(gold), "true");
+    }
+    for (String gold : List.of("dim_date", "mart_daily_net_kwh_by_region")) {
+      expected.put(spec.paths().gold(gold), null);
+    }
+    try (Stream<Path> control = Files.list(Path.of(spec.paths().layer(LakehousePaths.CONTROL)))) {
+      control.filter(p -> Files.isDirectory(p.resolve("_delta_log")))
+          .forEach(p -> expected.put(p.toString(), null));
+    }
+    assertTrue(expected.size() > 2 * spec.tables().size() + 5, "control tables found: " + expected.keySet());
+    Map<String, String> actual = new TreeMap<>();
+    for (String path : expected.keySet()) {
+      Map<String, String> properties = DeltaTable.forPath(spark, path).detail()
+          .select("properties").first().getJavaMap(0);
+      actual.put(path, properties.get("delta.enableDeletionVectors"));
+    }
+    assertEquals(expected, actual);
   }
 
   private static Map<String, Long> versions(LakehouseSpec spec) {
