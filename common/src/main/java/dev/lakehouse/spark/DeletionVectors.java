@@ -22,7 +22,7 @@ public final class DeletionVectors {
   public static final String PROPERTY = "delta.enableDeletionVectors";
 
   /** Delta's default for new tables; set explicitly in the Spark configuration, it decides for every table. */
-  static final String SESSION_DEFAULT = "spark.databricks.delta.properties.defaults." + PROPERTY.substring("delta.".length());
+  static final String SESSION_DEFAULT = "spark.databricks.delta.properties.defaults.enableDeletionVectors";
 
   private DeletionVectors() {}
 
