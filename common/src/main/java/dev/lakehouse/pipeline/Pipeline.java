@@ -90,7 +90,7 @@ public final class Pipeline {
     }
   }
 
-  /** The stages, in order, under a lock the caller holds; every stage's outcome in the run log. */
+  /** The stages, in order, under a lock the caller holds; every stage's outcome in the run log, in one commit. */
   RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started) {
     OptionalLong landed = OptionalLong.empty();
     SourceSizes sizes = new SourceSizes();
@@ -98,37 +98,55 @@ public final class Pipeline {
     Map<Stage, Duration> times = new LinkedHashMap<>();
     List<String> notes = new ArrayList<>();
     RunLog runLog = new RunLog(lakehouse.spark(), lakehouse.paths().control("runs"));
-    for (Stage stage : Stage.values()) {
-      if (!stages.contains(stage)) {
-        continue;
+    // One commit to the run log per run, not per stage: each commit is a Spark job and a Delta
+    // transaction, and every tenth makes a checkpoint (a run with nothing new spent a third of its
+    // time there). The stages' own commits, not the run log, are what recovery reads.
+    List<RunLog.Entry> logged = new ArrayList<>();
+    boolean finished = false;
+    try {
+      for (Stage stage : Stage.values()) {
+        if (!stages.contains(stage)) {
+          continue;
+        }
+        if (stage == Stage.GOLD && results.stream().anyMatch(r -> r.stage() == Stage.SILVER && r.failed())) {
+          String note = "gold skipped: silver failed for a table, so gold would mix old and new states";
+          notes.add(note);
+          LOG.warn(note);
+          continue;
+        }
+        Instant stageStart = Instant.now();
+        OptionalLong landedSoFar = landed;
+        List<TableRun> stageResults = CodeGeneration.forRows(lakehouse.spark(), lakehouse.spec().spark().conf(),
+            lakehouse.spec().spark().codegenMinRows(), () -> rowsTaken(stage, tables, landedSoFar, sizes), () -> switch (stage) {
+              case BRONZE -> bronze(runId, tables);
+              case SILVER -> silver(runId, tables);
+              case RECONCILE -> reconcile(runId, tables);
+              case GOLD -> gold(runId);
+              case MAINTAIN -> maintain(stages, results, runLog);
+            });
+        if (stage == Stage.BRONZE) {
+          landed = OptionalLong.of(stageResults.stream().mapToLong(TableRun::rowsWritten).sum());
+        }
+        if (stage == Stage.MAINTAIN && stageResults.isEmpty()) {
+          continue;
+        }
+        Instant stageEnd = Instant.now();
+        times.put(stage, Duration.between(stageStart, stageEnd));
+        results.addAll(stageResults);
+        logged.addAll(entries(runId, stage, stageResults, stageStart, stageEnd));
       }
-      if (stage == Stage.GOLD && results.stream().anyMatch(r -> r.stage() == Stage.SILVER && r.failed())) {
-        String note = "gold skipped: silver failed for a table, so gold would mix old and new states";
-        notes.add(note);
-        LOG.warn(note);
-        continue;
+      finished = true;
+    } finally {
+      if (finished) {
+        runLog.appendAll(logged);
+        CrashPoints.reach("run.after-runlog");
+      } else {
+        try {
+          runLog.appendAll(logged); // what the stages before the failure did
+        } catch (RuntimeException e) {
+          LOG.warn("the run log could not record run {}: {}", runId, dev.lakehouse.Errors.describe(e));
+        }
       }
-      Instant stageStart = Instant.now();
-      OptionalLong landedSoFar = landed;
-      List<TableRun> stageResults = CodeGeneration.forRows(lakehouse.spark(), lakehouse.spec().spark().conf(),
-          lakehouse.spec().spark().codegenMinRows(), () -> rowsTaken(stage, tables, landedSoFar, sizes), () -> switch (stage) {
-            case BRONZE -> bronze(runId, tables);
-            case SILVER -> silver(runId, tables);
-            case RECONCILE -> reconcile(runId, tables);
-            case GOLD -> gold(runId);
-            case MAINTAIN -> maintain(stages, results, runLog);
-          });
-      if (stage == Stage.BRONZE) {
-        landed = OptionalLong.of(stageResults.stream().mapToLong(TableRun::rowsWritten).sum());
-      }
-      if (stage == Stage.MAINTAIN && stageResults.isEmpty()) {
-        continue;
-      }
-      Instant stageEnd = Instant.now();
-      times.put(stage, Duration.between(stageStart, stageEnd));
-      results.addAll(stageResults);
-      log(runLog, runId, stage, stageResults, stageStart, stageEnd);
-      CrashPoints.reach(stage.label() + ".after-runlog");
     }
     return new RunResult(runId, results, times, notes, Duration.between(started, Instant.now()));
   }
@@ -194,8 +212,12 @@ public final class Pipeline {
   }
 
   static void log(RunLog runLog, String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {
-    runLog.appendAll(runs.stream().map(r -> new RunLog.Entry(runId, stage.label(), r.table(),
-        r.batch(), r.rowsRead(), r.rowsWritten(), start, end, r.status(), r.error(), r.detail())).toList());
+    runLog.appendAll(entries(runId, stage, runs, start, end));
+  }
+
+  private static List<RunLog.Entry> entries(String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {
+    return runs.stream().map(r -> new RunLog.Entry(runId, stage.label(), r.table(),
+        r.batch(), r.rowsRead(), r.rowsWritten(), start, end, r.status(), r.error(), r.detail())).toList();
   }
 
   private List<TableRun> bronze(String runId, List<TableSpec> tables) {

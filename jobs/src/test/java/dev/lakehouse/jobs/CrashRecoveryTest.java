@@ -69,9 +69,9 @@ class CrashRecoveryTest extends LakehouseTestBase {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"bronze.after-commit", "bronze.after-watermarks", "bronze.after-runlog"})
+  @ValueSource(strings = {"bronze.after-commit", "bronze.after-watermarks", "run.after-runlog"})
   void bronze(String crashPoint) throws Exception {
-    Built crashed = before(Stage.BRONZE, "crash-" + crashPoint);
+    Built crashed = before(Stage.BRONZE, "crash-bronze-" + crashPoint);
     assertEquals(137, runInChildJvm(crashed, crashPoint, "bronze"), "the child halted at " + crashPoint);
     succeeded(run(crashed.spec(), Stage.BRONZE));
     assertSameBronze(AcmeLakehouses.day1().at(Stage.BRONZE).spec().paths(), crashed.spec().paths());
@@ -91,9 +91,9 @@ class CrashRecoveryTest extends LakehouseTestBase {
    * are applied first, as the whole run would), and the re-run must not hold the rows twice.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"silver.after-quarantine", "silver.after-merge", "silver.after-runlog"})
+  @ValueSource(strings = {"silver.after-quarantine", "silver.after-merge", "run.after-runlog"})
   void silver(String crashPoint) throws Exception {
-    Built crashed = before(Stage.SILVER, "crash-" + crashPoint);
+    Built crashed = before(Stage.SILVER, "crash-silver-" + crashPoint);
     LakehousePaths paths = crashed.spec().paths();
     String quarantine = paths.quarantine("order_items");
     if (crashPoint.equals("silver.after-quarantine")) {
