@@ -162,6 +162,7 @@ class AcmePipelineTest extends LakehouseTestBase {
     RunResult run = succeeded(runAll(lh.spec()));
     Map<String, Long> after = versions(lh.root());
     assertTrue(after.get("_control.runs") > before.get("_control.runs"), "the run is logged");
+    assertEquals(before.get("_control.runs") + 1, after.get("_control.runs"), "in one commit for the whole run");
     after.remove("_control.runs");
     before.remove("_control.runs");
     assertEquals(before, after, "no table but _control/runs gets a commit");
