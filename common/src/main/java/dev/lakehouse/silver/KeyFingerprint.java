@@ -108,8 +108,7 @@ final class KeyFingerprint {
         ? lit(null).cast("array<long>") : collect_set(when(keyColumn.isin(held.toArray()), keyColumn));
     Row row = silver.agg(count(when(live, lit(1))), sum(when(live, shiftright(hash, 32))),
         sum(when(live, hash.bitwiseAND(lit(0xFFFFFFFFL)))), heldInSilver).first();
-    BigInteger sum = BigInteger.valueOf(row.isNullAt(1) ? 0 : row.getLong(1)).shiftLeft(32)
-        .add(BigInteger.valueOf(row.isNullAt(2) ? 0 : row.getLong(2)));
+    BigInteger sum = halves(row, 1);
     long keys = row.getLong(0);
     Set<Long> inSilver = row.isNullAt(3) ? Set.of() : new HashSet<>(row.getList(3));
     for (Long k : held) {
@@ -119,6 +118,24 @@ final class KeyFingerprint {
       }
     }
     return Optional.of(new Value(keys, sum));
+  }
+
+  /** The fingerprint of a set of keys: {@code key} (its silver name) holds one key per row. */
+  static Value ofKeys(Dataset<Row> keys, String key) {
+    Column hash = PG_HASH.apply(col(Identifiers.quote(key)).cast("long"));
+    Row row = keys.agg(count(lit(1)), sum(shiftright(hash, 32)), sum(hash.bitwiseAND(lit(0xFFFFFFFFL)))).first();
+    return new Value(row.getLong(0), halves(row, 1));
+  }
+
+  /** {@code all} without {@code some}, which it holds. */
+  static Value minus(Value all, Value some) {
+    return new Value(all.keys() - some.keys(), all.hashSum().subtract(some.hashSum()));
+  }
+
+  /** The hash sum from its high and low 32-bit halves' sums, in columns {@code at} and {@code at + 1}. */
+  private static BigInteger halves(Row row, int at) {
+    return BigInteger.valueOf(row.isNullAt(at) ? 0 : row.getLong(at)).shiftLeft(32)
+        .add(BigInteger.valueOf(row.isNullAt(at + 1) ? 0 : row.getLong(at + 1)));
   }
 
   static boolean same(Value a, Value b) {

@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>Fingerprint: for a single integer key ({@link KeyFingerprint}), PostgreSQL sums up its keys
  *       and Spark silver's live keys with those only quarantine holds; equal means nothing is gone
- *       and nothing is back, and the table is done without a key read.
+ *       and nothing is back, and the table is done without a key read. Silver's side is
+ *       remembered for the state it was summed from ({@link FingerprintMemo}), so a run that
+ *       changed neither silver nor quarantine sums only the source's keys.
  *   <li>Compare: the source's keys (binary COPY of the key columns, shaped as silver shapes them)
  *       against silver's in one full-outer pass, keeping only the keys gone or back.
  *   <li>Delete: silver's live keys that are gone are soft-deleted in one MERGE, as of the time it
@@ -56,6 +58,8 @@ public final class SilverReconciler {
 
   private static final Logger LOG = LoggerFactory.getLogger(SilverReconciler.class);
   public static final String JOB = "reconcile";
+  /** Where silver's key fingerprints are remembered ({@link FingerprintMemo}), under {@code _control}. */
+  static final String FINGERPRINTS = "fingerprints";
   /** Keys found back per run at most; more wait for the next run (they are a trickle, not a load). */
   private static final int MAX_RELANDED = 100_000;
   private static final String IN_SOURCE = "_in_source";
@@ -98,9 +102,12 @@ public final class SilverReconciler {
       }
       Instant started = Instant.now();
       List<String> keys = table.silverKey();
-      Dataset<Row> silverKeys = spark.read().format("delta").load(silverPath)
-          .select(Stream.concat(keys.stream().map(k -> col(Identifiers.quote(k))), Stream.of(col("_is_deleted")))
-              .toArray(Column[]::new));
+      Column[] silverColumns = Stream.concat(keys.stream().map(k -> col(Identifiers.quote(k))), Stream.of(col("_is_deleted")))
+          .toArray(Column[]::new);
+      Dataset<Row> silverKeys = spark.read().format("delta").load(silverPath).select(silverColumns);
+      // Silver's fingerprint and the state it is of, when the fingerprint applies: the soft-delete
+      // below moves it by exactly the keys it deletes, so the next run need not sum silver again.
+      Remembered remembered = null;
       Dataset<Row> sourceKeys;
       try (Connection connection = SourceDatabase.connect(source)) {
         String schema = SourceDatabase.schemaOf(connection, source, table);
@@ -115,9 +122,21 @@ public final class SilverReconciler {
         // PostgreSQL and Spark joins nothing.
         if (KeyFingerprint.applies(keyColumns, table.conform())) {
           String quarantinePath = paths.quarantine(table.name());
-          Dataset<Row> quarantine = DeltaTable.isDeltaTable(spark, quarantinePath)
-              ? spark.read().format("delta").load(quarantinePath) : null;
-          Optional<KeyFingerprint.Value> expected = KeyFingerprint.ofSilver(silverKeys, quarantine, keys.get(0));
+          FingerprintMemo memo = new FingerprintMemo(spark, paths.control(FINGERPRINTS));
+          FingerprintMemo.State state = memo.stateOf(silverPath, quarantinePath, keys.get(0));
+          // Everything below reads silver as of that state, so what it finds is of that state too.
+          silverKeys = spark.read().format("delta").option("versionAsOf", state.silverVersion()).load(silverPath)
+              .select(silverColumns);
+          Optional<KeyFingerprint.Value> expected = memo.recall(table.name(), state);
+          if (expected.isEmpty()) {
+            Dataset<Row> quarantine = state.quarantineVersion() < 0 ? null
+                : spark.read().format("delta").option("versionAsOf", state.quarantineVersion()).load(quarantinePath);
+            expected = KeyFingerprint.ofSilver(silverKeys, quarantine, keys.get(0));
+            expected.ifPresent(value -> memo.remember(table.name(), state, value));
+          }
+          if (expected.isPresent()) {
+            remembered = new Remembered(memo, state, expected.get());
+          }
           KeyFingerprint.Value inSource = null;
           try {
             inSource = KeyFingerprint.ofSource(connection, qualified, keyColumns.get(0));
@@ -169,6 +188,10 @@ public final class SilverReconciler {
                   .whenMatched("NOT t._is_deleted")
                   .updateExpr(Map.of("_is_deleted", "true", "_deleted_at", "TIMESTAMP '" + started + "'"))
                   .execute());
+          if (remembered != null) {
+            remembered.afterDeleting(table.name(), KeyFingerprint.ofKeys(goneKeys, keys.get(0)), silverPath,
+                paths.quarantine(table.name()));
+          }
         }
         // Keys deleted in silver that the source has again, which no window saw come back (restored
         // with an old cursor, or as it was): bronze lands their rows as they are now; the next
@@ -197,6 +220,23 @@ public final class SilverReconciler {
       LOG.error("reconcile {} failed: {}", table.name(), message);
       LOG.debug("reconcile {} failure detail", table.name(), e);
       return new TableResult(table.name(), 0, 0, RunLog.Status.FAILED, message, false);
+    }
+  }
+
+  /** Silver's fingerprint as of {@code state}, the state it was summed (or recalled) for. */
+  private record Remembered(FingerprintMemo memo, FingerprintMemo.State state, KeyFingerprint.Value value) {
+
+    /**
+     * After the soft-delete of {@code gone} (live keys of {@code state}): silver's next version
+     * holds the same keys but those, so its fingerprint is this one without them. Remembered only
+     * when that delete is the one commit since {@code state}, which the lock held by every run ensures.
+     */
+    void afterDeleting(String table, KeyFingerprint.Value gone, String silverPath, String quarantinePath) {
+      FingerprintMemo.State now = memo.stateOf(silverPath, quarantinePath, state.key());
+      if (now.equals(new FingerprintMemo.State(state.silverId(), state.silverVersion() + 1, state.quarantineId(),
+          state.quarantineVersion(), state.key()))) {
+        memo.remember(table, now, KeyFingerprint.minus(value, gone));
+      }
     }
   }
 }

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lakehouse.catalog.LakehouseCatalog.TableRef;
+import dev.lakehouse.pipeline.RunResult;
+import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.pipeline.TableRun;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.testing.EngineTestBase;
 import java.nio.file.Files;
@@ -16,7 +19,7 @@ import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** VACUUM keeps exactly what maintain.retention asks for, and leaves the session as it was. */
+/** VACUUM keeps exactly what maintain.retention asks for, and leaves the session as it was; every-runs fires when it says. */
 class MaintenanceTest extends EngineTestBase {
 
   private static final String LISTING = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
@@ -43,6 +46,25 @@ class MaintenanceTest extends EngineTestBase {
     assertEquals("7", spark.conf().get(LISTING), "the session's own setting is back");
     assertFalse(spark.conf().contains("spark.databricks.delta.vacuum.retentionWindowIgnore.enabled"));
     spark.conf().unset(LISTING);
+  }
+
+  @Test
+  void everyRunsMaintainsTheWholeLakehouseOnEveryNthRunAndOnNoOther() {
+    sourceExecute("CREATE TABLE crates (id int PRIMARY KEY, label text)", "INSERT INTO crates VALUES (1, 'a')");
+    LakehouseSpec spec = spec("every-runs", """
+        maintain.every-runs = 3
+        tables.crates { primary-key = [id], mode = full }""");
+    List<Integer> maintained = new java.util.ArrayList<>();
+    for (int run = 1; run <= 6; run++) {
+      RunResult result = succeeded(run(spec, Stage.BRONZE, Stage.SILVER, Stage.MAINTAIN));
+      if (!result.of(Stage.MAINTAIN).isEmpty()) {
+        maintained.add(run);
+        assertEquals(List.of("bronze.crates", "silver.crates"), result.of(Stage.MAINTAIN).stream().map(TableRun::table)
+            .filter(t -> t.endsWith(".crates")).sorted().toList(), "run " + run + ": every table, not only those it wrote");
+      }
+    }
+    // The run that maintains counts itself: the third, not the second (its entry is written when it ends).
+    assertEquals(List.of(3, 6), maintained);
   }
 
   private static Path unreferenced(String table, String name, Duration age) throws Exception {

@@ -12,6 +12,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** Deletes in silver are soft: a full table's deleted keys, an incremental table's reconciled ones, and their revival. */
@@ -129,6 +130,79 @@ class SilverDeletesTest extends EngineTestBase {
     assertEquals(version, version(silver), "nothing committed");
     succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
     assertEquals("keys unchanged", outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "parcels").detail());
+  }
+
+  @Test
+  void silversFingerprintIsRememberedForTheStateItIsOfAndMovedExactlyByTheSoftDelete() throws Exception {
+    sourceExecute(
+        "CREATE TABLE lockers (id bigint PRIMARY KEY, site int, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO lockers (id, site) SELECT i, CASE WHEN i = 7 THEN NULL ELSE i % 5 END FROM generate_series(1, 40) i");
+    LakehouseSpec spec = spec("reconcile-remembered", """
+        tables {
+          lockers {
+            primary-key = [id], mode = incremental, cursor = updated_at
+            quality = [{ rule = not_null, columns = [site], action = quarantine }]
+          }
+        }""");
+    String silver = spec.paths().silver("lockers");
+    String quarantine = spec.paths().quarantine("lockers");
+    FingerprintMemo memo = new FingerprintMemo(spark, spec.paths().control(SilverReconciler.FINGERPRINTS));
+    java.nio.file.Path dir = java.nio.file.Path.of(spec.paths().control(SilverReconciler.FINGERPRINTS), "lockers");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+
+    assertEquals("keys unchanged", reconcile(spec).detail());
+    FingerprintMemo.State first = memo.stateOf(silver, quarantine, "id");
+    assertEquals(summed(silver, quarantine, first), memo.recall("lockers", first).orElseThrow(),
+        "remembered: what summing silver's live keys and quarantine's gives");
+    assertEquals("keys unchanged", reconcile(spec).detail(), "recalled, and still the source's");
+
+    // Three keys gone: the soft-delete commits one version, and the fingerprint moves by those keys.
+    sourceExecute("DELETE FROM lockers WHERE id IN (3, 7, 19)");
+    TableRun deleted = reconcile(spec);
+    assertEquals(Arrays.asList(37L, 2L, null), Arrays.asList(deleted.rowsRead(), deleted.rowsWritten(), deleted.detail()),
+        "7 was only ever in quarantine: two keys soft-deleted");
+    FingerprintMemo.State second = memo.stateOf(silver, quarantine, "id");
+    assertEquals(first.silverVersion() + 1, second.silverVersion());
+    assertEquals(Optional.of(summed(silver, quarantine, second)), memo.recall("lockers", second),
+        "the fingerprint after the delete, without summing silver again");
+    assertEquals(1, listed(dir).size(), "one state remembered per table: " + listed(dir));
+
+    // 7 is still in quarantine but gone from the source, so the fingerprints differ: compared in full.
+    TableRun full = reconcile(spec);
+    assertEquals(Arrays.asList(0L, null), Arrays.asList(full.rowsWritten(), full.detail()));
+
+    // A file cut short (no end line) is a miss: silver is summed again.
+    java.nio.file.Path file = listed(dir).get(0);
+    java.nio.file.Files.writeString(file, java.nio.file.Files.readString(file).replace("\nend", ""));
+    assertEquals(Optional.empty(), memo.recall("lockers", second));
+    reconcile(spec);
+    assertEquals(Optional.of(summed(silver, quarantine, second)), memo.recall("lockers", second), "remembered again");
+
+    // Silver moves on: the old state's value is never used for the new one.
+    sourceExecute("INSERT INTO lockers (id, site) VALUES (41, 1)");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    FingerprintMemo.State third = memo.stateOf(silver, quarantine, "id");
+    assertEquals(Optional.empty(), memo.recall("lockers", third));
+    reconcile(spec);
+    assertEquals(Optional.of(summed(silver, quarantine, third)), memo.recall("lockers", third));
+  }
+
+  private static TableRun reconcile(LakehouseSpec spec) {
+    return outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "lockers");
+  }
+
+  private static KeyFingerprint.Value summed(String silver, String quarantine, FingerprintMemo.State state) {
+    return KeyFingerprint.ofSilver(
+        spark.read().format("delta").option("versionAsOf", state.silverVersion()).load(silver),
+        state.quarantineVersion() < 0 ? null
+            : spark.read().format("delta").option("versionAsOf", state.quarantineVersion()).load(quarantine),
+        "id").orElseThrow();
+  }
+
+  private static List<java.nio.file.Path> listed(java.nio.file.Path dir) throws java.io.IOException {
+    try (var files = java.nio.file.Files.list(dir)) {
+      return files.filter(f -> !f.getFileName().toString().startsWith(".")).toList();
+    }
   }
 
   @Test
