@@ -321,7 +321,10 @@ public final class BronzeLoader {
               + " but the cursor is " + kind.name().toLowerCase() + ": give "
               + (kind == CursorValue.Kind.INTEGER ? "a number of cursor units, e.g. 1000" : "a duration, e.g. 10m"));
         }
-        requireNoNullCursor(connection, qualified, table.cursor().get());
+        if (byName.get(table.cursor().get()).nullable()) {
+          // A NOT NULL cursor needs no look: without an index on it, the look is a scan per run.
+          requireNoNullCursor(connection, qualified, table.cursor().get());
+        }
         IncrementalWindow incremental = IncrementalWindow.after(previous, table.lookback(),
             upperBound(kind, now.toInstant()));
         window = incremental.predicate(ident(table.cursor().get()));
@@ -612,8 +615,8 @@ public final class BronzeLoader {
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {
     long nulls = scalar(connection, "SELECT count(*) FROM " + table + " WHERE " + ident(cursor) + " IS NULL");
     if (nulls > 0) {
-      throw new LakehouseException(table + " has " + nulls + " rows with a NULL cursor " + cursor
-          + "; incremental extraction would never see them");
+      throw new LakehouseException(table + " has " + nulls + (nulls == 1 ? " row" : " rows") + " with a NULL cursor "
+          + cursor + "; incremental extraction would never see " + (nulls == 1 ? "it" : "them"));
     }
   }
 

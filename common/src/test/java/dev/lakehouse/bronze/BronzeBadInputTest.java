@@ -17,6 +17,7 @@ import dev.lakehouse.testing.EngineTestBase;
 import io.delta.tables.DeltaTable;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -110,6 +111,22 @@ class BronzeBadInputTest extends EngineTestBase {
         + " was landed (fix the source rows or lakehouse.tables.nullkey.primary-key)", result.error());
     assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("nullkey")), "no bronze commit");
     assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("watermarks")), "no watermark");
+  }
+
+  @Test
+  void aNullCursorInANullableColumnFailsItsTableAndCommitsNothing() {
+    sourceExecute(
+        "CREATE TABLE nullcursor (id int PRIMARY KEY, v text, changed_at timestamptz)",
+        "INSERT INTO nullcursor VALUES (1, 'a', now()), (2, 'b', NULL)");
+    LakehouseSpec spec = spec("nullcursor", """
+        tables.nullcursor { primary-key = [id], mode = incremental, cursor = changed_at }""");
+    assertEquals("\"public\".\"nullcursor\" has 1 row with a NULL cursor changed_at; incremental extraction would"
+        + " never see it", load(spec, "nullcursor").error());
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("nullcursor")), "no bronze commit");
+
+    sourceExecute("UPDATE nullcursor SET changed_at = now() WHERE id = 2");
+    BronzeLoader.TableResult fixed = load(spec, "nullcursor");
+    assertEquals(Arrays.asList(null, 2L), Arrays.asList(fixed.error(), fixed.rowsWritten()), "the fixed source loads");
   }
 
   @Test
