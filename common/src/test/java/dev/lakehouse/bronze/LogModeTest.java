@@ -20,11 +20,9 @@ import dev.lakehouse.testing.LakehouseTestBase;
 import dev.lakehouse.testing.PgText;
 import java.nio.file.Path;
 import java.sql.Timestamp;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -244,9 +242,5 @@ class LogModeTest extends LakehouseTestBase {
       Thread.sleep(250);
     }
     throw new AssertionError("condition not met within " + seconds + " s");
-  }
-
-  static List<Row> unused() {
-    return new ArrayList<>();
   }
 }

@@ -252,12 +252,16 @@ class LakehouseCliTest extends LakehouseTestBase {
       dataFile = files.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow();
     }
     Files.delete(dataFile);
+    // Reconcile reads silver's files and log entries only without a fingerprint remembered for
+    // this version of it (here and below, none is): it reads them all and meets the damage.
+    deleteRecursively(missingFile.root().resolve("_control/fingerprints"));
     assertOneLine(CliRunner.run(target(missingFile), "reconcile", "--tables", "customers"), 1,
         "reconcile customers: the Delta table at " + silverCustomers + " is damaged: its data file "
             + dataFile.getFileName() + " is missing. Restore a version from before the loss");
     // Cut short with its checksum file left (a local disk: the checksum no longer matches), and
     // without one (an object store: the JSON no longer parses).
     Built cutLog = AcmeLakehouses.fork(AcmeLakehouses.day0(), "cut-log");
+    deleteRecursively(cutLog.root().resolve("_control/fingerprints"));
     for (String table : List.of("customers", "orders")) {
       Path entry = lastLogEntry(cutLog.root().resolve("silver").resolve(table));
       try (RandomAccessFile file = new RandomAccessFile(entry.toFile(), "rw")) {
