@@ -41,6 +41,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -187,6 +191,15 @@ public final class LogCapture {
     long transactions = 0;
     long changes = 0;
     List<BronzeLoader.TableResult> results = new ArrayList<>();
+    // One batch is written while the next is read: the reader never waits on Spark, and batches
+    // still land, record their watermarks and are confirmed strictly in order (one writer thread,
+    // at most one batch in flight, the position confirmed by the reader once that batch is recorded).
+    ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+      Thread thread = new Thread(r, "lakehouse-log-writer");
+      thread.setDaemon(true);
+      return thread;
+    });
+    Future<Captured> inFlight = null;
     try (ChangeStream stream = ChangeStream.open(endpoint(), settings.slot(), settings.publication(), start,
         Duration.ofSeconds(10), false)) {
       LOG.info("log: reading slot {} from {}", settings.slot(), start);
@@ -197,7 +210,8 @@ public final class LogCapture {
           throw SourceDatabase.queryError("Cannot write a heartbeat", e);
         }
       }
-      Batch batch = new Batch(states, spill);
+      long batches = 0;
+      Batch batch = new Batch(states, spill.resolve("batch-" + batches++));
       long batchStarted = System.nanoTime();
       long lastHeartbeat = System.nanoTime();
       LogSequenceNumber idlePosition = null;
@@ -237,16 +251,33 @@ public final class LogCapture {
             }
           }
         }
+        if (inFlight != null && inFlight.isDone()) {
+          confirmLanded(inFlight, results, stream);
+          inFlight = null;
+        }
         boolean betweenTransactions = !stream.inTransaction();
         boolean due = System.nanoTime() - batchStarted >= trigger.toNanos();
         boolean done = (drain && reachedTarget) || stop.getAsBoolean();
-        if (betweenTransactions && (due || done)) {
-          Captured flushed = flush(runId, batch, states, stream, idlePosition);
-          results.addAll(flushed.results());
-          afterBatch.accept(flushed);
-          batch = new Batch(states, spill);
+        if (betweenTransactions && (done || (due && inFlight == null))) {
+          if (inFlight != null) {
+            confirmLanded(inFlight, results, stream);
+            inFlight = null;
+          }
+          if (batch.position != null) {
+            Batch closed = batch;
+            inFlight = writer.submit(() -> land(runId, closed, states, afterBatch));
+          } else if (idlePosition != null && batch.rows() == 0) {
+            // Nothing of ours since the last batch, and every batch before is confirmed: the slot
+            // may still move past other tables' traffic.
+            stream.confirm(idlePosition);
+          }
+          batch = new Batch(states, spill.resolve("batch-" + batches++));
           batchStarted = System.nanoTime();
           if (done) {
+            if (inFlight != null) {
+              confirmLanded(inFlight, results, stream);
+              inFlight = null;
+            }
             break;
           }
         }
@@ -261,32 +292,58 @@ public final class LogCapture {
       }
       return new Captured(merge(results), transactions, changes, stream.lastConfirmed());
     } finally {
+      if (inFlight != null) {
+        // The reader failed while a batch was being written: let that write end before the stream
+        // closes and its rows are deleted (it is recorded or not; the next run knows which).
+        try {
+          inFlight.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+          LOG.debug("log: the batch in flight failed too", e.getCause());
+        }
+      }
+      writer.shutdown();
       deleteQuietly(spill);
     }
   }
 
+  /** Waits for a batch being landed, keeps its results and confirms its position to the source. */
+  private static void confirmLanded(Future<Captured> landing, List<BronzeLoader.TableResult> results,
+                                    ChangeStream stream) {
+    Captured landed;
+    try {
+      landed = landing.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LakehouseException("log capture interrupted while a batch was being landed", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException cause) {
+        throw cause;
+      }
+      throw new LakehouseException("log: landing a batch failed: " + Errors.describe(e.getCause()), e.getCause());
+    }
+    results.addAll(landed.results());
+    stream.confirm(landed.position());
+  }
+
   /**
-   * Ends a micro-batch: a bronze commit per table with rows, the watermarks of every log table as
-   * one commit (the commit point), then the position confirmed to the source.
+   * Lands a micro-batch (on the writer thread): a bronze commit per table with rows, then the
+   * watermarks of every log table as one commit (the commit point). The reader confirms its
+   * position to the source afterwards.
    */
-  private Captured flush(String runId, Batch batch, Map<String, TableState> states, ChangeStream stream,
-                         LogSequenceNumber idlePosition) {
+  private Captured land(String runId, Batch batch, Map<String, TableState> states,
+                        java.util.function.Consumer<Captured> afterBatch) {
+    SparkSession.setActiveSession(spark);
     List<BronzeLoader.TableResult> results = new ArrayList<>();
     LogSequenceNumber position = batch.position;
-    if (position == null) {
-      // Nothing of ours since the last batch: the slot may still move past other tables' traffic.
-      if (idlePosition != null && batch.rows() == 0) {
-        stream.confirm(idlePosition);
-      }
-      return new Captured(results, 0, 0, stream.lastConfirmed());
-    }
     List<Watermark> marks = new ArrayList<>();
     for (TableState state : states.values()) {
       long rows = batch.rows(state);
       if (rows > 0) {
         long batchId = state.batchId + 1;
         try {
-          Dataset<Row> landing = batch.dataset(state);
+          Dataset<Row> landing = batch.dataset(state, batchId);
           BronzeLoader.writer(landing, state.table, batchId, runId, !DeltaTable.isDeltaTable(spark,
               paths.bronze(state.table.name())), Map.of(LOG_END, Long.toString(position.asLong())))
               .save(paths.bronze(state.table.name()));
@@ -304,10 +361,11 @@ public final class LogCapture {
     CrashPoints.reach("log.after-bronze");
     watermarks.recordAll(marks);
     CrashPoints.reach("log.after-watermarks");
-    stream.confirm(position);
     batch.clear();
     LOG.info("log: batch to {} landed ({} rows)", position, results.stream().mapToLong(BronzeLoader.TableResult::rowsWritten).sum());
-    return new Captured(results, 0, 0, position);
+    Captured landed = new Captured(results, 0, 0, position);
+    afterBatch.accept(landed);
+    return landed;
   }
 
   /**
@@ -387,7 +445,11 @@ public final class LogCapture {
     final TableSpec table;
     final String schema;
     List<SourceColumn> columns;
-    long batchId;
+    /** Bronze's row shape for {@link #columns}: built once per shape, not once per row. */
+    private StructType rowSchema;
+    private List<SourceColumn> rowSchemaOf;
+    /** Written by the writer thread only, once the capture has started. */
+    volatile long batchId;
     long skipBefore;
 
     /** The log position its watermark records. */
@@ -398,6 +460,21 @@ public final class LogCapture {
       this.schema = schema;
       this.batchId = recorded == null ? 1 : recorded.batchId();
       this.position = recorded == null ? 0 : recorded.cursor().map(c -> ((CursorValue.IntegerValue) c).value()).orElse(0L);
+    }
+
+    StructType rowSchema() {
+      if (rowSchemaOf != columns) {
+        StructType shape = new StructType();
+        for (SourceColumn column : columns) {
+          shape = shape.add(new StructField(column.name(), column.dataType(), true, org.apache.spark.sql.types.Metadata.empty()));
+        }
+        rowSchema = shape.add("_batch_id", DataTypes.LongType).add("_ingested_at", DataTypes.TimestampType)
+            .add("_source", DataTypes.StringType).add(BronzeOps.OP, DataTypes.StringType)
+            .add(LSN, DataTypes.LongType).add(SEQ, DataTypes.LongType).add(COMMIT_TIME, DataTypes.TimestampType)
+            .add(UNCHANGED, DataTypes.createArrayType(DataTypes.StringType));
+        rowSchemaOf = columns;
+      }
+      return rowSchema;
     }
   }
 
@@ -529,21 +606,10 @@ public final class LogCapture {
       row[n + 7] = unchanged;
       rows.computeIfAbsent(state.table.name(), k -> new ArrayList<>()).add(RowFactory.create(row));
       counts.merge(state.table.name(), 1L, Long::sum);
-      schemas.put(state.table.name(), schema(state));
+      schemas.put(state.table.name(), state.rowSchema());
       if (++inMemory >= settings.bufferRows()) {
         states.values().forEach(this::spillTable);
       }
-    }
-
-    private StructType schema(TableState state) {
-      StructType schema = new StructType();
-      for (SourceColumn column : state.columns) {
-        schema = schema.add(new StructField(column.name(), column.dataType(), true, org.apache.spark.sql.types.Metadata.empty()));
-      }
-      return schema.add("_batch_id", DataTypes.LongType).add("_ingested_at", DataTypes.TimestampType)
-          .add("_source", DataTypes.StringType).add(BronzeOps.OP, DataTypes.StringType)
-          .add(LSN, DataTypes.LongType).add(SEQ, DataTypes.LongType).add(COMMIT_TIME, DataTypes.TimestampType)
-          .add(UNCHANGED, DataTypes.createArrayType(DataTypes.StringType));
     }
 
     private void spillTable(TableState state) {
@@ -557,14 +623,17 @@ public final class LogCapture {
       buffered.clear();
     }
 
-    /** The table's rows of this batch, with the batch's own columns filled. */
-    Dataset<Row> dataset(TableState state) {
-      StructType schema = schema(state);
+    /**
+     * The table's rows of this batch, with the batch's own columns filled. The rows in memory have
+     * the shape they were read with (the reader may have moved on to a newer one).
+     */
+    Dataset<Row> dataset(TableState state, long batchId) {
+      StructType schema = schemas.get(state.table.name());
       Dataset<Row> memory = spark.createDataFrame(rows.getOrDefault(state.table.name(), List.of()), schema);
       Path spilled = spill.resolve(state.table.name());
       Dataset<Row> all = Files.exists(spilled)
           ? spark.read().parquet(spilled.toString()).unionByName(memory, true) : memory;
-      return all.withColumn("_batch_id", lit(state.batchId + 1))
+      return all.withColumn("_batch_id", lit(batchId))
           .withColumn("_ingested_at", lit(Timestamp.from(Instant.now())))
           .withColumn("_source", lit(source.label() + "." + state.schema + "." + state.table.sourceTable()));
     }
@@ -573,11 +642,8 @@ public final class LogCapture {
       rows.clear();
       counts.clear();
       inMemory = 0;
-      deleteQuietly(spill);
-      try {
-        Files.createDirectories(spill);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      if (Files.exists(spill)) {
+        deleteQuietly(spill);
       }
     }
   }
