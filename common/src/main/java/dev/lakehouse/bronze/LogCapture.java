@@ -170,7 +170,7 @@ public final class LogCapture {
         String schema = SourceDatabase.schemaOf(connection, source, table);
         byName.put(schema + "." + table.sourceTable(), table);
         TableState state = new TableState(table, schema, recorded.get(table.name()));
-        state.columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+        state.columns(SourceColumns.discover(connection, schema, table.sourceTable(), table.asText()));
         state.skipBefore = landedUntil(table);
         states.put(table.name(), state);
       }
@@ -251,18 +251,14 @@ public final class LogCapture {
             }
           }
         }
-        if (inFlight != null && inFlight.isDone()) {
-          confirmLanded(inFlight, results, stream);
-          inFlight = null;
-        }
         boolean betweenTransactions = !stream.inTransaction();
         boolean due = System.nanoTime() - batchStarted >= trigger.toNanos();
         boolean done = (drain && reachedTarget) || stop.getAsBoolean();
-        if (betweenTransactions && (done || (due && inFlight == null))) {
-          if (inFlight != null) {
-            confirmLanded(inFlight, results, stream);
-            inFlight = null;
-          }
+        if (inFlight != null && (done || inFlight.isDone())) {
+          confirmLanded(inFlight, results, stream);
+          inFlight = null;
+        }
+        if (betweenTransactions && inFlight == null && (due || done)) {
           if (batch.position != null) {
             Batch closed = batch;
             inFlight = writer.submit(() -> land(runId, closed, states, afterBatch));
@@ -444,10 +440,9 @@ public final class LogCapture {
   private static final class TableState {
     final TableSpec table;
     final String schema;
-    List<SourceColumn> columns;
+    private List<SourceColumn> columns;
     /** Bronze's row shape for {@link #columns}: built once per shape, not once per row. */
     private StructType rowSchema;
-    private List<SourceColumn> rowSchemaOf;
     /** Written by the writer thread only, once the capture has started. */
     volatile long batchId;
     long skipBefore;
@@ -462,18 +457,20 @@ public final class LogCapture {
       this.position = recorded == null ? 0 : recorded.cursor().map(c -> ((CursorValue.IntegerValue) c).value()).orElse(0L);
     }
 
-    StructType rowSchema() {
-      if (rowSchemaOf != columns) {
-        StructType shape = new StructType();
-        for (SourceColumn column : columns) {
-          shape = shape.add(new StructField(column.name(), column.dataType(), true, org.apache.spark.sql.types.Metadata.empty()));
-        }
-        rowSchema = shape.add("_batch_id", DataTypes.LongType).add("_ingested_at", DataTypes.TimestampType)
-            .add("_source", DataTypes.StringType).add(BronzeOps.OP, DataTypes.StringType)
-            .add(LSN, DataTypes.LongType).add(SEQ, DataTypes.LongType).add(COMMIT_TIME, DataTypes.TimestampType)
-            .add(UNCHANGED, DataTypes.createArrayType(DataTypes.StringType));
-        rowSchemaOf = columns;
+    /** The table's columns now, and bronze's row shape for them. */
+    void columns(List<SourceColumn> now) {
+      StructType shape = new StructType();
+      for (SourceColumn column : now) {
+        shape = shape.add(new StructField(column.name(), column.dataType(), true, org.apache.spark.sql.types.Metadata.empty()));
       }
+      rowSchema = shape.add("_batch_id", DataTypes.LongType).add("_ingested_at", DataTypes.TimestampType)
+          .add("_source", DataTypes.StringType).add(BronzeOps.OP, DataTypes.StringType)
+          .add(LSN, DataTypes.LongType).add(SEQ, DataTypes.LongType).add(COMMIT_TIME, DataTypes.TimestampType)
+          .add(UNCHANGED, DataTypes.createArrayType(DataTypes.StringType));
+      columns = now;
+    }
+
+    StructType rowSchema() {
       return rowSchema;
     }
   }
@@ -552,7 +549,7 @@ public final class LogCapture {
             }
           });
         }
-        state.columns = now;
+        state.columns(now);
         LOG.warn("log {}: columns are now {}", state.table.name(), names);
       } catch (SQLException e) {
         throw SourceDatabase.queryError("Cannot read the columns of " + state.table.name(), e);
