@@ -122,11 +122,13 @@ public final class Maintenance {
   }
 
   private long files(String path) {
-    // The commit's checksum file knows the count; only without one is the snapshot computed (a Spark job).
+    // The commit's checksum knows the count; only without one is the state computed (a Spark job).
+    // Not numOfFilesIfKnown: in this Delta it computes the state, a job per table on every stream
+    // cycle that checks for compaction.
     var snapshot = org.apache.spark.sql.delta.DeltaLog.forTable(spark, path)
         .update(false, scala.Option.empty(), scala.Option.empty());
-    scala.Option<Object> known = snapshot.numOfFilesIfKnown();
-    return known.isDefined() ? (Long) known.get() : snapshot.numOfFiles();
+    var checksum = snapshot.checksumOpt();
+    return checksum.isDefined() ? checksum.get().numFiles() : snapshot.numOfFiles();
   }
 
   /** How a table's rows are best kept together: bronze by batch, silver and facts by key. */
