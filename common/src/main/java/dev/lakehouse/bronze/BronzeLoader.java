@@ -385,6 +385,12 @@ public final class BronzeLoader {
 
   static org.apache.spark.sql.DataFrameWriter<Row> writer(Dataset<Row> rows, TableSpec table, long batchId,
                                                           String runId, boolean create, Map<String, String> positions) {
+    return writer(rows, table, Commits.Tag.idempotent(JOB, table.name(), batchId, runId).with(positions), create);
+  }
+
+  /** A bronze append committed with {@code tag}. */
+  static org.apache.spark.sql.DataFrameWriter<Row> writer(Dataset<Row> rows, TableSpec table, Commits.Tag tag,
+                                                          boolean create) {
     var writer = rows.write().format("delta").mode("append").option("mergeSchema", "true");
     if (create) {
       writer = writer.option(STATS_COLUMNS, statsColumns(table));
@@ -393,7 +399,7 @@ public final class BronzeLoader {
       // Parquet would build a dictionary for these and abandon it once it outgrows a page.
       writer = writer.option("parquet.enable.dictionary#" + column, "false");
     }
-    return Commits.tag(writer, Commits.Tag.idempotent(JOB, table.name(), batchId, runId).with(positions));
+    return Commits.tag(writer, tag);
   }
 
   private static List<String> concat(List<String> keys, Optional<String> cursor, Optional<String> partition) {
