@@ -92,6 +92,12 @@ public final class Pipeline {
 
   /** The stages, in order, under a lock the caller holds; every stage's outcome in the run log, in one commit. */
   RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started) {
+    return execute(runId, stages, tables, started, List.of());
+  }
+
+  /** As above, with {@code earlier} entries (what a stream's bronze did meanwhile) in the same run-log commit. */
+  RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started,
+                    List<RunLog.Entry> earlier) {
     OptionalLong landed = OptionalLong.empty();
     SourceSizes sizes = new SourceSizes();
     List<TableRun> results = new ArrayList<>();
@@ -101,7 +107,7 @@ public final class Pipeline {
     // One commit to the run log per run, not per stage: each commit is a Spark job and a Delta
     // transaction, and every tenth makes a checkpoint (a run with nothing new spent a third of its
     // time there). The stages' own commits, not the run log, are what recovery reads.
-    List<RunLog.Entry> logged = new ArrayList<>();
+    List<RunLog.Entry> logged = new ArrayList<>(earlier);
     boolean finished = false;
     try {
       for (Stage stage : Stage.values()) {
@@ -215,7 +221,7 @@ public final class Pipeline {
     runLog.appendAll(entries(runId, stage, runs, start, end));
   }
 
-  private static List<RunLog.Entry> entries(String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {
+  static List<RunLog.Entry> entries(String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {
     return runs.stream().map(r -> new RunLog.Entry(runId, stage.label(), r.table(),
         r.batch(), r.rowsRead(), r.rowsWritten(), start, end, r.status(), r.error(), r.detail())).toList();
   }

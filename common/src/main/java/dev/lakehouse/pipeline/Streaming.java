@@ -11,8 +11,11 @@ import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.spec.TableSpec;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -62,6 +65,10 @@ public final class Streaming {
     AtomicLong silverCycles = new AtomicLong();
     AtomicLong goldCycles = new AtomicLong();
     AtomicReference<String> failure = new AtomicReference<>();
+    // The landed batches' run-log entries, committed with the next silver or gold run's entries:
+    // a run-log commit per micro-batch cost the writer half a second each time. The run log is a
+    // record for people; recovery reads the layers' own commits.
+    Queue<RunLog.Entry> landedEntries = new ConcurrentLinkedQueue<>();
     try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), "stream", spec.lockLease(),
         lakehouse.spark().sessionState().newHadoopConf())) {
       pipeline.check(spec.tables());
@@ -77,13 +84,16 @@ public final class Streaming {
             long batches = landedBatches.get();
             if (batches != seenBatches) {
               seenBatches = batches;
-              RunResult silver = applier.execute(RunId.next(Instant.now()), EnumSet.of(Stage.SILVER), logged, Instant.now());
+              RunResult silver = applier.execute(RunId.next(Instant.now()), EnumSet.of(Stage.SILVER), logged, Instant.now(),
+                  drain(landedEntries));
               silverCycles.incrementAndGet();
               report(silver, progress);
             }
+            // Gold-trigger counts from the end of the last gold cycle, not its start: a gold cycle
+            // longer than the trigger would otherwise follow every silver cycle, and silver's
+            // latency would carry gold's whole cycle each time.
             boolean goldDue = System.nanoTime() - lastGold >= spec.log().goldTrigger().toNanos();
             if (goldDue || last) {
-              lastGold = System.nanoTime();
               EnumSet<Stage> stages = EnumSet.of(Stage.GOLD);
               if (!others.isEmpty()) {
                 stages.add(Stage.BRONZE);
@@ -93,7 +103,8 @@ public final class Streaming {
                 }
               }
               List<TableSpec> tables = others.isEmpty() ? logged : others;
-              RunResult gold = applier.execute(RunId.next(Instant.now()), stages, tables, Instant.now());
+              RunResult gold = applier.execute(RunId.next(Instant.now()), stages, tables, Instant.now(),
+                  drain(landedEntries));
               goldCycles.incrementAndGet();
               report(gold, progress);
               if (spec.maintain().afterRun()) {
@@ -104,6 +115,7 @@ public final class Streaming {
                   }
                 }
               }
+              lastGold = System.nanoTime();
             }
             if (!last) {
               Thread.sleep(Math.max(100, spec.log().trigger().toMillis() / 4));
@@ -120,7 +132,6 @@ public final class Streaming {
       }, "lakehouse-stream-apply");
       apply.start();
       String runId = RunId.next(Instant.now());
-      RunLog runLog = new RunLog(lakehouse.spark(), lakehouse.paths().control("runs"));
       try {
         LogCapture.Captured captured = pipeline.captureLog(runId, logged, false, stop, batch -> {
           if (!batch.results().isEmpty()) {
@@ -128,7 +139,7 @@ public final class Streaming {
             long rows = batch.results().stream().mapToLong(r -> r.rowsWritten()).sum();
             changes.addAndGet(rows);
             Instant now = Instant.now();
-            Pipeline.log(runLog, runId, Stage.BRONZE, Pipeline.bronzeRuns(batch.results()), now, now);
+            landedEntries.addAll(Pipeline.entries(runId, Stage.BRONZE, Pipeline.bronzeRuns(batch.results()), now, now));
             progress.accept("bronze: " + rows + " changes landed, log position " + batch.position());
           }
         });
@@ -144,6 +155,14 @@ public final class Streaming {
       }
     }
     return new Summary(landedBatches.get(), changes.get(), silverCycles.get(), goldCycles.get(), failure.get());
+  }
+
+  private static List<RunLog.Entry> drain(Queue<RunLog.Entry> queue) {
+    List<RunLog.Entry> entries = new ArrayList<>();
+    for (RunLog.Entry entry = queue.poll(); entry != null; entry = queue.poll()) {
+      entries.add(entry);
+    }
+    return entries;
   }
 
   private static void report(RunResult result, Consumer<String> progress) {
