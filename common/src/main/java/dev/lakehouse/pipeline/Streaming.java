@@ -89,11 +89,9 @@ public final class Streaming {
               silverCycles.incrementAndGet();
               report(silver, progress);
             }
-            // Gold-trigger counts from the end of the last gold cycle, not its start: a gold cycle
-            // longer than the trigger would otherwise follow every silver cycle, and silver's
-            // latency would carry gold's whole cycle each time.
             boolean goldDue = System.nanoTime() - lastGold >= spec.log().goldTrigger().toNanos();
             if (goldDue || last) {
+              lastGold = System.nanoTime();
               EnumSet<Stage> stages = EnumSet.of(Stage.GOLD);
               if (!others.isEmpty()) {
                 stages.add(Stage.BRONZE);
@@ -115,7 +113,6 @@ public final class Streaming {
                   }
                 }
               }
-              lastGold = System.nanoTime();
             }
             if (!last) {
               Thread.sleep(Math.max(100, spec.log().trigger().toMillis() / 4));
