@@ -217,10 +217,6 @@ public final class Pipeline {
     }
   }
 
-  static void log(RunLog runLog, String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {
-    runLog.appendAll(entries(runId, stage, runs, start, end));
-  }
-
   static List<RunLog.Entry> entries(String runId, Stage stage, List<TableRun> runs, Instant start, Instant end) {
     return runs.stream().map(r -> new RunLog.Entry(runId, stage.label(), r.table(),
         r.batch(), r.rowsRead(), r.rowsWritten(), start, end, r.status(), r.error(), r.detail())).toList();
