@@ -214,6 +214,10 @@ class LogModeTest extends LakehouseTestBase {
       assertFalse(streaming.isAlive(), "the stream stopped");
       assertSilverEqualsTheSource(f);
       assertFalse(progress.isEmpty());
+      // Every landed batch is in the run log, though its entry waits for the next silver or gold commit.
+      assertEquals(sql("SELECT DISTINCT _batch_id FROM delta.`%s` ORDER BY 1", f.spec().paths().bronze("devices")),
+          sql("SELECT DISTINCT batch_id FROM delta.`%s` WHERE job = 'bronze' AND table_name = 'devices' ORDER BY 1",
+              f.spec().paths().control("runs")), "bronze batches in the run log");
       // The stream compacts as it goes: no table ends past maintain.max-files.
       assertTrue(progress.stream().anyMatch(p -> p.startsWith("maintain: _control.runs compacted")), progress.toString());
       Maintenance maintenance = new Maintenance(spark, f.spec());
