@@ -26,6 +26,7 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -63,6 +64,7 @@ public final class BronzeLoader {
   public static final String JOB = "bronze";
   private static final String NULL_KEY_MARKER = "lakehouse: NULL key";
   private static final String STATS_COLUMNS = "delta.dataSkippingStatsColumns";
+  private static final String COLUMN_MAPPING = "delta.columnMapping.mode";
 
   /** What one table's bronze step did. {@code rowsWritten} is 0 and nothing was committed when nothing was new. */
   public record TableResult(String table, long batchId, long rowsRead, long rowsWritten,
@@ -203,8 +205,8 @@ public final class BronzeLoader {
         rows = rows.withColumn(BronzeOps.ROW_HASH, BronzeOps.hash(columns.stream().map(SourceColumn::name).toList()));
       }
       Observation landed = new Observation("bronze-relanded-" + table.name());
-      writer(rows.observe(landed, functions.count(lit(1)).as("rows")), table, batchId, runId, false, Map.of())
-          .save(paths.bronze(table.name()));
+      append(rows.observe(landed, functions.count(lit(1)).as("rows")), table, batchId, runId, false, Map.of(),
+          paths.bronze(table.name()));
       connection.commit();
       long written = (Long) landed.getAsJava().get("rows");
       watermarks.recordAll(List.of(new Watermark(table.name(), batchId, watermark, runId)));
@@ -356,8 +358,8 @@ public final class BronzeLoader {
       if (!landedBefore) {
         // The first landing is a whole table: written as it streams, without a count first.
         Observation landed = new Observation("bronze-landed-" + table.name());
-        writer(landing.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor")),
-            table, batchId, runId, true, positions).save(path);
+        append(landing.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor")),
+            table, batchId, runId, true, positions, path);
         Map<String, Object> metrics = landed.getAsJava();
         written = (Long) metrics.get("rows");
         max = metrics.get("max_cursor");
@@ -369,7 +371,7 @@ public final class BronzeLoader {
           written = counts.getLong(0);
           max = counts.isNullAt(1) ? null : counts.get(1);
           if (written > 0) {
-            writer(persisted, table, batchId, runId, false, positions).save(path);
+            append(persisted, table, batchId, runId, false, positions, path);
           }
         } finally {
           persisted.unpersist();
@@ -383,23 +385,44 @@ public final class BronzeLoader {
     }
   }
 
-  static org.apache.spark.sql.DataFrameWriter<Row> writer(Dataset<Row> rows, TableSpec table, long batchId,
-                                                          String runId, boolean create, Map<String, String> positions) {
-    return writer(rows, table, Commits.Tag.idempotent(JOB, table.name(), batchId, runId).with(positions), create);
+  static void append(Dataset<Row> rows, TableSpec table, long batchId, String runId, boolean create,
+                     Map<String, String> positions, String path) {
+    append(rows, table, Commits.Tag.idempotent(JOB, table.name(), batchId, runId).with(positions), create, path);
   }
 
-  /** A bronze append committed with {@code tag}. */
-  static org.apache.spark.sql.DataFrameWriter<Row> writer(Dataset<Row> rows, TableSpec table, Commits.Tag tag,
-                                                          boolean create) {
+  /** A bronze append committed with {@code tag}; {@code create} when it makes the table. */
+  static void append(Dataset<Row> rows, TableSpec table, Commits.Tag tag, boolean create, String path) {
     var writer = rows.write().format("delta").mode("append").option("mergeSchema", "true");
+    boolean unstorable = Arrays.stream(rows.columns()).anyMatch(c -> !Identifiers.storable(c));
     if (create) {
       writer = writer.option(STATS_COLUMNS, statsColumns(table));
+      if (unstorable) {
+        writer = writer.option(COLUMN_MAPPING, "name");
+      }
+    } else if (unstorable) {
+      mapColumnNames(rows.sparkSession(), path);
     }
     for (String column : nearlyDistinctColumns(table)) {
       // Parquet would build a dictionary for these and abandon it once it outgrows a page.
       writer = writer.option("parquet.enable.dictionary#" + column, "false");
     }
-    return Commits.tag(writer, tag);
+    Commits.tag(writer, tag).save(path);
+  }
+
+  /**
+   * Bronze keeps a source column's own name, even one Delta can only hold with column mapping
+   * (a space, a comma, a parenthesis ...): a table that gets such a column, when it is made or
+   * when the source adds one later, is switched to mapping by name first. Silver gives the
+   * column a storable name (silver.rename).
+   */
+  private static void mapColumnNames(SparkSession spark, String path) {
+    String table = "delta." + Identifiers.quote(path);
+    List<Row> mode = spark.sql("SHOW TBLPROPERTIES " + table + " (" + Identifiers.literal(COLUMN_MAPPING) + ")")
+        .collectAsList();
+    if (mode.isEmpty() || !"name".equals(mode.get(0).getString(1))) {
+      LOG.info("bronze table {}: a source column name needs Delta's column mapping; enabling it", path);
+      spark.sql("ALTER TABLE " + table + " SET TBLPROPERTIES (" + Identifiers.literal(COLUMN_MAPPING) + " = 'name')");
+    }
   }
 
   private static List<String> concat(List<String> keys, Optional<String> cursor, Optional<String> partition) {
@@ -527,10 +550,6 @@ public final class BronzeLoader {
   private static void checkColumnNames(TableSpec table, String qualified, List<SourceColumn> columns) {
     Set<String> seen = new java.util.HashSet<>();
     for (SourceColumn column : columns) {
-      String problem = Identifiers.columnProblem(column.name());
-      if (problem != null) {
-        throw new LakehouseException(qualified + ": " + problem);
-      }
       if (column.name().startsWith("_")) {
         throw new LakehouseException(qualified + ": column " + column.name() + " starts with _, which bronze and"
             + " silver reserve for their own columns; read the table through a view that renames it");

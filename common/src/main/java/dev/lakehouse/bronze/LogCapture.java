@@ -344,9 +344,9 @@ public final class LogCapture {
           // a Spark job per micro-batch (a third of a small batch's landing). Nothing needs it
           // here: the one writer holds the lock, and a restart first reads the last commit's batch
           // and position (recover), so a landed batch is never landed again.
-          BronzeLoader.writer(landing, state.table, Commits.Tag.of(BronzeLoader.JOB, state.table.name(), batchId, runId)
-              .with(Map.of(LOG_END, Long.toString(position.asLong()))), !DeltaTable.isDeltaTable(spark,
-              paths.bronze(state.table.name()))).save(paths.bronze(state.table.name()));
+          String path = paths.bronze(state.table.name());
+          BronzeLoader.append(landing, state.table, Commits.Tag.of(BronzeLoader.JOB, state.table.name(), batchId, runId)
+              .with(Map.of(LOG_END, Long.toString(position.asLong()))), !DeltaTable.isDeltaTable(spark, path), path);
           state.batchId = batchId;
           results.add(new BronzeLoader.TableResult(state.table.name(), batchId, rows, rows,
               Optional.of(new CursorValue.IntegerValue(position.asLong())), RunLog.Status.SUCCEEDED, null));

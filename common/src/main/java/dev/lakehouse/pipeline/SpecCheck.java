@@ -98,7 +98,7 @@ public final class SpecCheck {
     columns.forEach(c -> byName.put(c.name(), c));
     int before = problems.size();
     for (SourceColumn column : columns) {
-      String problem = Identifiers.columnProblem(column.name());
+      String problem = Identifiers.silverNameProblem(column.name(), table.conform().silverName(column.name()));
       if (problem != null) {
         problems.add(where + ": " + qualified + ": " + problem);
       }

@@ -69,6 +69,15 @@ public final class Conformer {
       result = result.withColumnRenamed(rename.getKey(), rename.getValue());
     }
     List<String> renamed = Arrays.asList(result.columns());
+    for (String column : spec.renames().keySet()) {
+      present.remove(column);
+    }
+    for (String column : present) {
+      String problem = column.startsWith("_") ? null : Identifiers.silverNameProblem(column, column);
+      if (problem != null) {
+        throw new LakehouseException("lakehouse.tables." + table + ": " + problem);
+      }
+    }
     for (String column : spec.casts().keySet()) {
       if (!renamed.contains(column)) {
         throw missing("cast", column, renamed);

@@ -44,9 +44,6 @@ public final class Discovery {
   static final Set<String> COUNTER_NAMES = Set.of(
       "version", "row_version", "revision", "change_seq", "change_no", "change_number", "change_id");
 
-  /** Characters Spark and Delta do not accept in a column name (without column mapping). */
-  public static final String UNSTORABLE_CHARACTERS = " ,;{}()\n\t=";
-
   public static final int MAX_NAME_LENGTH = 100;
 
   /** A lakehouse table name. */
@@ -303,10 +300,10 @@ public final class Discovery {
       }
     }
     if (!renames.isEmpty()) {
-      notes.add("Spark and Delta cannot store the column names "
+      notes.add("Delta holds the column names "
           + String.join(", ", renames.keySet().stream().map(ConfigUtil::quoteString).toList())
-          + " as they are (no spaces or ,;{}()=, tabs or newlines): silver.rename gives each a name they can."
-          + " Without configuration the engine rejects such a column with a clear error.");
+          + " only with column mapping (they have spaces or ,;{}()=, tabs or newlines): bronze keeps them so,"
+          + " and silver.rename gives each a plain name for silver and gold.");
     }
     Map<String, List<String>> byLowerCase = new TreeMap<>();
     relation.columns().forEach(c -> byLowerCase.computeIfAbsent(c.name().toLowerCase(Locale.ROOT),
@@ -318,7 +315,7 @@ public final class Discovery {
   }
 
   static boolean unstorable(String columnName) {
-    return columnName.chars().anyMatch(ch -> UNSTORABLE_CHARACTERS.indexOf(ch) >= 0);
+    return !dev.lakehouse.spec.Identifiers.storable(columnName);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -33,16 +33,35 @@ public final class Identifiers {
     return null;
   }
 
-  /** Why Delta cannot hold a column of this name, or null when it can. */
+  /**
+   * Whether a Delta table can name a column {@code column} without column mapping. Bronze lands
+   * source columns under their own names whatever they are (with column mapping where one needs
+   * it); silver and gold columns must be storable, so such a source column gets a silver name.
+   */
+  public static boolean storable(String column) {
+    return !DELTA_INVALID.matcher(column).find();
+  }
+
+  /** Why a silver or gold table cannot hold a column of this name, or null when it can. */
   public static String columnProblem(String column) {
     if (column == null || column.isEmpty()) {
       return "a column name is required";
     }
-    if (DELTA_INVALID.matcher(column).find()) {
+    if (!storable(column)) {
       return "column '" + printable(column) + "' contains a character Delta tables cannot hold in a column name"
-          + " (space , ; { } ( ) = tab or newline); rename it in the source or read the table through a view";
+          + " (space , ; { } ( ) = tab or newline)";
     }
     return null;
+  }
+
+  /** Why a source column, kept under {@code silverName} in silver, cannot be, or null when it can. */
+  public static String silverNameProblem(String column, String silverName) {
+    if (storable(silverName)) {
+      return null;
+    }
+    return "column '" + printable(column) + "' needs a silver name without space , ; { } ( ) = tab or newline,"
+        + " which Delta cannot hold in a column name (silver.rename { "
+        + com.typesafe.config.ConfigUtil.quoteString(printable(column)) + " = new_name })";
   }
 
   /** A Spark SQL identifier: back-quoted, inner back-quotes doubled. */

@@ -260,6 +260,15 @@ public final class SpecReader {
     String sourceTable = t.optionalString("source-table").orElse(name);
     ConformSpec conform = conform(t.child("silver"));
     List<Rule> quality = quality(t, name);
+    // Bronze keeps any source name; silver needs one Delta can hold (other columns: checked against the source).
+    List<String> named = new ArrayList<>(key);
+    cursor.ifPresent(named::add);
+    for (String column : named) {
+      String problem = Identifiers.silverNameProblem(column, conform.silverName(column));
+      if (problem != null) {
+        t.problem(key.contains(column) ? "primary-key" : "cursor", problem);
+      }
+    }
     if (problems.size() > before) {
       return null;
     }
@@ -286,9 +295,8 @@ public final class SpecReader {
   private static void checkColumns(ConfigNode node, String key, List<String> columns) {
     Set<String> seen = new HashSet<>();
     for (String column : columns) {
-      String problem = Identifiers.columnProblem(column);
-      if (problem != null) {
-        node.problem(key, problem);
+      if (column.isEmpty()) {
+        node.problem(key, "a column name is required");
       } else if (!seen.add(column)) {
         node.problem(key, "lists " + column + " twice");
       }

@@ -47,10 +47,12 @@ class LogModeTest extends LakehouseTestBase {
     String db = cloneDatabase("template1");
     executeIn(db,
         "CREATE SCHEMA lab",
+        // "Serial No": a name Delta holds only with column mapping; bronze keeps it, silver renames it.
         "CREATE TABLE lab.devices (device_id bigint PRIMARY KEY, name text NOT NULL, firmware text,"
-            + " notes text, price money, updated_at timestamptz NOT NULL DEFAULT now())",
+            + " notes text, price money, \"Serial No\" text, updated_at timestamptz NOT NULL DEFAULT now())",
         "ALTER TABLE lab.devices ALTER COLUMN notes SET STORAGE EXTERNAL",
-        "INSERT INTO lab.devices (device_id, name, firmware) SELECT i, 'device ' || i, '1.0' FROM generate_series(1, 50) i");
+        "INSERT INTO lab.devices (device_id, name, firmware, \"Serial No\") SELECT i, 'device ' || i, '1.0', 'SN-' || i"
+            + " FROM generate_series(1, 50) i");
     String slot = "lh_test_" + SLOTS.incrementAndGet() + "_" + ProcessHandle.current().pid();
     Path root = lakehouseRoot.resolve(name);
     LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
@@ -59,7 +61,7 @@ class LogModeTest extends LakehouseTestBase {
           source { url = "%s", user = postgres, schema = lab }
           spark.conf { "spark.sql.shuffle.partitions" = "2" }
           log { publication = %s, slot = %s, trigger = 500ms, gold-trigger = 2s }
-          tables.devices { primary-key = [device_id], mode = log }
+          tables.devices { primary-key = [device_id], mode = log, silver.rename { "Serial No" = serial_no } }
           gold.dimensions.device { source = devices, natural-key = [device_id], tracked = [name, firmware] }
           %s
         }""".formatted(root, urlOf(db), slot, slot, more))).spec();
@@ -90,7 +92,7 @@ class LogModeTest extends LakehouseTestBase {
       assertSilverEqualsTheSource(f);
 
       executeIn(f.db(),
-          "UPDATE lab.devices SET firmware = '1.1' WHERE device_id = 7",
+          "UPDATE lab.devices SET firmware = '1.1', \"Serial No\" = 'SN-7b' WHERE device_id = 7",
           "UPDATE lab.devices SET firmware = '1.2' WHERE device_id = 7",
           "DELETE FROM lab.devices WHERE device_id = 7",
           "INSERT INTO lab.devices (device_id, name, firmware) VALUES (51, 'device 51', '2.0')",
@@ -104,6 +106,8 @@ class LogModeTest extends LakehouseTestBase {
       assertEquals(6L, second.of(Stage.BRONZE).get(0).rowsWritten(), second.tables().toString());
       assertEquals(List.of("U", "U", "D"), sql("SELECT _op FROM delta.`%s` WHERE device_id = 7 AND _op <> 'S'"
           + " ORDER BY _lsn, _seq", f.spec().paths().bronze("devices")).stream().map(r -> (String) r.get(0)).toList());
+      assertEquals(List.of(List.of("SN-7b")), sql("SELECT DISTINCT `Serial No` FROM delta.`%s` WHERE device_id = 7"
+          + " AND _op = 'U'", f.spec().paths().bronze("devices")), "bronze keeps the source's column name");
       assertSilverEqualsTheSource(f);
 
       // Gold: the copy's version, both updates, and a tombstone at the delete's commit time.

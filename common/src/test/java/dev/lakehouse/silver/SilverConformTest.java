@@ -94,4 +94,81 @@ class SilverConformTest extends EngineTestBase {
         Arrays.asList(snapshotRun.batch(), snapshotRun.rowsRead(), snapshotRun.rowsWritten(), snapshotRun.detail()));
     assertEquals(version, version(snapshot), "silver: no commit");
   }
+
+  /**
+   * A source whose column names Delta cannot hold as they are: discover's configuration runs as
+   * written. Bronze keeps the source's names (Delta column mapping), silver has discover's names;
+   * a column of that kind added later stops silver with one line until it is given a name.
+   */
+  @Test
+  void columnNamesDeltaCannotHoldLandInBronzeAsTheyAreAndInSilverUnderTheirSilverNames() throws Exception {
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE SCHEMA shop",
+        "CREATE TABLE shop.\"Line Items\" (\"Line No\" int PRIMARY KEY, \"Unit Price\" numeric(10,2),"
+            + " \"qty;x\" int, \"Updated At\" timestamptz NOT NULL)",
+        "INSERT INTO shop.\"Line Items\" VALUES (1, 1.50, 3, '2026-06-01 09:00+00'), (2, 2.25, 1, '2026-06-01 10:00+00')",
+        "CREATE TABLE shop.price_list (sku text PRIMARY KEY, list_price numeric(8,2) NOT NULL)",
+        "INSERT INTO shop.price_list VALUES ('a', 10.00), ('b', 20.00)");
+    String discovered;
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(urlOf(db), "postgres", "")) {
+      discovered = dev.lakehouse.source.Discovery.configuration(
+          dev.lakehouse.source.SourceCatalog.read(c, List.of("shop")));
+    }
+    java.util.function.Function<String, LakehouseSpec> specWith = extra -> dev.lakehouse.spec.LakehouseConfig.of(
+        com.typesafe.config.ConfigFactory.parseString(extra)
+            .withFallback(com.typesafe.config.ConfigFactory.parseMap(java.util.Map.of(
+                "lakehouse.root", lakehouseRoot.resolve("unstorable").toString(),
+                "lakehouse.source.url", urlOf(db), "lakehouse.source.user", "postgres",
+                "lakehouse.spark.conf.\"spark.sql.shuffle.partitions\"", "2")))
+            .withFallback(com.typesafe.config.ConfigFactory.parseString(discovered))).spec();
+    LakehouseSpec spec = specWith.apply("");
+    String bronze = spec.paths().bronze("line_items");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+
+    assertEquals(List.of("Line No", "Unit Price", "qty;x", "Updated At"),
+        Arrays.stream(spark.read().format("delta").load(bronze).columns()).filter(c -> !c.startsWith("_")).toList(),
+        "bronze keeps the source's names");
+    assertEquals(List.of(List.of(1, new BigDecimal("1.50"), 3), List.of(2, new BigDecimal("2.25"), 1)),
+        sql("SELECT line_no, unit_price, qty_x FROM delta.`%s` ORDER BY line_no", spec.paths().silver("line_items")));
+    assertEquals(List.of(List.of("a", new BigDecimal("10.00")), List.of("b", new BigDecimal("20.00"))),
+        sql("SELECT sku, list_price FROM delta.`%s` ORDER BY sku", spec.paths().silver("price_list")));
+
+    executeIn(db,
+        "UPDATE shop.\"Line Items\" SET \"Unit Price\" = 1.75, \"Updated At\" = '2026-06-02 09:00+00' WHERE \"Line No\" = 1",
+        "INSERT INTO shop.\"Line Items\" VALUES (3, 9.99, 2, '2026-06-02 09:30+00')",
+        "UPDATE shop.price_list SET list_price = 25.00 WHERE sku = 'b'",
+        "DELETE FROM shop.price_list WHERE sku = 'a'");
+    RunResult second = succeeded(run(spec, Stage.BRONZE, Stage.SILVER, Stage.RECONCILE));
+    assertEquals(2L, outcome(second, Stage.BRONZE, "price_list").rowsWritten(), "a changed row and a delete marker");
+    assertEquals(List.of(List.of(1, new BigDecimal("1.75")), List.of(2, new BigDecimal("2.25")),
+            List.of(3, new BigDecimal("9.99"))),
+        sql("SELECT line_no, unit_price FROM delta.`%s` ORDER BY line_no", spec.paths().silver("line_items")));
+    assertEquals(List.of(List.of("a", true), List.of("b", false)),
+        sql("SELECT sku, _is_deleted FROM delta.`%s` ORDER BY sku", spec.paths().silver("price_list")));
+
+    // The source adds such columns: the run stops before anything is written, one line per column,
+    // until each has a silver name; then bronze takes them (price_list's bronze switching to
+    // column mapping) and silver applies them.
+    executeIn(db, "ALTER TABLE shop.\"Line Items\" ADD COLUMN \"Gift (wrap)\" boolean",
+        "UPDATE shop.\"Line Items\" SET \"Gift (wrap)\" = true, \"Updated At\" = '2026-06-03 09:00+00' WHERE \"Line No\" = 2",
+        "ALTER TABLE shop.price_list ADD COLUMN \"Pack Size\" int",
+        "UPDATE shop.price_list SET \"Pack Size\" = 6 WHERE sku = 'b'");
+    long bronzeVersion = version(bronze);
+    dev.lakehouse.spec.SpecException stopped = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.lakehouse.spec.SpecException.class, () -> run(spec, Stage.BRONZE, Stage.SILVER));
+    String needsName = "' needs a silver name without space , ; { } ( ) = tab or newline, which Delta cannot hold in a"
+        + " column name (silver.rename { ";
+    assertEquals(List.of(
+            "lakehouse.tables.line_items: shop.Line Items: column 'Gift (wrap)" + needsName + "\"Gift (wrap)\" = new_name })",
+            "lakehouse.tables.price_list: shop.price_list: column 'Pack Size" + needsName + "\"Pack Size\" = new_name })"),
+        stopped.problems());
+    assertEquals(bronzeVersion, version(bronze), "nothing landed");
+    succeeded(run(specWith.apply("lakehouse.tables { line_items.silver.rename { \"Gift (wrap)\" = gift_wrap },"
+        + " price_list.silver.rename { \"Pack Size\" = pack_size } }"), Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(Arrays.asList(1, null), List.of(2, true), Arrays.asList(3, null)),
+        sql("SELECT line_no, gift_wrap FROM delta.`%s` ORDER BY line_no", spec.paths().silver("line_items")));
+    assertEquals(List.of(List.of("b", new BigDecimal("25.00"), 6)),
+        sql("SELECT sku, list_price, pack_size FROM delta.`%s` WHERE NOT _is_deleted", spec.paths().silver("price_list")));
+  }
 }

@@ -98,6 +98,8 @@ class SpecReaderTest {
         lakehouse.tables.codes { primary-key = [], mode = incremental, cursor = x }
         lakehouse.tables."../../escaped" { primary-key = [id] }
         lakehouse.tables.ghost { mode = full }
+        lakehouse.tables.lines { primary-key = ["Line No", "Part (A)"], mode = incremental, cursor = "Updated At",
+          silver.rename { "Part (A)" = part_a, "Updated At" = "updated at" } }
         lakehouse.sorce.url = "jdbc:postgresql://x/y"
         """);
     String all = String.join("\n", problems);
@@ -110,6 +112,12 @@ class SpecReaderTest {
     assertTrue(all.contains("'../../escaped' is not a safe name"), all);
     assertTrue(all.contains("lakehouse.tables.ghost.primary-key: is required"), all);
     assertTrue(all.contains("lakehouse.sorce: unknown setting (did you mean source?)"), all);
+    // Source names may be anything; the silver names of key and cursor columns must be storable.
+    assertTrue(all.contains("lakehouse.tables.lines.primary-key: column 'Line No' needs a silver name without space"
+        + " , ; { } ( ) = tab or newline, which Delta cannot hold in a column name (silver.rename { \"Line No\" = new_name })"),
+        all);
+    assertFalse(all.contains("Part (A)"), all);
+    assertTrue(all.contains("lakehouse.tables.lines.silver.rename: column 'updated at' contains a character Delta"), all);
     for (String problem : problems) {
       assertFalse(problem.contains("\n"), problem);
       assertTrue(problem.startsWith("lakehouse."), problem);
