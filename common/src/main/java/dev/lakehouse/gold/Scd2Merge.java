@@ -395,9 +395,22 @@ public final class Scd2Merge {
     return r.getLong(0);
   }
 
+  /**
+   * The largest surrogate key in the dimension, from its files' statistics: the snapshot's file
+   * list, which the MERGE that follows reads anyway, instead of a scan of every row. A file's
+   * maximum also covers rows a deletion vector hides, so this can exceed the largest live key;
+   * new keys only need to be larger than every key used, so a gap is harmless. When a file has no
+   * statistics for the key (written with statistics off), the rows are scanned.
+   */
   private long maxSurrogateKey(Dataset<Row> dimension) {
-    Row r = dimension.agg(max(col(quote(spec.surrogateKey())))).first();
-    return r.isNullAt(0) ? 0 : Math.max(0, r.getLong(0));
+    Dataset<Row> files = org.apache.spark.sql.delta.DeltaLog.forTable(spark, path)
+        .update(false, scala.Option.empty(), scala.Option.empty()).withStats();
+    Column fileMax = col("stats").getField("maxValues").getField(spec.surrogateKey());
+    Row r = files.agg(max(fileMax), count_if(fileMax.isNull())).first();
+    if (r.getLong(1) > 0) {
+      r = dimension.agg(max(col(quote(spec.surrogateKey())))).first();
+    }
+    return r.isNullAt(0) ? 0 : Math.max(0, ((Number) r.get(0)).longValue());
   }
 
   /**

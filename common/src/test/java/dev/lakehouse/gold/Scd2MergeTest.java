@@ -434,4 +434,26 @@ class Scd2MergeTest extends LakehouseTestBase {
     assertEquals(List.of(), rows(spark, path), "nothing but the unknown member was written");
     assertInvariants(spark, path, CUSTOMER);
   }
+
+  /**
+   * New surrogate keys continue after the largest, found from the files' statistics, or from the
+   * rows when a file has none (here a batch written with Delta's statistics off).
+   */
+  @Test
+  void newSurrogateKeysContinueAfterTheLargestWithOrWithoutFileStatistics(TestInfo test) {
+    newDimension(test);
+    apply(version(1, "Ann", "Paris", "ann@x", "2024-01-01"), version(2, "Bob", "Rome", "bob@x", "2024-01-01"));
+    apply(version(1, "Ann", "Nice", "ann@x", "2024-02-01"));
+    dev.lakehouse.spark.SessionSettings.with(spark,
+        java.util.Map.of("spark.databricks.delta.stats.collect", java.util.Optional.of("false")),
+        () -> apply(version(3, "Cy", "Oslo", "cy@x", "2024-02-01")));
+    apply(version(4, "Dee", "Bern", "dee@x", "2024-03-01"));
+
+    assertEquals(List.of(
+        "1 1 Ann Paris ann@x 2024-01-01..2024-02-01 -",
+        "3 1 Ann Nice ann@x 2024-02-01..max C",
+        "2 2 Bob Rome bob@x 2024-01-01..max C",
+        "4 3 Cy Oslo cy@x 2024-02-01..max C",
+        "5 4 Dee Bern dee@x 2024-03-01..max C"), rows(spark, path));
+  }
 }
