@@ -74,7 +74,8 @@ public final class Scd2Benchmark implements Callable<Integer> {
       Scd2Result result = merge.apply(batch);
       double scd2Seconds = (System.nanoTime() - start) / 1e9;
 
-      out.printf("%ndimension rows: %,d   changes: %,d (%s)%n", rows, changes, result);
+      out.printf("%ndimension rows: %,d   changes: %,d (%,d versions and %,d tombstones added, %,d rows updated)%n",
+          rows, changes, result.versionsInserted(), result.tombstonesAdded(), result.rowsUpdated());
       out.printf("%-46s %8.2f s%n", "baseline: plain Delta upsert of the same rows", upsertSeconds);
       out.printf("%-46s %8.2f s%n", "lakehouse SCD2 merge (history kept)", scd2Seconds);
       out.printf("ratio (SCD2 / upsert): %.2f%n", scd2Seconds / upsertSeconds);
