@@ -96,10 +96,10 @@ final class LogRows {
       filled = filled.join(before.select(beforeColumns.toArray(Column[]::new)), keys.toArray(String[]::new), "left");
     }
     for (String column : unchanged) {
-      Column previous = col("_prev_" + column).getField("v");
+      Column previous = col(Identifiers.quote("_prev_" + column)).getField("v");
       Column fallback = before == null ? previous
-          : when(col("_prev_" + column).isNull(), col("_before_" + column)).otherwise(previous);
-      filled = filled.withColumn(column, when(col("_left_" + column), fallback)
+          : when(col(Identifiers.quote("_prev_" + column)).isNull(), col(Identifiers.quote("_before_" + column))).otherwise(previous);
+      filled = filled.withColumn(column, when(col(Identifiers.quote("_left_" + column)), fallback)
           .otherwise(col(Identifiers.quote(column))))
           .drop("_prev_" + column, "_left_" + column);
       if (before != null) {
