@@ -2,6 +2,7 @@ package dev.lakehouse.source;
 
 import com.typesafe.config.ConfigUtil;
 import dev.lakehouse.source.SourceCatalog.Catalog;
+import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.source.SourceCatalog.Column;
 import dev.lakehouse.source.SourceCatalog.ForeignKey;
 import dev.lakehouse.source.SourceCatalog.Kind;
@@ -284,14 +285,14 @@ public final class Discovery {
             + hocon(c.name()) + ", lookback = a number of versions.");
   }
 
-  /** Columns Spark/Delta cannot store as named get a silver name; columns equal ignoring case are noted. */
+  /** Columns silver cannot name as the source does get a silver name; columns equal ignoring case are noted. */
   private static Map<String, String> renames(Relation relation, List<String> notes) {
     Map<String, String> renames = new LinkedHashMap<>();
     Set<String> taken = new HashSet<>();
-    relation.columns().stream().filter(c -> !unstorable(c.name()))
+    relation.columns().stream().filter(c -> !needsSilverName(c.name()))
         .forEach(c -> taken.add(c.name().toLowerCase(Locale.ROOT)));
     for (Column c : relation.columns()) {
-      if (unstorable(c.name())) {
+      if (needsSilverName(c.name())) {
         String base = snakeCase(c.name());
         base = base.isEmpty() ? "column_" + c.position() : Character.isLetter(base.charAt(0)) ? base : "c_" + base;
         String target = unique(truncate(base, MAX_NAME_LENGTH), taken);
@@ -299,11 +300,23 @@ public final class Discovery {
         renames.put(c.name(), target);
       }
     }
-    if (!renames.isEmpty()) {
-      notes.add("Delta holds the column names "
-          + String.join(", ", renames.keySet().stream().map(ConfigUtil::quoteString).toList())
+    List<String> mapped = renames.keySet().stream().filter(n -> !Identifiers.storable(n)).toList();
+    List<String> plain = renames.keySet().stream().filter(Identifiers::storable).toList();
+    if (!mapped.isEmpty()) {
+      notes.add("Delta holds the column names " + String.join(", ", mapped.stream().map(ConfigUtil::quoteString).toList())
           + " only with column mapping (they have spaces or ,;{}()=, tabs or newlines): bronze keeps them so,"
           + " and silver.rename gives each a plain name for silver and gold.");
+    }
+    if (!plain.isEmpty()) {
+      List<String> why = new ArrayList<>();
+      if (plain.stream().anyMatch(n -> n.contains("."))) {
+        why.add("Spark would read a dot as a struct field");
+      }
+      if (plain.stream().anyMatch(n -> n.contains("`"))) {
+        why.add("Delta's MERGE cannot parse a back-quote");
+      }
+      notes.add("Bronze keeps the column names " + String.join(", ", plain.stream().map(ConfigUtil::quoteString).toList())
+          + "; silver.rename gives each a plain name for silver and gold, where " + String.join(" and ", why) + ".");
     }
     Map<String, List<String>> byLowerCase = new TreeMap<>();
     relation.columns().forEach(c -> byLowerCase.computeIfAbsent(c.name().toLowerCase(Locale.ROOT),
@@ -314,8 +327,8 @@ public final class Discovery {
     return renames;
   }
 
-  static boolean unstorable(String columnName) {
-    return !dev.lakehouse.spec.Identifiers.storable(columnName);
+  static boolean needsSilverName(String columnName) {
+    return !Identifiers.plainColumn(columnName);
   }
 
   // ---------------------------------------------------------------------------------------------

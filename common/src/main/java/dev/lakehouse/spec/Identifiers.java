@@ -15,6 +15,15 @@ public final class Identifiers {
   /** Characters Delta cannot store in a column name without column mapping. */
   private static final Pattern DELTA_INVALID = Pattern.compile("[ ,;{}()\\n\\t=]");
 
+  /**
+   * Characters a silver or gold column name must not have: those above, a dot (Spark reads
+   * {@code a.b} as field b of a struct a wherever a column is named by a string) and a back-quote
+   * (Delta's MERGE with the change data feed on fails to parse such a name).
+   */
+  private static final Pattern SILVER_INVALID = Pattern.compile("[ ,;{}()\\n\\t=.`]");
+
+  private static final String SILVER_INVALID_TEXT = "space , ; { } ( ) = . ` tab or newline";
+
   private Identifiers() {}
 
   public static boolean isName(String name) {
@@ -42,25 +51,29 @@ public final class Identifiers {
     return !DELTA_INVALID.matcher(column).find();
   }
 
+  /** Whether silver and gold can name a column {@code column}: storable, and no dot or back-quote. */
+  public static boolean plainColumn(String column) {
+    return !SILVER_INVALID.matcher(column).find();
+  }
+
   /** Why a silver or gold table cannot hold a column of this name, or null when it can. */
   public static String columnProblem(String column) {
     if (column == null || column.isEmpty()) {
       return "a column name is required";
     }
-    if (!storable(column)) {
-      return "column '" + printable(column) + "' contains a character Delta tables cannot hold in a column name"
-          + " (space , ; { } ( ) = tab or newline)";
+    if (!plainColumn(column)) {
+      return "column '" + printable(column) + "' contains a character silver and gold column names cannot have ("
+          + SILVER_INVALID_TEXT + ")";
     }
     return null;
   }
 
   /** Why a source column, kept under {@code silverName} in silver, cannot be, or null when it can. */
   public static String silverNameProblem(String column, String silverName) {
-    if (storable(silverName)) {
+    if (plainColumn(silverName)) {
       return null;
     }
-    return "column '" + printable(column) + "' needs a silver name without space , ; { } ( ) = tab or newline,"
-        + " which Delta cannot hold in a column name (silver.rename { "
+    return "column '" + printable(column) + "' needs a silver name without " + SILVER_INVALID_TEXT + " (silver.rename { "
         + com.typesafe.config.ConfigUtil.quoteString(printable(column)) + " = new_name })";
   }
 

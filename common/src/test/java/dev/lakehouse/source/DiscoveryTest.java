@@ -77,7 +77,7 @@ class DiscoveryTest extends LakehouseTestBase {
         """
         CREATE SCHEMA odd;
         CREATE TABLE odd."Line Items" ("Line No" int NOT NULL, "Unit Price" numeric(10,2), "qty;x" int,
-                                       "Batch(1)" text, PRIMARY KEY ("Line No"));
+                                       "Batch(1)" text, "ship.to" text, "x`y" text, PRIMARY KEY ("Line No"));
         CREATE TABLE odd."LineItems" (id int PRIMARY KEY);
         CREATE TABLE odd.line_items (id int PRIMARY KEY, "LastModified" timestamptz NOT NULL,
                                      updated_at timestamptz);
@@ -415,9 +415,14 @@ class DiscoveryTest extends LakehouseTestBase {
         "say_hi", "say \"hi\""), sourceByName);
     // One schema: entries do not repeat it; source.schema holds it.
     assertFalse(config.hasPath("line_items.schema"));
-    // Columns Spark/Delta cannot store get silver names; key columns stay source names, quoted.
-    assertEquals(Map.of("Line No", "line_no", "Unit Price", "unit_price", "qty;x", "qty_x", "Batch(1)", "batch_1"),
+    // Columns Spark/Delta cannot store, or Spark reads as a struct field (a dot), or Delta's MERGE cannot
+    // parse (a back-quote), get silver names; key columns stay source names, quoted.
+    assertEquals(Map.of("Line No", "line_no", "Unit Price", "unit_price", "qty;x", "qty_x", "Batch(1)", "batch_1",
+            "ship.to", "ship_to", "x`y", "x_y"),
         config.getConfig("line_items_2.silver.rename").root().unwrapped());
+    assertTrue(String.join(" ", odd.table("line_items_2").orElseThrow().notes())
+        .contains("Bronze keeps the column names \"ship.to\", \"x`y\"; silver.rename gives each a plain name"),
+        odd.table("line_items_2").orElseThrow().notes().toString());
     assertEquals(List.of("Line No"), config.getStringList("line_items_2.primary-key"));
     // Quotes and a line break in names survive quoting, in values, keys and comments alike.
     assertEquals("Updated At", config.getString("say_hi.cursor"));
