@@ -13,6 +13,7 @@ import dev.lakehouse.control.Watermarks.Watermark;
 import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.spark.TableProperties;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.SourceSettings;
@@ -416,12 +417,8 @@ public final class BronzeLoader {
    * column a storable name (silver.rename).
    */
   private static void mapColumnNames(SparkSession spark, String path) {
-    String table = "delta." + Identifiers.quote(path);
-    List<Row> mode = spark.sql("SHOW TBLPROPERTIES " + table + " (" + Identifiers.literal(COLUMN_MAPPING) + ")")
-        .collectAsList();
-    if (mode.isEmpty() || !"name".equals(mode.get(0).getString(1))) {
-      LOG.info("bronze table {}: a source column name needs Delta's column mapping; enabling it", path);
-      spark.sql("ALTER TABLE " + table + " SET TBLPROPERTIES (" + Identifiers.literal(COLUMN_MAPPING) + " = 'name')");
+    if (!TableProperties.ensure(spark, path, COLUMN_MAPPING, "name")) {
+      LOG.info("bronze table {}: a source column name needs Delta's column mapping; enabled it", path);
     }
   }
 

@@ -110,14 +110,7 @@ public final class Scd2Merge {
    * before the feed was used gets it enabled now (and this answers false, once).
    */
   static boolean changeFeedFrom(SparkSession spark, String path, long version) {
-    // The table's properties from its log (DESCRIBE DETAIL would compute the whole snapshot: a Spark job).
-    var properties = org.apache.spark.sql.delta.DeltaLog.forTable(spark, path)
-        .update(false, scala.Option.empty(), scala.Option.empty()).metadata().configuration();
-    if (!"true".equals(properties.getOrElse("delta.enableChangeDataFeed", () -> "false"))) {
-      spark.sql("ALTER TABLE delta.`" + path.replace("`", "``") + "` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)");
-      return false;
-    }
-    return true;
+    return dev.lakehouse.spark.TableProperties.ensure(spark, path, "delta.enableChangeDataFeed", "true");
   }
 
   public boolean exists() {
