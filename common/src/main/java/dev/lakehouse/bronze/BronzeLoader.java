@@ -544,12 +544,13 @@ public final class BronzeLoader {
     return column;
   }
 
-  private static void checkColumnNames(TableSpec table, String qualified, List<SourceColumn> columns) {
+  /** Source columns bronze can land side by side with its own (query and log mode alike). */
+  static void checkColumnNames(TableSpec table, String qualified, List<SourceColumn> columns) {
     Set<String> seen = new java.util.HashSet<>();
     for (SourceColumn column : columns) {
-      if (column.name().startsWith("_")) {
-        throw new LakehouseException(qualified + ": column " + column.name() + " starts with _, which bronze and"
-            + " silver reserve for their own columns; read the table through a view that renames it");
+      String problem = Identifiers.sourceColumnProblem(column.name());
+      if (problem != null) {
+        throw new LakehouseException(qualified + ": " + problem);
       }
       if (!seen.add(column.name().toLowerCase(java.util.Locale.ROOT))) {
         throw new LakehouseException(qualified + ": two columns are named " + column.name()
@@ -622,7 +623,7 @@ public final class BronzeLoader {
       }
     }
     Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
-    List<String> dropped = landed.keySet().stream().filter(name -> !name.startsWith("_") && !present.contains(name))
+    List<String> dropped = landed.keySet().stream().filter(name -> !Identifiers.ownColumn(name) && !present.contains(name))
         .toList();
     if (dropped.isEmpty()) {
       return null;

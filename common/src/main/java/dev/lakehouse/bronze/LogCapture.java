@@ -463,6 +463,7 @@ public final class LogCapture {
 
     /** The table's columns now, and bronze's row shape for them. */
     void columns(List<SourceColumn> now) {
+      BronzeLoader.checkColumnNames(table, schema + "." + table.sourceTable(), now);
       StructType shape = new StructType();
       for (SourceColumn column : now) {
         shape = shape.add(new StructField(column.name(), column.dataType(), true, org.apache.spark.sql.types.Metadata.empty()));

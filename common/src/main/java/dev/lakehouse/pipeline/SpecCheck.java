@@ -98,7 +98,10 @@ public final class SpecCheck {
     columns.forEach(c -> byName.put(c.name(), c));
     int before = problems.size();
     for (SourceColumn column : columns) {
-      String problem = Identifiers.silverNameProblem(column.name(), table.conform().silverName(column.name()));
+      String problem = Identifiers.sourceColumnProblem(column.name());
+      if (problem == null) {
+        problem = Identifiers.silverNameProblem(column.name(), table.conform().silverName(column.name()));
+      }
       if (problem != null) {
         problems.add(where + ": " + qualified + ": " + problem);
       }
@@ -156,7 +159,7 @@ public final class SpecCheck {
     for (String name : names) {
       if (!present.contains(name)) {
         problems.add(where + ": no column " + name + " in " + table + "; its columns are "
-            + present.stream().filter(c -> !c.startsWith("_")).toList());
+            + present.stream().filter(c -> !Identifiers.ownColumn(c)).toList());
       }
     }
   }

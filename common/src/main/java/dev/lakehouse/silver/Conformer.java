@@ -73,7 +73,7 @@ public final class Conformer {
       present.remove(column);
     }
     for (String column : present) {
-      String problem = column.startsWith("_") ? null : Identifiers.silverNameProblem(column, column);
+      String problem = Identifiers.ownColumn(column) ? null : Identifiers.silverNameProblem(column, column);
       if (problem != null) {
         throw new LakehouseException("lakehouse.tables." + table + ": " + problem);
       }
@@ -145,7 +145,7 @@ public final class Conformer {
 
   private LakehouseException missing(String setting, String column, List<String> columns) {
     return new LakehouseException("lakehouse.tables." + table + ".silver." + setting + ": no column " + column
-        + " in " + table + "; its columns are " + columns.stream().filter(c -> !c.startsWith("_")).toList());
+        + " in " + table + "; its columns are " + columns.stream().filter(c -> !Identifiers.ownColumn(c)).toList());
   }
 
   private static List<String> concat(List<String> a, List<String> b) {

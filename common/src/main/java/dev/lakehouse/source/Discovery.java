@@ -315,9 +315,16 @@ public final class Discovery {
       if (plain.stream().anyMatch(n -> n.contains("`"))) {
         why.add("Delta's MERGE cannot parse a back-quote");
       }
+      if (plain.stream().anyMatch(n -> n.startsWith("_"))) {
+        why.add("a leading _ marks the lakehouse's own columns");
+      }
       notes.add("Bronze keeps the column names " + String.join(", ", plain.stream().map(ConfigUtil::quoteString).toList())
-          + "; silver.rename gives each a plain name for silver and gold, where " + String.join(" and ", why) + ".");
+          + "; silver.rename gives each a plain name for silver and gold, where "
+          + (why.size() == 1 ? why.get(0) : String.join(", ", why.subList(0, why.size() - 1)) + " and " + why.get(why.size() - 1))
+          + ".");
     }
+    relation.columns().stream().map(c -> Identifiers.sourceColumnProblem(c.name())).filter(java.util.Objects::nonNull)
+        .forEach(problem -> notes.add("Bronze stops on this table: " + problem + " (source-table = the view)."));
     Map<String, List<String>> byLowerCase = new TreeMap<>();
     relation.columns().forEach(c -> byLowerCase.computeIfAbsent(c.name().toLowerCase(Locale.ROOT),
         k -> new ArrayList<>()).add(c.name()));
@@ -328,7 +335,7 @@ public final class Discovery {
   }
 
   static boolean needsSilverName(String columnName) {
-    return !Identifiers.plainColumn(columnName);
+    return !Identifiers.plainColumn(columnName) || columnName.startsWith("_");
   }
 
   // ---------------------------------------------------------------------------------------------

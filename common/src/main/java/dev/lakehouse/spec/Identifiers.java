@@ -1,5 +1,7 @@
 package dev.lakehouse.spec;
 
+import java.util.List;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -23,6 +25,25 @@ public final class Identifiers {
   private static final Pattern SILVER_INVALID = Pattern.compile("[ ,;{}()\\n\\t=.`]");
 
   private static final String SILVER_INVALID_TEXT = "space , ; { } ( ) = . ` tab or newline";
+
+  /**
+   * Every name the lakehouse gives a column of its own, in bronze, silver, gold, quarantine and
+   * the steps between them (including Delta's change feed columns). A source column may start
+   * with {@code _} ({@code _synced}, {@code _fivetran_synced}); it may not be one of these, or a
+   * step would take it for its own. Silver names never start with {@code _}: from silver on, the
+   * prefix alone tells the lakehouse's columns apart. {@code IdentifiersTest} checks that every
+   * such name in the engine's source is listed here.
+   */
+  private static final java.util.Set<String> OWN = java.util.Set.of(
+      "_batch_id", "_ingested_at", "_source", "_op", "_row_hash", "_row_key", "_row_copy", "_lsn", "_seq",
+      "_commit_time", "_unchanged", "_updated_at", "_is_deleted", "_deleted_at", "_versions_in_batch", "_rank",
+      "_log_rank", "_landed_hash", "_state", "_state_hash", "_change_time", "_observed_at", "_in_source", "_gone",
+      "_exists", "_key", "_change", "_sk", "_run_id", "_failed_rules", "_rejected_values", "_quarantined",
+      "_quarantined_at", "_change_type", "_commit_version", "_commit_timestamp");
+
+  /** Prefixes of columns the lakehouse derives from another column's name or a counter. */
+  private static final List<String> OWN_PREFIXES = List.of(
+      "_prev_", "_left_", "_before_", "_cast_failed_", "_dq_parent_", "_scd2_", "_pit_", "_dim_", "_t_", "_k_");
 
   private Identifiers() {}
 
@@ -51,6 +72,21 @@ public final class Identifiers {
     return !DELTA_INVALID.matcher(column).find();
   }
 
+  /** Whether {@code column} is (or could be) one of the lakehouse's own columns; Spark compares names ignoring case. */
+  public static boolean ownColumn(String column) {
+    String lower = column.toLowerCase(Locale.ROOT);
+    return OWN.contains(lower) || OWN_PREFIXES.stream().anyMatch(lower::startsWith);
+  }
+
+  /** Why bronze cannot land a source column of this name, or null when it can. */
+  public static String sourceColumnProblem(String column) {
+    if (ownColumn(column)) {
+      return "column " + printable(column) + " has a name the lakehouse uses for a column of its own; read the table"
+          + " through a view that renames it";
+    }
+    return null;
+  }
+
   /** Whether silver and gold can name a column {@code column}: storable, and no dot or back-quote. */
   public static boolean plainColumn(String column) {
     return !SILVER_INVALID.matcher(column).find();
@@ -70,10 +106,11 @@ public final class Identifiers {
 
   /** Why a source column, kept under {@code silverName} in silver, cannot be, or null when it can. */
   public static String silverNameProblem(String column, String silverName) {
-    if (plainColumn(silverName)) {
+    if (plainColumn(silverName) && !silverName.startsWith("_")) {
       return null;
     }
-    return "column '" + printable(column) + "' needs a silver name without " + SILVER_INVALID_TEXT + " (silver.rename { "
+    return "column '" + printable(column) + "' needs a silver name without " + SILVER_INVALID_TEXT
+        + ", not starting with _ (silver.rename { "
         + com.typesafe.config.ConfigUtil.quoteString(printable(column)) + " = new_name })";
   }
 

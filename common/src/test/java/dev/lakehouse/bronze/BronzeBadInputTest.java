@@ -100,6 +100,19 @@ class BronzeBadInputTest extends EngineTestBase {
   }
 
   @Test
+  void aSourceColumnNamedLikeOneOfTheLakehousesOwnIsRefusedInOneLine() {
+    sourceExecute("CREATE TABLE clash (id int PRIMARY KEY, _op text, _synced int)", "INSERT INTO clash VALUES (1, 'x', 1)");
+    LakehouseSpec spec = spec("clash", """
+        tables.clash { primary-key = [id], silver.rename { _synced = synced, _op = op } }""");
+    String problem = "column _op has a name the lakehouse uses for a column of its own; read the table through a view"
+        + " that renames it";
+    SpecException e = assertThrows(SpecException.class, () -> run(spec, Stage.BRONZE));
+    assertEquals(List.of("lakehouse.tables.clash: public.clash: " + problem), e.problems());
+    assertEquals("\"public\".\"clash\": " + problem, load(spec, "clash").error(), "bronze says the same");
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("clash")));
+  }
+
+  @Test
   void aNullKeyFailsItsTableInOneLineAndCommitsNothing() {
     sourceExecute(
         "CREATE TABLE nullkey (region text, code int, v text, updated_at timestamptz NOT NULL DEFAULT now())",

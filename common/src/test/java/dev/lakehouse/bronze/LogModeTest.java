@@ -49,8 +49,10 @@ class LogModeTest extends LakehouseTestBase {
         "CREATE SCHEMA lab",
         // "Serial No": a name Delta holds only with column mapping; bronze keeps it, silver renames it.
         // "notes.text", TOASTed: a name Spark would read as a struct field unless every step quotes it.
+        // _rev: a leading _ that is not one of the lakehouse's own names; silver renames it.
         "CREATE TABLE lab.devices (device_id bigint PRIMARY KEY, name text NOT NULL, firmware text,"
-            + " \"notes.text\" text, price money, \"Serial No\" text, updated_at timestamptz NOT NULL DEFAULT now())",
+            + " \"notes.text\" text, price money, \"Serial No\" text, _rev int DEFAULT 1,"
+            + " updated_at timestamptz NOT NULL DEFAULT now())",
         "ALTER TABLE lab.devices ALTER COLUMN \"notes.text\" SET STORAGE EXTERNAL",
         "INSERT INTO lab.devices (device_id, name, firmware, \"Serial No\") SELECT i, 'device ' || i, '1.0', 'SN-' || i"
             + " FROM generate_series(1, 50) i");
@@ -62,7 +64,7 @@ class LogModeTest extends LakehouseTestBase {
           source { url = "%s", user = postgres, schema = lab }
           spark.conf { "spark.sql.shuffle.partitions" = "2" }
           log { publication = %s, slot = %s, trigger = 500ms, gold-trigger = 2s }
-          tables.devices { primary-key = [device_id], mode = log, silver.rename { "Serial No" = serial_no, "notes.text" = notes } }
+          tables.devices { primary-key = [device_id], mode = log, silver.rename { "Serial No" = serial_no, "notes.text" = notes, _rev = rev } }
           gold.dimensions.device { source = devices, natural-key = [device_id], tracked = [name, firmware] }
           %s
         }""".formatted(root, urlOf(db), slot, slot, more))).spec();
@@ -93,7 +95,7 @@ class LogModeTest extends LakehouseTestBase {
       assertSilverEqualsTheSource(f);
 
       executeIn(f.db(),
-          "UPDATE lab.devices SET firmware = '1.1', \"Serial No\" = 'SN-7b' WHERE device_id = 7",
+          "UPDATE lab.devices SET firmware = '1.1', \"Serial No\" = 'SN-7b', _rev = 2 WHERE device_id = 7",
           "UPDATE lab.devices SET firmware = '1.2' WHERE device_id = 7",
           "DELETE FROM lab.devices WHERE device_id = 7",
           "INSERT INTO lab.devices (device_id, name, firmware) VALUES (51, 'device 51', '2.0')",

@@ -106,9 +106,9 @@ class SilverConformTest extends EngineTestBase {
     executeIn(db,
         "CREATE SCHEMA shop",
         "CREATE TABLE shop.\"Line Items\" (\"Line No\" int PRIMARY KEY, \"Unit Price\" numeric(10,2),"
-            + " \"qty;x\" int, \"ship.to\" text, \"note`s\" text, \"Updated At\" timestamptz NOT NULL)",
-        "INSERT INTO shop.\"Line Items\" VALUES (1, 1.50, 3, 'a.1', 'n1', '2026-06-01 09:00+00'),"
-            + " (2, 2.25, 1, 'b.2', 'n2', '2026-06-01 10:00+00')",
+            + " \"qty;x\" int, \"ship.to\" text, \"note`s\" text, _synced int, \"Updated At\" timestamptz NOT NULL)",
+        "INSERT INTO shop.\"Line Items\" VALUES (1, 1.50, 3, 'a.1', 'n1', 1, '2026-06-01 09:00+00'),"
+            + " (2, 2.25, 1, 'b.2', 'n2', 1, '2026-06-01 10:00+00')",
         "CREATE TABLE shop.price_list (sku text PRIMARY KEY, list_price numeric(8,2) NOT NULL)",
         "INSERT INTO shop.price_list VALUES ('a', 10.00), ('b', 20.00)");
     String discovered;
@@ -131,26 +131,27 @@ class SilverConformTest extends EngineTestBase {
     String bronze = spec.paths().bronze("line_items");
     succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
 
-    assertEquals(List.of("Line No", "Unit Price", "qty;x", "ship.to", "note`s", "Updated At"),
-        Arrays.stream(spark.read().format("delta").load(bronze).columns()).filter(c -> !c.startsWith("_")).toList(),
+    assertEquals(List.of("Line No", "Unit Price", "qty;x", "ship.to", "note`s", "_synced", "Updated At"),
+        Arrays.stream(spark.read().format("delta").load(bronze).columns())
+            .filter(c -> !dev.lakehouse.spec.Identifiers.ownColumn(c)).toList(),
         "bronze keeps the source's names");
-    assertEquals(List.of(List.of(1, new BigDecimal("1.50"), 3, "a.1", "n1"), List.of(2, new BigDecimal("2.25"), 1, "b.2", "n2")),
-        sql("SELECT line_no, unit_price, qty_x, ship_to, note_s FROM delta.`%s` ORDER BY line_no",
-            spec.paths().silver("line_items")), "a dot or a back-quote: Spark and Delta's MERGE need plain names too");
+    assertEquals(List.of(List.of(1, new BigDecimal("1.50"), 3, "a.1", "n1", 1), List.of(2, new BigDecimal("2.25"), 1, "b.2", "n2", 1)),
+        sql("SELECT line_no, unit_price, qty_x, ship_to, note_s, synced FROM delta.`%s` ORDER BY line_no",
+            spec.paths().silver("line_items")), "a dot, a back-quote or a leading _: silver has plain names");
     assertEquals(List.of(List.of("a", new BigDecimal("10.00")), List.of("b", new BigDecimal("20.00"))),
         sql("SELECT sku, list_price FROM delta.`%s` ORDER BY sku", spec.paths().silver("price_list")));
 
     executeIn(db,
-        "UPDATE shop.\"Line Items\" SET \"Unit Price\" = 1.75, \"note`s\" = 'n1b', \"Updated At\" = '2026-06-02 09:00+00'"
-            + " WHERE \"Line No\" = 1",
-        "INSERT INTO shop.\"Line Items\" VALUES (3, 9.99, 2, 'c.3', NULL, '2026-06-02 09:30+00')",
+        "UPDATE shop.\"Line Items\" SET \"Unit Price\" = 1.75, \"note`s\" = 'n1b', _synced = 2,"
+            + " \"Updated At\" = '2026-06-02 09:00+00' WHERE \"Line No\" = 1",
+        "INSERT INTO shop.\"Line Items\" VALUES (3, 9.99, 2, 'c.3', NULL, 3, '2026-06-02 09:30+00')",
         "UPDATE shop.price_list SET list_price = 25.00 WHERE sku = 'b'",
         "DELETE FROM shop.price_list WHERE sku = 'a'");
     RunResult second = succeeded(run(spec, Stage.BRONZE, Stage.SILVER, Stage.RECONCILE));
     assertEquals(2L, outcome(second, Stage.BRONZE, "price_list").rowsWritten(), "a changed row and a delete marker");
-    assertEquals(List.of(List.of(1, new BigDecimal("1.75"), "n1b"), List.of(2, new BigDecimal("2.25"), "n2"),
-            Arrays.asList(3, new BigDecimal("9.99"), null)),
-        sql("SELECT line_no, unit_price, note_s FROM delta.`%s` ORDER BY line_no", spec.paths().silver("line_items")));
+    assertEquals(List.of(List.of(1, new BigDecimal("1.75"), "n1b", 2), List.of(2, new BigDecimal("2.25"), "n2", 1),
+            Arrays.asList(3, new BigDecimal("9.99"), null, 3)),
+        sql("SELECT line_no, unit_price, note_s, synced FROM delta.`%s` ORDER BY line_no", spec.paths().silver("line_items")));
     assertEquals(List.of(List.of("a", true), List.of("b", false)),
         sql("SELECT sku, _is_deleted FROM delta.`%s` ORDER BY sku", spec.paths().silver("price_list")));
 
@@ -164,7 +165,8 @@ class SilverConformTest extends EngineTestBase {
     long bronzeVersion = version(bronze);
     dev.lakehouse.spec.SpecException stopped = org.junit.jupiter.api.Assertions.assertThrows(
         dev.lakehouse.spec.SpecException.class, () -> run(spec, Stage.BRONZE, Stage.SILVER));
-    String needsName = "' needs a silver name without space , ; { } ( ) = . ` tab or newline (silver.rename { ";
+    String needsName = "' needs a silver name without space , ; { } ( ) = . ` tab or newline, not starting with _"
+        + " (silver.rename { ";
     assertEquals(List.of(
             "lakehouse.tables.line_items: shop.Line Items: column 'Gift (wrap)" + needsName + "\"Gift (wrap)\" = new_name })",
             "lakehouse.tables.price_list: shop.price_list: column 'Pack Size" + needsName + "\"Pack Size\" = new_name })"),

@@ -77,7 +77,8 @@ class DiscoveryTest extends LakehouseTestBase {
         """
         CREATE SCHEMA odd;
         CREATE TABLE odd."Line Items" ("Line No" int NOT NULL, "Unit Price" numeric(10,2), "qty;x" int,
-                                       "Batch(1)" text, "ship.to" text, "x`y" text, PRIMARY KEY ("Line No"));
+                                       "Batch(1)" text, "ship.to" text, "x`y" text, _synced int,
+                                       PRIMARY KEY ("Line No"));
         CREATE TABLE odd."LineItems" (id int PRIMARY KEY);
         CREATE TABLE odd.line_items (id int PRIMARY KEY, "LastModified" timestamptz NOT NULL,
                                      updated_at timestamptz);
@@ -418,10 +419,10 @@ class DiscoveryTest extends LakehouseTestBase {
     // Columns Spark/Delta cannot store, or Spark reads as a struct field (a dot), or Delta's MERGE cannot
     // parse (a back-quote), get silver names; key columns stay source names, quoted.
     assertEquals(Map.of("Line No", "line_no", "Unit Price", "unit_price", "qty;x", "qty_x", "Batch(1)", "batch_1",
-            "ship.to", "ship_to", "x`y", "x_y"),
+            "ship.to", "ship_to", "x`y", "x_y", "_synced", "synced"),
         config.getConfig("line_items_2.silver.rename").root().unwrapped());
     assertTrue(String.join(" ", odd.table("line_items_2").orElseThrow().notes())
-        .contains("Bronze keeps the column names \"ship.to\", \"x`y\"; silver.rename gives each a plain name"),
+        .contains("Bronze keeps the column names \"ship.to\", \"x`y\", \"_synced\"; silver.rename gives each a plain name"),
         odd.table("line_items_2").orElseThrow().notes().toString());
     assertEquals(List.of("Line No"), config.getStringList("line_items_2.primary-key"));
     // Quotes and a line break in names survive quoting, in values, keys and comments alike.

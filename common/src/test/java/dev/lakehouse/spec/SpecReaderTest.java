@@ -114,7 +114,7 @@ class SpecReaderTest {
     assertTrue(all.contains("lakehouse.sorce: unknown setting (did you mean source?)"), all);
     // Source names may be anything; the silver names of key and cursor columns must be storable.
     assertTrue(all.contains("lakehouse.tables.lines.primary-key: column 'Line No' needs a silver name without space"
-        + " , ; { } ( ) = . ` tab or newline (silver.rename { \"Line No\" = new_name })"), all);
+        + " , ; { } ( ) = . ` tab or newline, not starting with _ (silver.rename { \"Line No\" = new_name })"), all);
     assertFalse(all.contains("Part (A)"), all);
     assertTrue(all.contains("lakehouse.tables.lines.silver.rename: column 'updated at' contains a character silver and gold column names cannot have"), all);
     for (String problem : problems) {
