@@ -96,9 +96,11 @@ final class LogRows {
       filled = filled.join(before.select(beforeColumns.toArray(Column[]::new)), keys.toArray(String[]::new), "left");
     }
     for (String column : unchanged) {
-      Column previous = col(Identifiers.quote("_prev_" + column)).getField("v");
+      // Built from the source's name, which may hold a dot or a space: quoted wherever Spark parses it.
+      Column prev = col(Identifiers.quote("_prev_" + column));
+      Column previous = prev.getField("v");
       Column fallback = before == null ? previous
-          : when(col(Identifiers.quote("_prev_" + column)).isNull(), col(Identifiers.quote("_before_" + column))).otherwise(previous);
+          : when(prev.isNull(), col(Identifiers.quote("_before_" + column))).otherwise(previous);
       filled = filled.withColumn(column, when(col(Identifiers.quote("_left_" + column)), fallback)
           .otherwise(col(Identifiers.quote(column))))
           .drop("_prev_" + column, "_left_" + column);

@@ -2,13 +2,13 @@ package dev.lakehouse.source;
 
 import com.typesafe.config.ConfigUtil;
 import dev.lakehouse.source.SourceCatalog.Catalog;
-import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.source.SourceCatalog.Column;
 import dev.lakehouse.source.SourceCatalog.ForeignKey;
 import dev.lakehouse.source.SourceCatalog.Kind;
 import dev.lakehouse.source.SourceCatalog.Relation;
 import dev.lakehouse.source.SourceCatalog.ReplicaIdentity;
 import dev.lakehouse.source.SourceCatalog.UniqueIndex;
+import dev.lakehouse.spec.Identifiers;
 import java.text.Normalizer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
