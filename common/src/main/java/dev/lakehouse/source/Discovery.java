@@ -289,10 +289,10 @@ public final class Discovery {
   private static Map<String, String> renames(Relation relation, List<String> notes) {
     Map<String, String> renames = new LinkedHashMap<>();
     Set<String> taken = new HashSet<>();
-    relation.columns().stream().filter(c -> !needsSilverName(c.name()))
+    relation.columns().stream().filter(c -> Identifiers.plainSilverName(c.name()))
         .forEach(c -> taken.add(c.name().toLowerCase(Locale.ROOT)));
     for (Column c : relation.columns()) {
-      if (needsSilverName(c.name())) {
+      if (!Identifiers.plainSilverName(c.name())) {
         String base = snakeCase(c.name());
         base = base.isEmpty() ? "column_" + c.position() : Character.isLetter(base.charAt(0)) ? base : "c_" + base;
         String target = unique(truncate(base, MAX_NAME_LENGTH), taken);
@@ -332,10 +332,6 @@ public final class Discovery {
         "Columns " + String.join(" and ", names.stream().map(Discovery::display).toList()) + " differ only in case:"
             + " Spark compares column names ignoring case, so one of them needs another name in the source."));
     return renames;
-  }
-
-  static boolean needsSilverName(String columnName) {
-    return !Identifiers.plainColumn(columnName) || columnName.startsWith("_");
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -104,9 +104,14 @@ public final class Identifiers {
     return null;
   }
 
+  /** Whether silver can hold a source column under this name: plain, and not starting with _ (the lakehouse's own). */
+  public static boolean plainSilverName(String name) {
+    return plainColumn(name) && !name.startsWith("_");
+  }
+
   /** Why a source column, kept under {@code silverName} in silver, cannot be, or null when it can. */
   public static String silverNameProblem(String column, String silverName) {
-    if (plainColumn(silverName) && !silverName.startsWith("_")) {
+    if (plainSilverName(silverName)) {
       return null;
     }
     return "column '" + printable(column) + "' needs a silver name without " + SILVER_INVALID_TEXT
