@@ -6,10 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lakehouse.spark.SessionSettings;
 import io.delta.tables.DeltaTable;
-import org.apache.spark.sql.delta.DeltaHistory;
-import org.apache.spark.sql.delta.DeltaLog;
-import org.apache.spark.sql.delta.DeltaOperations;
-import org.apache.spark.sql.delta.actions.Action;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,9 +16,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.DataFrameWriter;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.delta.DeltaHistoryManager$;
+import org.apache.spark.sql.delta.DeltaLog;
+import org.apache.spark.sql.delta.DeltaOperations;
+import org.apache.spark.sql.delta.actions.Action;
+import org.apache.spark.sql.delta.actions.CommitInfo;
+import org.apache.spark.sql.delta.util.FileNames;
 import org.apache.spark.sql.functions;
 
 /**
@@ -169,15 +175,31 @@ public final class Commits {
     if (!DeltaTable.isDeltaTable(spark, path)) {
       return Optional.empty();
     }
-    // Delta's history manager reads the last commit files directly: no Spark job for a few JSON lines.
-    var history = DeltaLog.forTable(spark, path).history().getHistory(scala.Option.apply((Object) HISTORY_DEPTH));
-    for (DeltaHistory entry : scala.jdk.javaapi.CollectionConverters.asJava(history)) {
-      if (entry.userMetadata().isEmpty() || entry.version().isEmpty()) {
+    // The commit files themselves, newest first, read here: Delta's history manager reads them
+    // in a Spark job (spark.range(...).mapPartitions), and a run asks this of every table it
+    // touches, so those jobs were a good part of a run with nothing new.
+    DeltaLog log = DeltaLog.forTable(spark, path);
+    long latest = log.update(false, scala.Option.empty(), scala.Option.empty()).version();
+    Configuration conf = log.newDeltaHadoopConf();
+    for (long version = latest; version >= 0 && version > latest - HISTORY_DEPTH; version--) {
+      scala.Option<CommitInfo> info;
+      try {
+        info = DeltaHistoryManager$.MODULE$.getCommitInfoOpt(log.store(), FileNames.unsafeDeltaFile(log.logPath(), version),
+            conf);
+      } catch (Exception e) {
+        if (e instanceof FileNotFoundException) {
+          // A commit file the log's clean-up already removed: nothing older is left to search.
+          break;
+        }
+        throw e instanceof RuntimeException runtime ? runtime
+            : new UncheckedIOException(new IOException("Cannot read the Delta log of " + path, e));
+      }
+      if (info.isEmpty() || info.get().userMetadata().isEmpty()) {
         continue;
       }
-      Map<String, String> metrics = entry.operationMetrics().isDefined()
-          ? scala.jdk.javaapi.CollectionConverters.asJava(entry.operationMetrics().get()) : Map.of();
-      Optional<Commit> commit = parse((Long) entry.version().get(), entry.userMetadata().get(), metrics);
+      Map<String, String> metrics = info.get().operationMetrics().isDefined()
+          ? scala.jdk.javaapi.CollectionConverters.asJava(info.get().operationMetrics().get()) : Map.of();
+      Optional<Commit> commit = parse(version, info.get().userMetadata().get(), metrics);
       if (commit.isPresent() && (layer == null || layer.equals(commit.get().layer()))) {
         return commit;
       }
