@@ -548,13 +548,13 @@ public final class BronzeLoader {
   static void checkColumnNames(TableSpec table, String qualified, List<SourceColumn> columns) {
     Set<String> seen = new java.util.HashSet<>();
     for (SourceColumn column : columns) {
-      String problem = Identifiers.sourceColumnProblem(column.name());
+      String problem = Identifiers.sourceColumnProblem(column.name(), table.log());
       if (problem != null) {
         throw new LakehouseException(qualified + ": " + problem);
       }
       if (!seen.add(column.name().toLowerCase(java.util.Locale.ROOT))) {
         throw new LakehouseException(qualified + ": two columns are named " + column.name()
-            + " ignoring case, which Spark cannot tell apart; read the table through a view that renames one");
+            + " ignoring case, which Spark cannot tell apart; " + Identifiers.renameInSource(table.log(), "one"));
       }
     }
     if (table.keyless() && columns.isEmpty()) {

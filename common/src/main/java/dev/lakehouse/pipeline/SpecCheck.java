@@ -98,7 +98,7 @@ public final class SpecCheck {
     columns.forEach(c -> byName.put(c.name(), c));
     int before = problems.size();
     for (SourceColumn column : columns) {
-      String problem = Identifiers.sourceColumnProblem(column.name());
+      String problem = Identifiers.sourceColumnProblem(column.name(), table.log());
       if (problem == null) {
         problem = Identifiers.silverNameProblem(column.name(), table.conform().silverName(column.name()));
       }

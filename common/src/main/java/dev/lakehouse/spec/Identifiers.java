@@ -80,11 +80,25 @@ public final class Identifiers {
 
   /** Why bronze cannot land a source column of this name, or null when it can. */
   public static String sourceColumnProblem(String column) {
+    return sourceColumnProblem(column, false);
+  }
+
+  /** As {@link #sourceColumnProblem(String)}, for a table read from the log ({@code log}) or by query. */
+  public static String sourceColumnProblem(String column, boolean log) {
     if (ownColumn(column)) {
-      return "column " + printable(column) + " has a name the lakehouse uses for a column of its own; read the table"
-          + " through a view that renames it";
+      return "column " + printable(column) + " has a name the lakehouse uses for a column of its own; "
+          + renameInSource(log, "it");
     }
     return null;
+  }
+
+  /**
+   * What to do about a source column name bronze cannot take: a view that renames it, except for a
+   * table in mode = log, whose changes come from a publication, which holds tables, never views.
+   */
+  public static String renameInSource(boolean log, String column) {
+    return log ? "rename " + column + " in the source (a table in mode = log is published as it is, and a view cannot be)"
+        : "read the table through a view that renames " + column;
   }
 
   /** Whether silver and gold can name a column {@code column}: storable, and no dot or back-quote. */

@@ -110,6 +110,15 @@ class BronzeBadInputTest extends EngineTestBase {
     assertEquals(List.of("lakehouse.tables.clash: public.clash: " + problem), e.problems());
     assertEquals("\"public\".\"clash\": " + problem, load(spec, "clash").error(), "bronze says the same");
     assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("clash")));
+
+    // Read from the log, the table is published as it is: a view is no way round there.
+    LakehouseSpec logged = spec("clash-log", """
+        tables.clash { primary-key = [id], mode = log, silver.rename { _synced = synced, _op = op } }""");
+    SpecException fromLog = assertThrows(SpecException.class, () -> run(logged, Stage.BRONZE));
+    assertTrue(fromLog.problems().contains("lakehouse.tables.clash: public.clash: column _op has a name the lakehouse"
+        + " uses for a column of its own; rename it in the source (a table in mode = log is published as it is, and a"
+        + " view cannot be)"), fromLog.problems().toString());
+    assertFalse(DeltaTable.isDeltaTable(spark, logged.paths().bronze("clash")));
   }
 
   @Test
