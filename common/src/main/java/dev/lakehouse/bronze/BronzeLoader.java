@@ -554,7 +554,7 @@ public final class BronzeLoader {
       }
       if (!seen.add(column.name().toLowerCase(java.util.Locale.ROOT))) {
         throw new LakehouseException(qualified + ": two columns are named " + column.name()
-            + " ignoring case, which Spark cannot tell apart; " + Identifiers.renameInSource(table.log(), "one"));
+            + " ignoring case, which Spark cannot tell apart; " + Identifiers.renameAdvice(table.log(), "one"));
       }
     }
     if (table.keyless() && columns.isEmpty()) {

@@ -182,17 +182,9 @@ public final class Commits {
     long latest = log.update(false, scala.Option.empty(), scala.Option.empty()).version();
     Configuration conf = log.newDeltaHadoopConf();
     for (long version = latest; version >= 0 && version > latest - HISTORY_DEPTH; version--) {
-      scala.Option<CommitInfo> info;
-      try {
-        info = DeltaHistoryManager$.MODULE$.getCommitInfoOpt(log.store(), FileNames.unsafeDeltaFile(log.logPath(), version),
-            conf);
-      } catch (Exception e) {
-        if (e instanceof FileNotFoundException) {
-          // A commit file the log's clean-up already removed: nothing older is left to search.
-          break;
-        }
-        throw e instanceof RuntimeException runtime ? runtime
-            : new UncheckedIOException(new IOException("Cannot read the Delta log of " + path, e));
+      scala.Option<CommitInfo> info = commitInfo(log, conf, version, path);
+      if (info == null) {
+        break;
       }
       if (info.isEmpty() || info.get().userMetadata().isEmpty()) {
         continue;
@@ -205,6 +197,23 @@ public final class Commits {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * One commit's information, or null when the log's clean-up already removed its file (nothing
+   * older is left to search then).
+   */
+  private static scala.Option<CommitInfo> commitInfo(DeltaLog log, Configuration conf, long version, String path) {
+    try {
+      return DeltaHistoryManager$.MODULE$.getCommitInfoOpt(log.store(), FileNames.unsafeDeltaFile(log.logPath(), version),
+          conf);
+    } catch (Exception e) { // Scala declares no checked exceptions, yet throws them
+      if (e instanceof FileNotFoundException) {
+        return null;
+      }
+      throw e instanceof RuntimeException runtime ? runtime
+          : new UncheckedIOException(new IOException("Cannot read the Delta log of " + path, e));
+    }
   }
 
   /** The batch the table's last tagged commit holds or applied; 0 for a new or untagged table. */

@@ -87,7 +87,7 @@ public final class Identifiers {
   public static String sourceColumnProblem(String column, boolean log) {
     if (ownColumn(column)) {
       return "column " + printable(column) + " has a name the lakehouse uses for a column of its own; "
-          + renameInSource(log, "it");
+          + renameAdvice(log, "it");
     }
     return null;
   }
@@ -96,7 +96,7 @@ public final class Identifiers {
    * What to do about a source column name bronze cannot take: a view that renames it, except for a
    * table in mode = log, whose changes come from a publication, which holds tables, never views.
    */
-  public static String renameInSource(boolean log, String column) {
+  public static String renameAdvice(boolean log, String column) {
     return log ? "rename " + column + " in the source (a table in mode = log is published as it is, and a view cannot be)"
         : "read the table through a view that renames " + column;
   }
