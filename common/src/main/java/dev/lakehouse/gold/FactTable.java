@@ -124,7 +124,7 @@ final class FactTable {
         }
         touched = grain.get();
         touchedCount = touched.count();
-        rows = rows.join(joinable(touched, touchedCount), spec.grain().toArray(String[]::new), "left_semi");
+        rows = matching(spec.grain().toArray(String[]::new), touched, touchedCount).apply(rows);
       }
       rows = Cached.materialize(rows, persisted);
       if (touched != null) {
@@ -221,18 +221,7 @@ final class FactTable {
       Dataset<Row> values = Cached.materialize(inputs.silver().changes(by.table(), from, to)
           .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
           .where(col(Identifiers.quote(by.column())).isNotNull()).distinct(), persisted);
-      long count = values.count();
-      UnaryOperator<Dataset<Row>> touchedIn;
-      if (count <= IN_LIST_ROWS) {
-        // As a filter on the column, not a join: Spark carries a filter through the query's joins
-        // to every table joined on that column and prunes their scans before any shuffle, which
-        // it does not do for a semi-join. (A table joined on another column is still read whole.)
-        Column in = col(Identifiers.quote(by.column())).isin(values.collectAsList().stream().map(r -> r.get(0)).toArray());
-        touchedIn = table -> table.where(in);
-      } else {
-        Dataset<Row> side = joinable(values, count);
-        touchedIn = table -> table.join(side, new String[] {by.column()}, "left_semi");
-      }
+      UnaryOperator<Dataset<Row>> touchedIn = matching(new String[] {by.column()}, values, values.count());
       touched.add(touchedIn.apply(rows).select(grain));
       if (storedColumns.contains(by.column())) {
         touched.add(touchedIn.apply(stored).select(grain));
@@ -242,8 +231,8 @@ final class FactTable {
       DimensionSpec dimension = dimensions.get(ref.dimension());
       Optional<Dataset<Row>> members = changedMembers(dimension, consumed);
       if (members.isPresent()) {
-        Dataset<Row> keys = small(members.get().toDF(ref.key().toArray(String[]::new)), persisted);
-        touched.add(rows.join(keys, ref.key().toArray(String[]::new), "left_semi").select(grain));
+        Dataset<Row> keys = Cached.materialize(members.get().toDF(ref.key().toArray(String[]::new)), persisted);
+        touched.add(matching(ref.key().toArray(String[]::new), keys, keys.count()).apply(rows).select(grain));
       }
     }
     if (touched.isEmpty()) {
@@ -262,14 +251,22 @@ final class FactTable {
   }
 
   /**
-   * A change-sized side of a semi join, materialized once and broadcast when small: the large side
-   * (the query's rows, the stored facts) is then scanned once and never shuffled, so the cost of an
-   * incremental run follows the size of the change. Spark cannot know the size of a change feed in
-   * advance, so without the hint it would sort and shuffle the whole table.
+   * Keeps the rows of a table whose {@code columns} hold a row of {@code values} ({@code count}
+   * rows, named as the columns). A few values of one column become a filter on that column, not a
+   * join: Spark carries a filter through the query's joins to every table joined on that column
+   * and prunes their scans before any shuffle, which it does not do for a semi-join (a table joined
+   * on another column is still read whole). More values, or a key of several columns, are a
+   * semi-join whose change-sized side is broadcast while small: the large side (the query's rows,
+   * the stored facts) is then scanned once and never shuffled. Spark cannot know the size of a
+   * change feed in advance, so without the hint it would sort and shuffle the whole table.
    */
-  private static Dataset<Row> small(Dataset<Row> rows, List<Dataset<Row>> persisted) {
-    Dataset<Row> held = Cached.materialize(rows, persisted);
-    return joinable(held, held.count());
+  private static UnaryOperator<Dataset<Row>> matching(String[] columns, Dataset<Row> values, long count) {
+    if (columns.length == 1 && count <= IN_LIST_ROWS) {
+      Column in = col(Identifiers.quote(columns[0])).isin(values.collectAsList().stream().map(r -> r.get(0)).toArray());
+      return table -> table.where(in);
+    }
+    Dataset<Row> side = joinable(values, count);
+    return table -> table.join(side, columns, "left_semi");
   }
 
   /**
@@ -331,7 +328,7 @@ final class FactTable {
   private Result rebuild(String path, Dataset<Row> facts, Commits.Tag tag) {
     Commits.tag(facts.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
         .option(DeletionVectors.PROPERTY, DeletionVectors.forMergedTable(spark)), tag).save(path);
-    long rows = spark.read().format("delta").load(path).count();
+    long rows = Commits.last(spark, path).map(c -> c.metric("numOutputRows")).orElse(0L);
     return new Result(spec.name(), rows, 0, 0);
   }
 
