@@ -138,6 +138,11 @@ class MeteringExampleTest extends LakehouseTestBase {
     PgText.assertSameLines(sourceRows(db, resource("expected-mart.sql")),
         rows(spark.read().format("delta").load(spec.paths().gold("mart_daily_net_kwh_by_region")).collectAsList()),
         "mart " + when);
+    assertEquals(List.of(), rows(spark.sql(String.format("(SELECT region, sum(readings), sum(net_kwh) FROM delta.`%s`"
+        + " GROUP BY region) EXCEPT ALL (SELECT * FROM delta.`%s`)", spec.paths().gold("mart_daily_net_kwh_by_region"),
+        spec.paths().gold("mart_net_kwh_by_region"))).collectAsList()), "the mart over a mart " + when);
+    assertEquals(count("SELECT count(DISTINCT region) FROM delta.`%s`", spec.paths().gold("mart_daily_net_kwh_by_region")),
+        count("SELECT count(*) FROM delta.`%s`", spec.paths().gold("mart_net_kwh_by_region")), "the mart over a mart " + when);
     for (DimensionSpec dimension : spec.gold().dimensions().values()) {
       assertEquals(List.of(), Scd2Invariants.check(spark, spec.paths().gold(dimension.table()), Scd2Spec.of(dimension)),
           dimension.table() + " " + when);
@@ -157,7 +162,7 @@ class MeteringExampleTest extends LakehouseTestBase {
     for (String gold : List.of("dim_meter", "dim_substation", "fact_meter_readings")) {
       expected.put(spec.paths().gold(gold), "true");
     }
-    for (String gold : List.of("dim_date", "mart_daily_net_kwh_by_region")) {
+    for (String gold : List.of("dim_date", "mart_daily_net_kwh_by_region", "mart_net_kwh_by_region")) {
       expected.put(spec.paths().gold(gold), null);
     }
     try (Stream<Path> control = Files.list(Path.of(spec.paths().layer(LakehousePaths.CONTROL)))) {
@@ -180,7 +185,7 @@ class MeteringExampleTest extends LakehouseTestBase {
       versions.put("silver." + table.name(), Commits.version(spark, spec.paths().silver(table.name())).orElse(-1));
     }
     for (String gold : List.of("dim_meter", "dim_substation", "dim_date", "fact_meter_readings",
-        "mart_daily_net_kwh_by_region")) {
+        "mart_daily_net_kwh_by_region", "mart_net_kwh_by_region")) {
       versions.put("gold." + gold, Commits.version(spark, spec.paths().gold(gold)).orElse(-1));
     }
     return versions;
