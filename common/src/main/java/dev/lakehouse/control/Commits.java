@@ -221,6 +221,11 @@ public final class Commits {
     return last(spark, path).map(Commit::batch).orElse(0L);
   }
 
+  /** The rows the table's last tagged commit wrote, from its metrics; 0 for a new or untagged table. */
+  public static long rowsWritten(SparkSession spark, String path) {
+    return last(spark, path).map(c -> c.metric("numOutputRows")).orElse(0L);
+  }
+
   /** The table's current version, if it is a Delta table. */
   public static OptionalLong version(SparkSession spark, String path) {
     if (!DeltaTable.isDeltaTable(spark, path)) {

@@ -328,7 +328,7 @@ final class FactTable {
   private Result rebuild(String path, Dataset<Row> facts, Commits.Tag tag) {
     Commits.tag(facts.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
         .option(DeletionVectors.PROPERTY, DeletionVectors.forMergedTable(spark)), tag).save(path);
-    long rows = Commits.last(spark, path).map(c -> c.metric("numOutputRows")).orElse(0L);
+    long rows = Commits.rowsWritten(spark, path);
     return new Result(spec.name(), rows, 0, 0);
   }
 

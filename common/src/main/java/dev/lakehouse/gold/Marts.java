@@ -74,7 +74,7 @@ final class Marts {
       Commits.tag(rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true"),
           Commits.Tag.of(GoldInputs.LAYER, mart.name(), 0, runId).with(positions)).save(paths.gold(mart.name()));
       // The rows written, from the commit's own metrics: counting the mart again is a Spark job.
-      return Commits.last(spark, paths.gold(mart.name())).map(c -> c.metric("numOutputRows")).orElse(0L);
+      return Commits.rowsWritten(spark, paths.gold(mart.name()));
     } finally {
       views.forEach(v -> spark.catalog().dropTempView(v));
     }

@@ -366,7 +366,7 @@ public final class SilverLoader {
       insert.add(lit(null).cast(DataTypes.TimestampType).as(DELETED_AT));
       Commits.tag(upserts.select(insert.toArray(Column[]::new)).write().format("delta").mode("append"),
           Commits.Tag.idempotent(JOB, table.name(), available, runId)).save(silverPath);
-      long inserted = Commits.last(spark, silverPath).map(c -> c.metric("numOutputRows")).orElse(0L);
+      long inserted = Commits.rowsWritten(spark, silverPath);
       return new Counts(inserted, 0, 0);
     }
     Dataset<Row> target = spark.read().format("delta").load(silverPath);
