@@ -14,6 +14,7 @@ import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
 import dev.lakehouse.spark.TableProperties;
+import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.SourceSettings;
@@ -42,6 +43,7 @@ import org.apache.spark.sql.Observation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -400,14 +402,42 @@ public final class BronzeLoader {
       if (unstorable) {
         writer = writer.option(COLUMN_MAPPING, "name");
       }
-    } else if (unstorable) {
-      mapColumnNames(rows.sparkSession(), path);
+    } else {
+      if (unstorable) {
+        mapColumnNames(rows.sparkSession(), path);
+      }
+      followTypes(rows, table, path);
     }
     for (String column : nearlyDistinctColumns(table)) {
       // Parquet would build a dictionary for these and abandon it once it outgrows a page.
       writer = writer.option("parquet.enable.dictionary#" + column, "false");
     }
     Commits.tag(writer, tag).save(path);
+  }
+
+  /**
+   * Rows of a column whose source type was widened (int to bigint) widen bronze's column first;
+   * another change of type stops the table here, before anything is written. Query mode checked
+   * this against the source already; the log learns a column's type only from its messages.
+   */
+  private static void followTypes(Dataset<Row> rows, TableSpec table, String path) {
+    SparkSession spark = rows.sparkSession();
+    StructType stored = spark.read().format("delta").load(path).schema();
+    for (var field : rows.schema().fields()) {
+      if (!stored.getFieldIndex(field.name()).isDefined()) {
+        continue;
+      }
+      var before = stored.apply(field.name()).dataType();
+      if (!before.equals(field.dataType()) && !TypeWidening.widens(before, field.dataType())) {
+        throw new LakehouseException("Column " + field.name() + " of " + table.name() + " changed type from "
+            + before.simpleString() + " to " + field.dataType().simpleString() + "; bronze." + table.name()
+            + " is left untouched (" + TypeWidening.TAKEN + ")");
+      }
+    }
+    List<String> widened = TypeWidening.follow(spark, path, stored, rows.schema());
+    if (!widened.isEmpty()) {
+      LOG.warn("bronze {}: column types widened, {}", table.name(), String.join(", ", widened));
+    }
   }
 
   /**
@@ -611,16 +641,23 @@ public final class BronzeLoader {
    */
   private String checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
     Map<String, org.apache.spark.sql.types.DataType> landed = new LinkedHashMap<>();
-    for (var field : spark.read().format("delta").load(path).schema().fields()) {
+    StructType landedSchema = spark.read().format("delta").load(path).schema();
+    for (var field : landedSchema.fields()) {
       landed.put(field.name(), field.dataType());
     }
+    StructType incoming = new StructType();
     for (SourceColumn column : columns) {
       var before = landed.get(column.name());
-      if (before != null && !before.equals(column.dataType())) {
+      if (before != null && !before.equals(column.dataType()) && !TypeWidening.widens(before, column.dataType())) {
         throw new LakehouseException("Column " + column.name() + " of " + qualified + " changed type from "
             + before.simpleString() + " to " + column.dataType().simpleString() + "; bronze." + table.name()
-            + " is left untouched (migrate it, or rename the source column)");
+            + " is left untouched (" + TypeWidening.TAKEN + ")");
       }
+      incoming = incoming.add(column.name(), column.dataType());
+    }
+    List<String> widened = TypeWidening.follow(spark, path, landedSchema, incoming);
+    if (!widened.isEmpty()) {
+      LOG.warn("bronze {}: source column types widened, {}", table.name(), String.join(", ", widened));
     }
     Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
     List<String> dropped = landed.keySet().stream().filter(name -> !Identifiers.ownColumn(name) && !present.contains(name))

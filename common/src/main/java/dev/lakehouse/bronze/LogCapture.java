@@ -19,6 +19,7 @@ import dev.lakehouse.source.replication.Relation;
 import dev.lakehouse.source.replication.ReplicationEndpoint;
 import dev.lakehouse.source.replication.ReplicationEvent;
 import dev.lakehouse.source.replication.ReplicationSlot;
+import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.LogSettings;
 import dev.lakehouse.spec.SourceSettings;
@@ -454,6 +455,11 @@ public final class LogCapture {
     /** The log position its watermark records. */
     long position;
 
+    /** The table's shape as the log last described it (null until its first relation message). */
+    Relation relation;
+    /** Counts the shapes a batch has spilled rows of: each shape is spilled apart from the others. */
+    int shape;
+
     TableState(TableSpec table, String schema, Watermark recorded) {
       this.table = table;
       this.schema = schema;
@@ -535,22 +541,28 @@ public final class LogCapture {
 
     /** A table's shape changed in the log: the next rows follow the new columns. */
     void reshape(TableState state, Relation relation) {
+      Relation described = state.relation;
+      state.relation = relation;
       List<String> names = relation.columns().stream().map(Relation.Column::name).toList();
       List<String> known = state.columns.stream().map(SourceColumn::name).toList();
-      if (names.equals(known)) {
+      // The first description in a session matches the catalog the columns were read from; a
+      // later one with other types is an ALTER COLUMN ... TYPE while capturing.
+      if (names.equals(known) && (described == null || types(described).equals(types(relation)))) {
         return;
       }
       // Rows so far keep their shape: spilled before the new columns arrive.
       spillTable(state);
+      state.shape++;
       try (Connection connection = SourceDatabase.connect(source)) {
         List<SourceColumn> now = SourceColumns.discover(connection, state.schema, state.table.sourceTable(),
             state.table.asText());
         for (SourceColumn column : now) {
           state.columns.stream().filter(c -> c.name().equals(column.name())).findFirst().ifPresent(before -> {
-            if (!before.dataType().equals(column.dataType())) {
+            if (!before.dataType().equals(column.dataType())
+                && !TypeWidening.widens(before.dataType(), column.dataType())) {
               throw new LakehouseException("Column " + column.name() + " of " + state.table.name() + " changed type from "
                   + before.dataType().simpleString() + " to " + column.dataType().simpleString() + " in the log; bronze."
-                  + state.table.name() + " takes no more changes (migrate it, or rename the source column)");
+                  + state.table.name() + " takes no more changes (" + TypeWidening.TAKEN + ")");
             }
           });
         }
@@ -559,6 +571,10 @@ public final class LogCapture {
       } catch (SQLException e) {
         throw SourceDatabase.queryError("Cannot read the columns of " + state.table.name(), e);
       }
+    }
+
+    private static List<List<Integer>> types(Relation relation) {
+      return relation.columns().stream().map(c -> List.of(c.typeOid(), c.typeModifier())).toList();
     }
 
     private boolean keyChanged(TableState state, Relation relation, ReplicationEvent.Change change) {
@@ -620,7 +636,7 @@ public final class LogCapture {
         return;
       }
       spark.createDataFrame(buffered, schemas.get(state.table.name()))
-          .write().mode(SaveMode.Append).parquet(spill.resolve(state.table.name()).toString());
+          .write().mode(SaveMode.Append).parquet(spill.resolve(state.table.name()).resolve("shape-" + state.shape).toString());
       inMemory -= buffered.size();
       buffered.clear();
     }
@@ -633,8 +649,17 @@ public final class LogCapture {
       StructType schema = schemas.get(state.table.name());
       Dataset<Row> memory = spark.createDataFrame(rows.getOrDefault(state.table.name(), List.of()), schema);
       Path spilled = spill.resolve(state.table.name());
-      Dataset<Row> all = Files.exists(spilled)
-          ? spark.read().parquet(spilled.toString()).unionByName(memory, true) : memory;
+      Dataset<Row> all = memory;
+      if (Files.exists(spilled)) {
+        // One read per shape (a column added, or widened, mid-batch): one read would take one file's shape for all.
+        try (var shapes = Files.list(spilled)) {
+          for (Path shape : shapes.sorted().toList()) {
+            all = spark.read().parquet(shape.toString()).unionByName(all, true);
+          }
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
       return all.withColumn("_batch_id", lit(batchId))
           .withColumn("_ingested_at", lit(Timestamp.from(Instant.now())))
           .withColumn("_source", lit(source.label() + "." + state.schema + "." + state.table.sourceTable()));

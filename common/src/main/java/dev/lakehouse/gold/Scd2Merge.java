@@ -29,6 +29,7 @@ import static org.apache.spark.sql.functions.when;
 
 import dev.lakehouse.control.Commits;
 import dev.lakehouse.spark.DeletionVectors;
+import dev.lakehouse.spark.TypeWidening;
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -166,6 +167,12 @@ public final class Scd2Merge {
   public Scd2Result apply(Dataset<Row> changes, Optional<Commits.Tag> tag) {
     createIfMissing(changes.schema());
     boolean observed = Arrays.asList(changes.columns()).contains(Scd2Columns.OBSERVED_AT);
+    // A source column widened (int to bigint): the dimension's column follows before anything is cast to it.
+    StructType incoming = new StructType();
+    for (String column : keyAndAttributes()) {
+      incoming = incoming.add(Scd2Columns.field(changes.schema(), column));
+    }
+    TypeWidening.follow(spark, path, read().schema(), incoming);
     Dataset<Row> dimension = read();
     StructType dimensionSchema = dimension.schema();
     List<Column> inputColumns = new ArrayList<>();

@@ -3,6 +3,7 @@ package dev.lakehouse.quality;
 import static org.apache.spark.sql.functions.lit;
 
 import dev.lakehouse.control.Commits;
+import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.Identifiers;
 import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
@@ -35,7 +36,8 @@ public final class Quarantine {
   /** Appends the rows this table does not hold yet (same identity and bronze batch); returns how many. */
   public long hold(Dataset<Row> rows, List<String> identity, long batch, String runId) {
     Dataset<Row> fresh = rows;
-    if (DeltaTable.isDeltaTable(spark, path)) {
+    boolean exists = DeltaTable.isDeltaTable(spark, path);
+    if (exists) {
       List<String> on = new ArrayList<>(identity);
       on.add("_batch_id");
       Dataset<Row> held = spark.read().format("delta").load(path)
@@ -49,6 +51,10 @@ public final class Quarantine {
     try {
       long count = tagged.count();
       if (count > 0) {
+        if (exists) {
+          // A source column widened since the table was made (int to bigint): held rows follow it.
+          TypeWidening.follow(spark, path, spark.read().format("delta").load(path).schema(), tagged.schema());
+        }
         Commits.tag(tagged.write().format("delta").mode("append").option("mergeSchema", "true"),
             Commits.Tag.of(LAYER, table, batch, runId)).save(path);
       }

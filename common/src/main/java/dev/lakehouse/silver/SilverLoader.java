@@ -19,6 +19,7 @@ import dev.lakehouse.quality.Quality;
 import dev.lakehouse.quality.Quarantine;
 import dev.lakehouse.quality.Rule;
 import dev.lakehouse.spark.DeletionVectors;
+import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.TableGraph;
@@ -42,6 +43,7 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -446,7 +448,8 @@ public final class SilverLoader {
       return true;
     }
     Map<String, DataType> existing = new HashMap<>();
-    for (StructField field : spark.read().format("delta").load(silverPath).schema().fields()) {
+    StructType stored = spark.read().format("delta").load(silverPath).schema();
+    for (StructField field : stored.fields()) {
       existing.put(field.name(), field.dataType());
     }
     List<String> added = new ArrayList<>();
@@ -454,11 +457,15 @@ public final class SilverLoader {
       DataType current = existing.get(field.name());
       if (current == null) {
         added.add(Identifiers.quote(field.name()) + " " + field.dataType().sql());
-      } else if (!current.equals(field.dataType())) {
+      } else if (!current.equals(field.dataType()) && !TypeWidening.widens(current, field.dataType())) {
         throw new LakehouseException("Column " + field.name() + " of " + table.name() + " changed type from "
             + current.simpleString() + " to " + field.dataType().simpleString()
-            + "; silver." + table.name() + " is left untouched");
+            + "; silver." + table.name() + " is left untouched (" + TypeWidening.TAKEN + ")");
       }
+    }
+    List<String> widened = TypeWidening.follow(spark, silverPath, stored, new StructType(columns.toArray(StructField[]::new)));
+    if (!widened.isEmpty()) {
+      LOG.warn("silver {}: column types widened, {}", table.name(), String.join(", ", widened));
     }
     if (!added.isEmpty()) {
       spark.sql("ALTER TABLE delta.`" + silverPath.replace("`", "``") + "` ADD COLUMNS (" + String.join(", ", added) + ")");

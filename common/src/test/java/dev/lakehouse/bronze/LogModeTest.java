@@ -170,6 +170,26 @@ class LogModeTest extends LakehouseTestBase {
   }
 
   @Test
+  void aColumnWidenedWhileReadingFollowsIntoBronzeAndSilver() {
+    Fixture f = fixture("log-widened");
+    try {
+      succeeded(runAll(f.spec()));
+      // One batch holds rows of both shapes: the old ones are decoded as int, the later as bigint.
+      executeIn(f.db(), "UPDATE lab.devices SET _rev = 2 WHERE device_id = 1",
+          "ALTER TABLE lab.devices ALTER COLUMN _rev TYPE bigint",
+          "UPDATE lab.devices SET _rev = 5000000000 WHERE device_id = 2");
+      succeeded(runAll(f.spec()));
+      assertEquals("bigint", spark.read().format("delta").load(f.spec().paths().bronze("devices")).schema()
+          .apply("_rev").dataType().simpleString());
+      assertEquals(List.of(List.of(1L, 2L), List.of(2L, 5000000000L)), sql("SELECT device_id, _rev FROM delta.`%s`"
+          + " WHERE _op = 'U' ORDER BY device_id", f.spec().paths().bronze("devices")));
+      assertSilverEqualsTheSource(f);
+    } finally {
+      teardown(f);
+    }
+  }
+
+  @Test
   void theInitialCopyHandsOverToTheLogUnderConcurrentWrites() throws Exception {
     Fixture f = fixture("log-handover");
     AtomicBoolean writing = new AtomicBoolean(true);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lakehouse.pipeline.RunResult;
 import dev.lakehouse.pipeline.Stage;
+import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.testing.EngineTestBase;
 import java.util.Arrays;
@@ -59,9 +60,65 @@ class SilverSchemaDriftTest extends EngineTestBase {
     List<Long> versions = List.of(version(bronze), version(silver));
     RunResult retyped = run(spec, Stage.BRONZE, Stage.SILVER);
     assertEquals(List.of("bronze drift: Column qty of \"public\".\"drift\" changed type from int to string; bronze.drift"
-        + " is left untouched (migrate it, or rename the source column)"), retyped.failureLines());
+        + " is left untouched (" + TypeWidening.TAKEN + ")"), retyped.failureLines());
     assertEquals(versions, List.of(version(bronze), version(silver)), "nothing written to bronze or silver");
     assertEquals("up to date", outcome(retyped, Stage.SILVER, "drift").detail());
+  }
+
+  @Test
+  void aWidenedColumnFollowsThroughEveryLayerWithoutNewVersions() {
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE TABLE sites (id smallint PRIMARY KEY, code smallint, amount numeric(8,2),"
+            + " changed_at timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE visits (id int PRIMARY KEY, site_id smallint NOT NULL, qty int, at timestamptz NOT NULL)",
+        "INSERT INTO sites (id, code, amount) SELECT i, i * 10, i * 1.25 FROM generate_series(1, 4) i",
+        "INSERT INTO sites (id, code, amount) VALUES (9, 90, -1)",
+        "INSERT INTO visits SELECT i, 1 + i % 4, i, timestamptz '2025-01-01' + i * interval '1 hour'"
+            + " FROM generate_series(1, 8) i");
+    LakehouseSpec spec = specIn(db, "widened", """
+        tables.sites {
+          primary-key = [id], mode = incremental, cursor = changed_at
+          quality = [ { rule = range, column = amount, min = 0, action = quarantine } ]
+        }
+        tables.visits { primary-key = [id], mode = full }
+        gold.dimensions.site { source = sites, natural-key = [id], tracked = [code, amount] }
+        gold.facts.fact_visits {
+          grain = [id]
+          query = "SELECT id, site_id, qty, at FROM silver.visits"
+          dimensions = [ { dimension = site, key = [site_id], as-of = at } ]
+          touched-by = [ { table = visits, column = id } ]
+        }""");
+    succeeded(runAll(spec));
+    String dimension = spec.paths().gold(spec.gold().dimensions().get("site").table());
+    long versionsBefore = rows(dimension);
+
+    // The usual migration of a growing database: wider integers, a decimal with more digits.
+    executeIn(db,
+        "ALTER TABLE sites ALTER COLUMN id TYPE int, ALTER COLUMN code TYPE int, ALTER COLUMN amount TYPE numeric(12,2)",
+        "ALTER TABLE visits ALTER COLUMN site_id TYPE int, ALTER COLUMN qty TYPE bigint",
+        "UPDATE sites SET code = 70000, amount = 123456789.50, changed_at = now() WHERE id = 2",
+        "INSERT INTO sites (id, code, amount) VALUES (100000, 1, -2)",
+        "UPDATE visits SET qty = 5000000000 WHERE id = 3");
+    succeeded(runAll(spec));
+
+    for (String path : List.of(spec.paths().bronze("sites"), spec.paths().silver("sites"), dimension,
+        spec.paths().quarantine("sites"))) {
+      var schema = spark.read().format("delta").load(path).schema();
+      assertEquals(List.of("int", "int", "decimal(12,2)"), List.of(schema.apply("id").dataType().simpleString(),
+          schema.apply("code").dataType().simpleString(), schema.apply("amount").dataType().simpleString()), path);
+    }
+    assertEquals("bigint", spark.read().format("delta").load(spec.paths().silver("visits")).schema().apply("qty")
+        .dataType().simpleString());
+    assertEquals(versionsBefore + 1, rows(dimension),
+        "one new version, for the site that changed: widening alone changes no row's hash");
+    assertEquals(List.of(List.of(70000, new java.math.BigDecimal("123456789.50"))),
+        sql("SELECT code, amount FROM delta.`%s` WHERE id = 2 AND is_current", dimension));
+    assertEquals(List.of(List.of(5000000000L)),
+        sql("SELECT qty FROM delta.`%s` WHERE id = 3", spec.paths().gold("fact_visits")));
+    assertEquals(List.of(List.of(9), List.of(100000)),
+        sql("SELECT id FROM delta.`%s` ORDER BY id", spec.paths().quarantine("sites")),
+        "rows held before and after the widening");
   }
 
   /** Warnings of the lakehouse's loggers while open. */
