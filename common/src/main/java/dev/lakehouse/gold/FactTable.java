@@ -278,7 +278,7 @@ final class FactTable {
     long now = inputs.goldVersion(dimension.table());
     Column[] key = dimension.naturalKey().stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
     String dimensionPath = paths.gold(dimension.table());
-    if (resolvedAt == null || resolvedAt.isEmpty() || !Scd2Merge.changeFeedFrom(spark, dimensionPath, Long.parseLong(resolvedAt) + 1)) {
+    if (resolvedAt == null || resolvedAt.isEmpty() || !Scd2Merge.changeFeedOn(spark, dimensionPath)) {
       return Optional.of(spark.read().format("delta").load(dimensionPath).select(key).where(col(Identifiers.quote(
           dimension.naturalKey().get(0))).isNotNull()).distinct());
     }

@@ -107,10 +107,11 @@ public final class Scd2Merge {
   }
 
   /**
-   * Whether the table's change data feed can be read from {@code version} on. A dimension created
-   * before the feed was used gets it enabled now (and this answers false, once).
+   * Whether the table's change data feed is on, so a reader can take what changed after a version
+   * it has read. A dimension created before the feed was used gets it enabled now (and this
+   * answers false, once: that reader reads the dimension whole this time).
    */
-  static boolean changeFeedFrom(SparkSession spark, String path, long version) {
+  static boolean changeFeedOn(SparkSession spark, String path) {
     return dev.lakehouse.spark.TableProperties.ensure(spark, path, "delta.enableChangeDataFeed", "true");
   }
 
