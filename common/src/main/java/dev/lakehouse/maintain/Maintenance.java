@@ -173,10 +173,14 @@ public final class Maintenance {
     oldestVersion.forEach((input, version) -> {
       String[] parts = input.split("\\.", 2);
       String path = paths.table(parts[0], parts[1]);
-      if (!DeltaTable.isDeltaTable(spark, path)) {
+      java.util.OptionalLong latest = Commits.version(spark, path);
+      if (latest.isEmpty() || latest.getAsLong() < version) {
         return;
       }
-      List<Row> commit = DeltaTable.forPath(spark, path).history()
+      // Only the commits from there on: after months of hourly runs a table has thousands of
+      // commit files, and history() without a limit reads every one of them.
+      int newest = (int) Math.min(Integer.MAX_VALUE, latest.getAsLong() - version + 1);
+      List<Row> commit = DeltaTable.forPath(spark, path).history(newest)
           .where(functions.col("version").equalTo(version)).select("timestamp").collectAsList();
       if (!commit.isEmpty()) {
         needed.put(input, commit.get(0).getTimestamp(0).toInstant());
