@@ -78,7 +78,8 @@ public final class PgBinaryDecoder {
   private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   /** The advice every value error ends with. */
-  private static final String AS_TEXT = "list the column in as-text";
+  private static final String AS_TEXT = "list the column in as-text (on a table already landed that changes the"
+      + " column's type: read the table through a view that maps such values instead)";
 
   private final WireType[] types;
   /** Per column, its K_ constant. */

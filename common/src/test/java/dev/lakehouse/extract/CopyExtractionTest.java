@@ -318,13 +318,16 @@ class CopyExtractionTest extends LakehouseTestBase {
   void infinityAndNaNAreClearErrorsNamingTheColumn() {
     LakehouseException ts = failureOf(() -> extract("inf_ts").collectAsList());
     assertEquals("COPY partition 0 (row 2): column ts of public.inf_ts holds infinity, which a Spark timestamp"
-        + " cannot represent; list the column in as-text", ts.getMessage());
+        + " cannot represent; list the column in as-text (on a table already landed that changes the column's type:"
+        + " read the table through a view that maps such values instead)", ts.getMessage());
     LakehouseException date = failureOf(() -> extract("inf_date").collectAsList());
     assertEquals("COPY partition 0 (row 1): column d of public.inf_date holds -infinity, which a Spark date"
-        + " cannot represent; list the column in as-text", date.getMessage());
+        + " cannot represent; list the column in as-text (on a table already landed that changes the column's type:"
+        + " read the table through a view that maps such values instead)", date.getMessage());
     LakehouseException nan = failureOf(() -> extract("nan_num").collectAsList());
     assertEquals("COPY partition 0 (row 2): column n of public.nan_num holds NaN, which a Spark decimal"
-        + " cannot represent; list the column in as-text", nan.getMessage());
+        + " cannot represent; list the column in as-text (on a table already landed that changes the column's type:"
+        + " read the table through a view that maps such values instead)", nan.getMessage());
   }
 
   @Test
