@@ -42,8 +42,8 @@ class LogModeTest extends LakehouseTestBase {
     return fixture(name, "");
   }
 
-  /** As above, with {@code more} HOCON inside {@code lakehouse { }}. */
-  private static Fixture fixture(String name, String more) {
+  /** As above, with {@code more} HOCON inside {@code lakehouse { }}, and {@code statements} run on the source first. */
+  private static Fixture fixture(String name, String more, String... statements) {
     String db = cloneDatabase("template1");
     executeIn(db,
         "CREATE SCHEMA lab",
@@ -56,6 +56,9 @@ class LogModeTest extends LakehouseTestBase {
         "ALTER TABLE lab.devices ALTER COLUMN \"notes.text\" SET STORAGE EXTERNAL",
         "INSERT INTO lab.devices (device_id, name, firmware, \"Serial No\") SELECT i, 'device ' || i, '1.0', 'SN-' || i"
             + " FROM generate_series(1, 50) i");
+    if (statements.length > 0) {
+      executeIn(db, statements);
+    }
     String slot = "lh_test_" + SLOTS.incrementAndGet() + "_" + ProcessHandle.current().pid();
     Path root = lakehouseRoot.resolve(name);
     LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
@@ -184,6 +187,30 @@ class LogModeTest extends LakehouseTestBase {
       assertEquals(List.of(List.of(1L, 2L), List.of(2L, 5000000000L)), sql("SELECT device_id, _rev FROM delta.`%s`"
           + " WHERE _op = 'U' ORDER BY device_id", f.spec().paths().bronze("devices")));
       assertSilverEqualsTheSource(f);
+    } finally {
+      teardown(f);
+    }
+  }
+
+  @Test
+  void aPartitionedTableIsPublishedAndCapturedAsItsParent() {
+    Fixture f = fixture("log-partitioned", "tables.readings { primary-key = [id, at], mode = log }",
+        "CREATE TABLE lab.readings (id bigint, at timestamptz, value int, PRIMARY KEY (id, at))"
+            + " PARTITION BY RANGE (at)",
+        "CREATE TABLE lab.readings_1 PARTITION OF lab.readings FOR VALUES FROM ('2025-01-01') TO ('2025-02-01')",
+        "CREATE TABLE lab.readings_2 PARTITION OF lab.readings FOR VALUES FROM ('2025-02-01') TO ('2025-03-01')",
+        "INSERT INTO lab.readings SELECT i, timestamptz '2025-01-01' + i * interval '1 hour', i FROM generate_series(1, 100) i");
+    try {
+      succeeded(runAll(f.spec()));
+      // A row moving to the other partition, an update and a delete in each, an insert.
+      executeIn(f.db(), "UPDATE lab.readings SET at = at + interval '40 days' WHERE id = 1",
+          "UPDATE lab.readings SET value = -2 WHERE id IN (2, 99)",
+          "DELETE FROM lab.readings WHERE id IN (3, 98)",
+          "INSERT INTO lab.readings VALUES (1000, '2025-02-20', 7)");
+      succeeded(runAll(f.spec()));
+      PgText.assertSameLines(PgText.query(urlOf(f.db()), "SELECT id, at, value FROM lab.readings"),
+          PgText.lines(spark.read().format("delta").load(f.spec().paths().silver("readings"))
+              .where("NOT _is_deleted").select("id", "at", "value").collectAsList()), "silver.readings");
     } finally {
       teardown(f);
     }

@@ -28,6 +28,12 @@ public final class Publication {
   public enum Outcome { CREATED, ALTERED, UNCHANGED }
 
   private static final String ALL_ACTIONS = "insert, update, delete, truncate";
+  /**
+   * A partitioned table's changes are published as its own (the parent's name and columns), not
+   * as its partitions': the lakehouse names the parent, and a row moving between partitions stays
+   * one update. Without it the publication lists only the partitions.
+   */
+  private static final String SETTINGS = "publish = '" + ALL_ACTIONS + "', publish_via_partition_root = true";
 
   private Publication() {}
 
@@ -55,8 +61,7 @@ public final class Publication {
       String list = wanted.stream().map(TableName::sql).collect(Collectors.joining(", "));
       try (Statement s = connection.createStatement()) {
         if (current.isEmpty()) {
-          s.execute("CREATE PUBLICATION " + name + " FOR TABLE " + list
-              + " WITH (publish = '" + ALL_ACTIONS + "')");
+          s.execute("CREATE PUBLICATION " + name + " FOR TABLE " + list + " WITH (" + SETTINGS + ")");
           return Outcome.CREATED;
         }
         if (current.get().allTables()) {
@@ -69,7 +74,7 @@ public final class Publication {
           altered = true;
         }
         if (!current.get().publishesAll()) {
-          s.execute("ALTER PUBLICATION " + name + " SET (publish = '" + ALL_ACTIONS + "')");
+          s.execute("ALTER PUBLICATION " + name + " SET (" + SETTINGS + ")");
           altered = true;
         }
         return altered ? Outcome.ALTERED : Outcome.UNCHANGED;
@@ -111,7 +116,7 @@ public final class Publication {
     boolean allTables;
     boolean publishesAll;
     try (PreparedStatement p = connection.prepareStatement("""
-        SELECT puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate
+        SELECT puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate AND pubviaroot
         FROM pg_catalog.pg_publication WHERE pubname = ?""")) {
       p.setString(1, name);
       try (ResultSet rs = p.executeQuery()) {
