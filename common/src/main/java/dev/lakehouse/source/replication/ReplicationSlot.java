@@ -121,7 +121,8 @@ public final class ReplicationSlot implements AutoCloseable {
    * @param restartLsn the oldest WAL the slot still needs; the server keeps WAL from here on
    * @param confirmedFlushLsn the position the consumer last confirmed; a stream started without a
    *     position starts here
-   * @param retainedWalBytes WAL kept for the slot: current WAL position minus {@code restartLsn}
+   * @param retainedWalBytes WAL kept for the slot: the WAL written so far (its insert position, which
+   *     a commit without synchronous_commit does not wait to flush) minus {@code restartLsn}
    * @param lagBytes how far the consumer is behind: current WAL position minus {@code confirmedFlushLsn}
    * @param walStatus {@code reserved}, {@code extended}, {@code unreserved} or {@code lost} (WAL removed:
    *     the slot is unusable)
@@ -135,7 +136,7 @@ public final class ReplicationSlot implements AutoCloseable {
     Names.slot(name);
     try (PreparedStatement p = connection.prepareStatement("""
         WITH here AS (SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()
-                                  ELSE pg_catalog.pg_current_wal_lsn() END AS lsn)
+                                  ELSE pg_catalog.pg_current_wal_insert_lsn() END AS lsn)
         SELECT slot_name, plugin, database, active, active_pid, restart_lsn::text, confirmed_flush_lsn::text,
                COALESCE((here.lsn - restart_lsn)::bigint, 0), COALESCE((here.lsn - confirmed_flush_lsn)::bigint, 0),
                wal_status
