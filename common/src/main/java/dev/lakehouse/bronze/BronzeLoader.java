@@ -402,11 +402,8 @@ public final class BronzeLoader {
       if (unstorable) {
         writer = writer.option(COLUMN_MAPPING, "name");
       }
-    } else {
-      if (unstorable) {
-        mapColumnNames(rows.sparkSession(), path);
-      }
-      followTypes(rows, table, path);
+    } else if (unstorable) {
+      mapColumnNames(rows.sparkSession(), path);
     }
     for (String column : nearlyDistinctColumns(table)) {
       // Parquet would build a dictionary for these and abandon it once it outgrows a page.
@@ -416,28 +413,15 @@ public final class BronzeLoader {
   }
 
   /**
-   * Rows of a column whose source type was widened (int to bigint) widen bronze's column first;
-   * another change of type stops the table here, before anything is written. Query mode checked
-   * this against the source already; the log learns a column's type only from its messages.
+   * Log mode: rows of a column whose source type was widened (int to bigint) widen bronze's column
+   * first; another change of type stops the table here, before anything is written. Query mode
+   * checks this against the source before reading (checkSchemaDrift); the log learns a column's
+   * type only from its messages.
    */
-  private static void followTypes(Dataset<Row> rows, TableSpec table, String path) {
+  static void followTypes(Dataset<Row> rows, TableSpec table, String path) {
     SparkSession spark = rows.sparkSession();
-    StructType stored = spark.read().format("delta").load(path).schema();
-    for (var field : rows.schema().fields()) {
-      if (!stored.getFieldIndex(field.name()).isDefined()) {
-        continue;
-      }
-      var before = stored.apply(field.name()).dataType();
-      if (!before.equals(field.dataType()) && !TypeWidening.widens(before, field.dataType())) {
-        throw new LakehouseException("Column " + field.name() + " of " + table.name() + " changed type from "
-            + before.simpleString() + " to " + field.dataType().simpleString() + "; bronze." + table.name()
-            + " is left untouched (" + TypeWidening.TAKEN + ")");
-      }
-    }
-    List<String> widened = TypeWidening.follow(spark, path, stored, rows.schema());
-    if (!widened.isEmpty()) {
-      LOG.warn("bronze {}: column types widened, {}", table.name(), String.join(", ", widened));
-    }
+    TypeWidening.followOrStop(spark, path, spark.read().format("delta").load(path).schema(), rows.schema(),
+        table.name(), "bronze." + table.name());
   }
 
   /**
@@ -637,30 +621,18 @@ public final class BronzeLoader {
 
   /**
    * New source columns are added by the append (older rows read NULL); a dropped one stays in
-   * bronze, NULL from now on; a changed type stops the table before anything is written.
+   * bronze, NULL from now on; a widened type is followed, another change of type stops the table
+   * before anything is written (TypeWidening).
    */
   private String checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
-    Map<String, org.apache.spark.sql.types.DataType> landed = new LinkedHashMap<>();
-    StructType landedSchema = spark.read().format("delta").load(path).schema();
-    for (var field : landedSchema.fields()) {
-      landed.put(field.name(), field.dataType());
-    }
+    StructType landed = spark.read().format("delta").load(path).schema();
     StructType incoming = new StructType();
     for (SourceColumn column : columns) {
-      var before = landed.get(column.name());
-      if (before != null && !before.equals(column.dataType()) && !TypeWidening.widens(before, column.dataType())) {
-        throw new LakehouseException("Column " + column.name() + " of " + qualified + " changed type from "
-            + before.simpleString() + " to " + column.dataType().simpleString() + "; bronze." + table.name()
-            + " is left untouched (" + TypeWidening.TAKEN + ")");
-      }
       incoming = incoming.add(column.name(), column.dataType());
     }
-    List<String> widened = TypeWidening.follow(spark, path, landedSchema, incoming);
-    if (!widened.isEmpty()) {
-      LOG.warn("bronze {}: source column types widened, {}", table.name(), String.join(", ", widened));
-    }
+    TypeWidening.followOrStop(spark, path, landed, incoming, qualified, "bronze." + table.name());
     Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
-    List<String> dropped = landed.keySet().stream().filter(name -> !Identifiers.ownColumn(name) && !present.contains(name))
+    List<String> dropped = Arrays.stream(landed.fieldNames()).filter(name -> !Identifiers.ownColumn(name) && !present.contains(name))
         .toList();
     if (dropped.isEmpty()) {
       return null;

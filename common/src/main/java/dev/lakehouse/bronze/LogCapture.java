@@ -346,8 +346,12 @@ public final class LogCapture {
           // here: the one writer holds the lock, and a restart first reads the last commit's batch
           // and position (recover), so a landed batch is never landed again.
           String path = paths.bronze(state.table.name());
+          boolean create = !DeltaTable.isDeltaTable(spark, path);
+          if (!create) {
+            BronzeLoader.followTypes(landing, state.table, path);
+          }
           BronzeLoader.append(landing, state.table, Commits.Tag.of(BronzeLoader.JOB, state.table.name(), batchId, runId)
-              .with(Map.of(LOG_END, Long.toString(position.asLong()))), !DeltaTable.isDeltaTable(spark, path), path);
+              .with(Map.of(LOG_END, Long.toString(position.asLong()))), create, path);
           state.batchId = batchId;
           results.add(new BronzeLoader.TableResult(state.table.name(), batchId, rows, rows,
               Optional.of(new CursorValue.IntegerValue(position.asLong())), RunLog.Status.SUCCEEDED, null));

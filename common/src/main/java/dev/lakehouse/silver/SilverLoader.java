@@ -28,7 +28,6 @@ import io.delta.tables.DeltaTable;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +39,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -447,25 +445,14 @@ public final class SilverLoader {
           .execute();
       return true;
     }
-    Map<String, DataType> existing = new HashMap<>();
     StructType stored = spark.read().format("delta").load(silverPath).schema();
-    for (StructField field : stored.fields()) {
-      existing.put(field.name(), field.dataType());
-    }
+    TypeWidening.followOrStop(spark, silverPath, stored, new StructType(columns.toArray(StructField[]::new)),
+        table.name(), "silver." + table.name());
     List<String> added = new ArrayList<>();
     for (StructField field : columns) {
-      DataType current = existing.get(field.name());
-      if (current == null) {
+      if (!stored.getFieldIndex(field.name()).isDefined()) {
         added.add(Identifiers.quote(field.name()) + " " + field.dataType().sql());
-      } else if (!current.equals(field.dataType()) && !TypeWidening.widens(current, field.dataType())) {
-        throw new LakehouseException("Column " + field.name() + " of " + table.name() + " changed type from "
-            + current.simpleString() + " to " + field.dataType().simpleString()
-            + "; silver." + table.name() + " is left untouched (" + TypeWidening.TAKEN + ")");
       }
-    }
-    List<String> widened = TypeWidening.follow(spark, silverPath, stored, new StructType(columns.toArray(StructField[]::new)));
-    if (!widened.isEmpty()) {
-      LOG.warn("silver {}: column types widened, {}", table.name(), String.join(", ", widened));
     }
     if (!added.isEmpty()) {
       spark.sql("ALTER TABLE delta.`" + silverPath.replace("`", "``") + "` ADD COLUMNS (" + String.join(", ", added) + ")");

@@ -1,5 +1,6 @@
 package dev.lakehouse.spark;
 
+import dev.lakehouse.LakehouseException;
 import dev.lakehouse.spec.Identifiers;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,6 +15,8 @@ import org.apache.spark.sql.types.LongType;
 import org.apache.spark.sql.types.ShortType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A source column whose type was widened ({@code ALTER COLUMN id TYPE bigint}, {@code numeric(10,2)}
@@ -27,6 +30,8 @@ import org.apache.spark.sql.types.StructType;
  * the table before anything is written: each layer says so where it finds one.
  */
 public final class TypeWidening {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TypeWidening.class);
 
   /** The Delta table property that allows widening a column's type in place. */
   static final String PROPERTY = "delta.enableTypeWidening";
@@ -65,6 +70,33 @@ public final class TypeWidening {
       return 3;
     }
     return type instanceof LongType ? 4 : 0;
+  }
+
+  /**
+   * Makes the Delta table at {@code path} (holding {@code current}) ready for rows of
+   * {@code incoming}: a column whose type {@code incoming} widens is widened in place; any other
+   * change of a column's type stops here, before anything is written, naming the column.
+   *
+   * @param of what the columns belong to, for the message (a source table, a lakehouse table)
+   * @param table the lakehouse table at {@code path}, for the messages ({@code bronze.orders})
+   */
+  public static void followOrStop(SparkSession spark, String path, StructType current, StructType incoming, String of,
+                                  String table) {
+    for (StructField field : incoming.fields()) {
+      if (!current.getFieldIndex(field.name()).isDefined()) {
+        continue;
+      }
+      DataType before = current.apply(field.name()).dataType();
+      if (!before.equals(field.dataType()) && !widens(before, field.dataType())) {
+        throw new LakehouseException("Column " + field.name() + " of " + of + " changed type from "
+            + before.simpleString() + " to " + field.dataType().simpleString() + "; " + table + " is left untouched ("
+            + TAKEN + ")");
+      }
+    }
+    List<String> widened = follow(spark, path, current, incoming);
+    if (!widened.isEmpty()) {
+      LOG.warn("{}: column types widened, {}", table, String.join(", ", widened));
+    }
   }
 
   /**
