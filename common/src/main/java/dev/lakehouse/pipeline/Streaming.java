@@ -7,6 +7,7 @@ import dev.lakehouse.control.LakehouseLock;
 import dev.lakehouse.control.RunId;
 import dev.lakehouse.control.RunLog;
 import dev.lakehouse.maintain.Maintenance;
+import dev.lakehouse.spark.LakehouseSpark;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.spec.TableSpec;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,7 +74,9 @@ public final class Streaming {
     try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), "stream", spec.lockLease(),
         lakehouse.spark().sessionState().newHadoopConf())) {
       pipeline.check(spec.tables());
-      Lakehouse applying = lakehouse.withSession(lakehouse.spark().newSession());
+      SparkSession session = lakehouse.spark().newSession();
+      LakehouseSpark.boundBroadcasts(session);
+      Lakehouse applying = lakehouse.withSession(session);
       Pipeline applier = new Pipeline(applying);
       Thread apply = new Thread(() -> {
         long seenBatches = -1;

@@ -2,7 +2,9 @@ package dev.lakehouse.spark;
 
 import dev.lakehouse.spec.SparkSettings;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.apache.spark.network.util.JavaUtils;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +42,10 @@ public final class LakehouseSpark {
     // Explicit lakehouse.spark.conf entries win over the ones derived above.
     sparkConf.forEach(builder::config);
     SparkSession spark = builder.getOrCreate();
+    long bound = boundBroadcasts(spark);
+    if (bound > 0) {
+      LOG.info("Joins broadcast a table of up to {} KB, half of spark.driver.maxResultSize", bound >> 10);
+    }
     // An existing session (spark-submit, Zeppelin) may have been built without our settings.
     spark.conf().set("spark.sql.session.timeZone", "UTC");
     // Its Hadoop configuration is fixed, but session settings reach every Hadoop configuration
@@ -50,6 +56,36 @@ public final class LakehouseSpark {
       }
     });
     return spark;
+  }
+
+  /**
+   * Spark broadcasts a join's side of up to {@code spark.sql.autoBroadcastJoinThreshold} (10 MB
+   * unless set) and collects it through the driver first, where {@code spark.driver.maxResultSize}
+   * bounds what may arrive: with a result limit under twice the threshold, a join with a small
+   * table fails the stage. The threshold (and its adaptive counterpart, when set) comes down to
+   * half the limit, as {@link MergeSource}'s own broadcasts do. New sessions of the application
+   * start from Spark's defaults, so each one made for part of a stage is bounded too.
+   *
+   * @return the threshold now in force when it was lowered, else 0
+   */
+  public static long boundBroadcasts(SparkSession spark) {
+    long maxResult = spark.sparkContext().getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
+    if (maxResult <= 0) {
+      return 0;
+    }
+    long limit = maxResult / 2;
+    long lowered = 0;
+    for (String key : List.of("spark.sql.autoBroadcastJoinThreshold", "spark.sql.adaptive.autoBroadcastJoinThreshold")) {
+      String value = spark.conf().getOption(key).getOrElse(() -> null);
+      if (value == null || value.isBlank() || value.trim().startsWith("-")) {
+        continue; // unset (the adaptive one then follows the other), or broadcasts are off
+      }
+      if (JavaUtils.byteStringAsBytes(value.trim()) > limit) {
+        spark.conf().set(key, Long.toString(limit));
+        lowered = limit;
+      }
+    }
+    return lowered;
   }
 
   /**

@@ -40,6 +40,7 @@ public final class Parallel {
         futures.add(pool.submit(() -> {
           SparkSession session = spark.newSession();
           CodeGeneration.carry(spark, session);
+          LakehouseSpark.boundBroadcasts(session);
           SparkSession.setActiveSession(session);
           session.sparkContext().setLocalProperty("spark.scheduler.pool", Thread.currentThread().getName());
           try {

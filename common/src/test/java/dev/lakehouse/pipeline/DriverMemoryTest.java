@@ -16,17 +16,19 @@ import org.junit.jupiter.api.Test;
 /**
  * No stage brings data to the driver in proportion to a table's size: the whole pipeline (bronze,
  * silver, reconcile, an SCD2 dimension, a configured fact with an as-of key and a date, a mart)
- * runs in a child JVM whose {@code spark.driver.maxResultSize} is 8 MB, on a source whose fact
- * table alone is about twice that; then again after updates and deletes. A control child that
- * does collect the table fails on the same limit, so the limit is really in force.
+ * runs in a child JVM whose {@code spark.driver.maxResultSize} is 1 MB (Spark's least), on a
+ * source whose fact table alone is about twice that and whose silver table is four times that;
+ * then again after updates and deletes. A control child that does collect the table fails on the
+ * same limit, so the limit is really in force. The first load's MERGE sources are few rows but
+ * more bytes than half the limit, so a broadcast judged by rows alone would fail here too.
  */
 class DriverMemoryTest extends EngineTestBase {
 
-  private static final int EVENTS = 160_000;
-  private static final int SITES = 20_000;
+  private static final int EVENTS = 32_000;
+  private static final int SITES = 4_000;
 
   @Test
-  void thePipelineRunsWithAnEightMegabyteDriverResultLimit() throws Exception {
+  void thePipelineRunsWithAOneMegabyteDriverResultLimit() throws Exception {
     String db = cloneDatabase("template1");
     executeIn(db,
         "CREATE SCHEMA mem",
@@ -49,7 +51,7 @@ class DriverMemoryTest extends EngineTestBase {
           spark {
             master = "local[2]"
             conf {
-              "spark.driver.maxResultSize" = "8m"
+              "spark.driver.maxResultSize" = "1m"
               "spark.sql.shuffle.partitions" = "4"
               "spark.ui.enabled" = "false"
               "spark.driver.host" = "127.0.0.1"
