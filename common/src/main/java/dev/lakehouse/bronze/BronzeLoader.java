@@ -183,7 +183,8 @@ public final class BronzeLoader {
         rs.next();
         snapshot = rs.getString(1);
       }
-      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(),
+          !table.log());
       String keyList = "(" + table.primaryKey().stream().map(SourceDatabase::ident).collect(Collectors.joining(", ")) + ")";
       List<String> selects = new ArrayList<>();
       for (int from = 0; from < keys.size(); from += 1000) {
@@ -290,7 +291,8 @@ public final class BronzeLoader {
         snapshot = logSnapshot.map(LogSnapshot::id).orElse(rs.getString(1));
         now = rs.getTimestamp(2);
       }
-      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(),
+          !table.log());
       Map<String, SourceColumn> byName = new LinkedHashMap<>();
       columns.forEach(c -> byName.put(c.name(), c));
       checkColumnNames(table, qualified, columns);

@@ -171,7 +171,7 @@ public final class LogCapture {
         String schema = SourceDatabase.schemaOf(connection, source, table);
         byName.put(schema + "." + table.sourceTable(), table);
         TableState state = new TableState(table, schema, recorded.get(table.name()));
-        state.columns(SourceColumns.discover(connection, schema, table.sourceTable(), table.asText()));
+        state.columns(SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(), false));
         state.skipBefore = landedUntil(table);
         states.put(table.name(), state);
       }
@@ -559,7 +559,7 @@ public final class LogCapture {
       state.shape++;
       try (Connection connection = SourceDatabase.connect(source)) {
         List<SourceColumn> now = SourceColumns.discover(connection, state.schema, state.table.sourceTable(),
-            state.table.asText());
+            state.table.asText(), false);
         for (SourceColumn column : now) {
           state.columns.stream().filter(c -> c.name().equals(column.name())).findFirst().ifPresent(before -> {
             if (!before.dataType().equals(column.dataType())

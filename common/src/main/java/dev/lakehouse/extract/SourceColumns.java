@@ -22,6 +22,10 @@ import org.apache.spark.sql.types.StructType;
 /** Reads a source table's columns from pg_catalog and decides how each one is extracted. */
 public final class SourceColumns {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SourceColumns.class);
+  /** Tables whose left-out generated columns were named already: once per process is enough. */
+  private static final Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /** Spark's widest decimal; an unconstrained numeric gets this many digits, 18 after the point. */
   private static final int MAX_PRECISION = 38;
   private static final int UNCONSTRAINED_SCALE = 18;
@@ -36,9 +40,10 @@ public final class SourceColumns {
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p', 'v', 'm', 'f')""";
 
+  /** %s: whether the column is generated (attgenerated exists from PostgreSQL 12 on). */
   private static final String COLUMNS = """
       SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull,
-             t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, t.typlen, t.typcategory
+             t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, t.typlen, t.typcategory, %s
       FROM pg_catalog.pg_attribute a
       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
@@ -55,22 +60,39 @@ public final class SourceColumns {
     return discover(connection, schema, table, Set.of());
   }
 
+  /** As {@link #discover(Connection, String, String, Set)}, for a table read as a query (every column). */
+  public static List<SourceColumn> discover(Connection connection, String schema, String table, Set<String> asText) {
+    return discover(connection, schema, table, asText, true);
+  }
+
   /**
    * The columns of {@code schema.table} in declaration order; those named in {@code asText} are
    * read as PostgreSQL's text form of their values (a string column), whatever their type. Naming
    * a column the table does not have is an error.
+   *
+   * <p>Without {@code generated}, the table's generated columns are left out, with a warning: a
+   * table read from the log lands only what the log carries, and pgoutput leaves generated
+   * columns out of every change. Read from the initial copy and then missing from each change,
+   * such a column would turn NULL in silver at a row's first update.
    */
-  public static List<SourceColumn> discover(Connection connection, String schema, String table, Set<String> asText) {
+  public static List<SourceColumn> discover(Connection connection, String schema, String table, Set<String> asText,
+                                            boolean generated) {
     String where = schema + "." + table;
     try {
       long relationId = relationId(connection, schema, table);
       List<SourceColumn> columns = new ArrayList<>();
-      try (PreparedStatement s = connection.prepareStatement(COLUMNS);
+      List<String> leftOut = new ArrayList<>();
+      String isGenerated = connection.getMetaData().getDatabaseMajorVersion() >= 12 ? "a.attgenerated <> ''" : "false";
+      try (PreparedStatement s = connection.prepareStatement(COLUMNS.formatted(isGenerated));
            PreparedStatement types = connection.prepareStatement(TYPE)) {
         s.setLong(1, relationId);
         try (ResultSet rs = s.executeQuery()) {
           while (rs.next()) {
             String name = rs.getString(1);
+            if (!generated && rs.getBoolean(12)) {
+              leftOut.add(name);
+              continue;
+            }
             String sqlType = rs.getString(2);
             int typmod = rs.getInt(3);
             boolean notNull = rs.getBoolean(4);
@@ -92,6 +114,11 @@ public final class SourceColumns {
             }
           }
         }
+      }
+      if (!leftOut.isEmpty() && WARNED.add(where + leftOut)) {
+        LOG.warn("{}: generated {} {} left out: PostgreSQL's log does not carry generated columns (compute {}"
+            + " in a gold query instead)", where, leftOut.size() == 1 ? "column" : "columns", String.join(", ", leftOut),
+            leftOut.size() == 1 ? "it" : "them");
       }
       if (columns.isEmpty()) {
         throw new LakehouseException("Source table " + where + " has no columns");

@@ -89,7 +89,7 @@ public final class SpecCheck {
     try {
       String schema = SourceDatabase.schemaOf(connection, source, table);
       qualified = schema + "." + table.sourceTable();
-      columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText());
+      columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(), !table.log());
     } catch (LakehouseException | SQLException e) {
       problems.add(where + ": " + Errors.describe(e));
       return java.util.Optional.empty();
