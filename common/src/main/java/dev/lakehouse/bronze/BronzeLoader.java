@@ -306,6 +306,7 @@ public final class BronzeLoader {
         }
       }
 
+      boolean landedBefore = DeltaTable.isDeltaTable(spark, path);
       String window = "TRUE";
       Optional<CursorValue> lower = Optional.empty();
       Optional<CursorValue.Kind> cursorKind = Optional.empty();
@@ -334,10 +335,14 @@ public final class BronzeLoader {
         }
         IncrementalWindow incremental = IncrementalWindow.after(previous, table.lookback(),
             upperBound(kind, now.toInstant()));
-        window = incremental.predicate(ident(table.cursor().get()));
+        List<String> added = landedBefore ? notLanded(columns, path) : List.of();
+        if (!added.isEmpty()) {
+          LOG.info("bronze {}: new {} {}: the rows holding a value in {} are read too, whatever their cursor",
+              table.name(), added.size() == 1 ? "column" : "columns", added, added.size() == 1 ? "it" : "them");
+        }
+        window = incremental.predicate(ident(table.cursor().get()), added.stream().map(SourceDatabase::ident).toList());
         lower = incremental.lower();
       }
-      boolean landedBefore = DeltaTable.isDeltaTable(spark, path);
       String note = landedBefore ? checkSchemaDrift(table, qualified, columns, path) : null;
       checkKey(connection, table, schema, qualified, byName, window);
 
@@ -644,6 +649,12 @@ public final class BronzeLoader {
         + ", NULL from now on";
     LOG.warn("bronze {}: {}", table.name(), note);
     return note;
+  }
+
+  /** The source columns bronze does not hold yet. */
+  private List<String> notLanded(List<SourceColumn> columns, String path) {
+    Set<String> landed = Set.of(spark.read().format("delta").load(path).schema().fieldNames());
+    return columns.stream().map(SourceColumn::name).filter(name -> !landed.contains(name)).toList();
   }
 
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {

@@ -82,8 +82,15 @@ public final class BronzeOps {
     if (lower.isPresent()) {
       bronze = bronze.where(col(Identifiers.quote(cursor)).geq(literal(lower.get())));
     }
+    // A column bronze lacks reads NULL there: a row holding a value in it (a column added with a
+    // default) is new, one holding NULL is what bronze has.
     Set<String> landedColumns = Set.of(bronze.columns());
-    List<String> hashed = sourceColumns.stream().filter(landedColumns::contains).toList();
+    for (String column : sourceColumns) {
+      if (!landedColumns.contains(column)) {
+        bronze = bronze.withColumn(column, lit(null).cast(rows.schema().apply(column).dataType()));
+      }
+    }
+    List<String> hashed = sourceColumns;
     List<String> identity = new ArrayList<>(table.primaryKey());
     identity.add(cursor);
     List<Column> landedIdentity = new ArrayList<>(identity.stream().map(c -> col(Identifiers.quote(c))).toList());

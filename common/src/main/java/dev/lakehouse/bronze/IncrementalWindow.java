@@ -27,6 +27,25 @@ public record IncrementalWindow(Optional<CursorValue> lower, Optional<CursorValu
     return lowerBound != null ? lowerBound : upperBound != null ? upperBound : "TRUE";
   }
 
+  /**
+   * {@link #predicate(String)}, widened to the rows holding a value in a column bronze has not
+   * landed yet ({@code addedColumns}, quoted). PostgreSQL adds a column with a default without
+   * writing any row or moving any cursor, yet every row then holds the default: read by the
+   * window alone, rows unchanged since would keep NULL in silver for good. Rows beyond the upper
+   * bound still wait for the next run.
+   */
+  public String predicate(String cursorColumn, java.util.List<String> addedColumns) {
+    String window = predicate(cursorColumn);
+    if (addedColumns.isEmpty()) {
+      return window;
+    }
+    String holding = addedColumns.stream().map(c -> c + " IS NOT NULL")
+        .collect(java.util.stream.Collectors.joining(" OR ", "(", ")"));
+    String upperBound = upper.map(u -> " AND " + cursorColumn + " <= " + u.sqlLiteral()).orElse("");
+    // Parenthesized whole: a read partition appends its own range with AND.
+    return "((" + window + ") OR (" + holding + upperBound + "))";
+  }
+
   /** The new watermark: the highest cursor extracted, never moving backwards. */
   public static Optional<CursorValue> advance(Optional<CursorValue> previous, Optional<CursorValue> extractedMax) {
     if (extractedMax.isEmpty()) {

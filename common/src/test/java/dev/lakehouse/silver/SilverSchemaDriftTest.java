@@ -66,6 +66,34 @@ class SilverSchemaDriftTest extends EngineTestBase {
   }
 
   @Test
+  void aColumnAddedWithADefaultReachesTheRowsNoUpdateTouched() {
+    sourceExecute(
+        "CREATE TABLE defaulted (id int PRIMARY KEY, qty int,"
+            + " updated_at timestamptz NOT NULL DEFAULT now() - interval '1 day')",
+        "INSERT INTO defaulted (id, qty) SELECT i, i FROM generate_series(1, 4) i");
+    LakehouseSpec spec = spec("defaulted",
+        "tables.defaulted { primary-key = [id], mode = incremental, cursor = updated_at }");
+    String bronze = spec.paths().bronze("defaulted");
+    String silver = spec.paths().silver("defaulted");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+
+    // PostgreSQL writes no row for ADD COLUMN ... DEFAULT: every row holds 'eu', no cursor moved.
+    sourceExecute(
+        "ALTER TABLE defaulted ADD COLUMN region text NOT NULL DEFAULT 'eu'",
+        "ALTER TABLE defaulted ADD COLUMN tier text",
+        "UPDATE defaulted SET qty = 30, tier = 'gold', updated_at = now() WHERE id = 3");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(Arrays.asList(1, 1, "eu", null), Arrays.asList(2, 2, "eu", null),
+            Arrays.asList(3, 30, "eu", "gold"), Arrays.asList(4, 4, "eu", null)),
+        sql("SELECT id, qty, region, tier FROM delta.`%s` ORDER BY id", silver), "every row holds the default");
+
+    // Once landed, the columns are bronze's own: the next run reads its window only.
+    long landed = count("SELECT count(*) FROM delta.`%s`", bronze);
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(landed, count("SELECT count(*) FROM delta.`%s`", bronze), "nothing read again");
+  }
+
+  @Test
   void aWidenedColumnFollowsThroughEveryLayerWithoutNewVersions() {
     String db = cloneDatabase("template1");
     executeIn(db,
