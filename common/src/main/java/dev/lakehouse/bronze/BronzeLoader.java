@@ -307,6 +307,8 @@ public final class BronzeLoader {
       }
 
       boolean landedBefore = DeltaTable.isDeltaTable(spark, path);
+      // Read once: the window looks for new columns, the drift check compares every column.
+      StructType landedSchema = landedBefore ? spark.read().format("delta").load(path).schema() : null;
       String window = "TRUE";
       Optional<CursorValue> lower = Optional.empty();
       Optional<CursorValue.Kind> cursorKind = Optional.empty();
@@ -335,7 +337,7 @@ public final class BronzeLoader {
         }
         IncrementalWindow incremental = IncrementalWindow.after(previous, table.lookback(),
             upperBound(kind, now.toInstant()));
-        List<String> added = landedBefore ? notLanded(columns, path) : List.of();
+        List<String> added = landedBefore ? notLanded(columns, landedSchema) : List.of();
         if (!added.isEmpty()) {
           LOG.info("bronze {}: new {} {}: the rows holding a value in {} are read too, whatever their cursor",
               table.name(), added.size() == 1 ? "column" : "columns", added, added.size() == 1 ? "it" : "them");
@@ -343,7 +345,7 @@ public final class BronzeLoader {
         window = incremental.predicate(ident(table.cursor().get()), added.stream().map(SourceDatabase::ident).toList());
         lower = incremental.lower();
       }
-      String note = landedBefore ? checkSchemaDrift(table, qualified, columns, path) : null;
+      String note = landedBefore ? checkSchemaDrift(table, qualified, columns, landedSchema, path) : null;
       checkKey(connection, table, schema, qualified, byName, window);
 
       List<String> predicates = plan(connection, table, qualified, byName, window, lower.isPresent());
@@ -631,8 +633,8 @@ public final class BronzeLoader {
    * bronze, NULL from now on; a widened type is followed, another change of type stops the table
    * before anything is written (TypeWidening).
    */
-  private String checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, String path) {
-    StructType landed = spark.read().format("delta").load(path).schema();
+  private String checkSchemaDrift(TableSpec table, String qualified, List<SourceColumn> columns, StructType landed,
+                                  String path) {
     StructType incoming = new StructType();
     for (SourceColumn column : columns) {
       incoming = incoming.add(column.name(), column.dataType());
@@ -651,10 +653,9 @@ public final class BronzeLoader {
     return note;
   }
 
-  /** The source columns bronze does not hold yet. */
-  private List<String> notLanded(List<SourceColumn> columns, String path) {
-    Set<String> landed = Set.of(spark.read().format("delta").load(path).schema().fieldNames());
-    return columns.stream().map(SourceColumn::name).filter(name -> !landed.contains(name)).toList();
+  /** The source columns bronze ({@code landed}) does not hold yet. */
+  private static List<String> notLanded(List<SourceColumn> columns, StructType landed) {
+    return columns.stream().map(SourceColumn::name).filter(name -> !landed.getFieldIndex(name).isDefined()).toList();
   }
 
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {

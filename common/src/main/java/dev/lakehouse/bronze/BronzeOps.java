@@ -90,13 +90,12 @@ public final class BronzeOps {
         bronze = bronze.withColumn(column, lit(null).cast(rows.schema().apply(column).dataType()));
       }
     }
-    List<String> hashed = sourceColumns;
     List<String> identity = new ArrayList<>(table.primaryKey());
     identity.add(cursor);
     List<Column> landedIdentity = new ArrayList<>(identity.stream().map(c -> col(Identifiers.quote(c))).toList());
-    landedIdentity.add(hash(hashed).as("_landed_hash"));
+    landedIdentity.add(hash(sourceColumns).as("_landed_hash"));
     Dataset<Row> landed = bronze.select(landedIdentity.toArray(Column[]::new)).distinct();
-    Dataset<Row> withHash = rows.withColumn("_landed_hash", hash(hashed));
+    Dataset<Row> withHash = rows.withColumn("_landed_hash", hash(sourceColumns));
     List<String> on = new ArrayList<>(identity);
     on.add("_landed_hash");
     return withHash.join(landed, on.toArray(String[]::new), "left_anti").drop("_landed_hash");

@@ -1,7 +1,9 @@
 package dev.lakehouse.bronze;
 
 import dev.lakehouse.spec.Lookback;
+import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * The cursor range one incremental extraction reads: from the last watermark minus the lookback
@@ -34,13 +36,13 @@ public record IncrementalWindow(Optional<CursorValue> lower, Optional<CursorValu
    * window alone, rows unchanged since would keep NULL in silver for good. Rows beyond the upper
    * bound still wait for the next run.
    */
-  public String predicate(String cursorColumn, java.util.List<String> addedColumns) {
+  public String predicate(String cursorColumn, List<String> addedColumns) {
     String window = predicate(cursorColumn);
     if (addedColumns.isEmpty()) {
       return window;
     }
     String holding = addedColumns.stream().map(c -> c + " IS NOT NULL")
-        .collect(java.util.stream.Collectors.joining(" OR ", "(", ")"));
+        .collect(Collectors.joining(" OR ", "(", ")"));
     String upperBound = upper.map(u -> " AND " + cursorColumn + " <= " + u.sqlLiteral()).orElse("");
     // Parenthesized whole: a read partition appends its own range with AND.
     return "((" + window + ") OR (" + holding + upperBound + "))";
