@@ -363,6 +363,7 @@ final class FactTable {
     for (String column : facts.columns()) {
       assignments.put(Identifiers.quote(column), "s." + Identifiers.quote(column));
     }
+    DeletionVectors.beforeMerge(spark, path);
     Commits.run(spark, tag, () -> DeltaTable.forPath(spark, path).as("t")
         .merge(dev.lakehouse.spark.MergeSource.sized(source,
             result.inserted() + result.updated() + result.deleted()).as("s"), on)

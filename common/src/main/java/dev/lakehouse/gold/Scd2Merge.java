@@ -317,6 +317,7 @@ public final class Scd2Merge {
       sameKey = sameKey.and(col("t." + quote(column)).equalTo(col("s." + quote(column))));
     }
     Column condition = sameKey;
+    DeletionVectors.beforeMerge(spark, path);
     java.util.function.Supplier<Row> insert = () -> DeltaTable.forPath(spark, path).as("t")
         .merge(missing.select(member.toArray(Column[]::new)).as("s"), condition)
         .whenNotMatched().insertAll()
@@ -571,6 +572,7 @@ public final class Scd2Merge {
   /** One MERGE for the whole run; returns the number of stored rows it rewrote. */
   private long merge(Dataset<Row> staged) {
     String sk = quote(spec.surrogateKey());
+    DeletionVectors.beforeMerge(spark, path);
     Row metrics = DeltaTable.forPath(spark, path).as("t")
         .merge(staged.as("s"), col("t." + sk).equalTo(col("s." + sk)))
         // Staging already dropped unchanged rows; the MERGE does not rely on it.

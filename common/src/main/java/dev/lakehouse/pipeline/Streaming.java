@@ -74,8 +74,7 @@ public final class Streaming {
     try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), "stream", spec.lockLease(),
         lakehouse.spark().sessionState().newHadoopConf())) {
       pipeline.check(spec.tables());
-      SparkSession session = lakehouse.spark().newSession();
-      LakehouseSpark.boundBroadcasts(session);
+      SparkSession session = LakehouseSpark.newSession(lakehouse.spark());
       Lakehouse applying = lakehouse.withSession(session);
       Pipeline applier = new Pipeline(applying);
       Thread apply = new Thread(() -> {

@@ -417,6 +417,7 @@ public final class SilverLoader {
         .collect(Collectors.joining(" AND "));
     Map<String, String> delete = Map.of(IS_DELETED, "true", DELETED_AT, "s." + SilverRows.UPDATED_AT,
         "_batch_id", "s._batch_id");
+    DeletionVectors.beforeMerge(spark, silverPath);
     Commits.run(spark, Commits.Tag.idempotent(JOB, table.name(), available, runId), () ->
         DeltaTable.forPath(spark, silverPath).as("t")
             .merge(dev.lakehouse.spark.MergeSource.sized(source,

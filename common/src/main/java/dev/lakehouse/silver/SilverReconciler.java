@@ -13,6 +13,7 @@ import dev.lakehouse.control.RunLog;
 import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.spark.DeletionVectors;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.SourceSettings;
@@ -182,6 +183,7 @@ public final class SilverReconciler {
           // idempotent by batch, since reconciling again later must run.
           long batch = Commits.lastBatch(spark, silverPath);
           Dataset<Row> goneKeys = differences.where(col(GONE)).select(keyColumns);
+          DeletionVectors.beforeMerge(spark, silverPath);
           Commits.run(spark, Commits.Tag.of(SilverLoader.JOB, table.name(), batch, runId), () ->
               DeltaTable.forPath(spark, silverPath).as("t")
                   .merge(dev.lakehouse.spark.MergeSource.sized(goneKeys, deleted).as("s"), on)

@@ -42,6 +42,7 @@ public final class LakehouseSpark {
     // Explicit lakehouse.spark.conf entries win over the ones derived above.
     sparkConf.forEach(builder::config);
     SparkSession spark = builder.getOrCreate();
+    DeletionVectors.fromBytes(spark); // a setting that is not a size stops the run here, before any work
     long bound = boundBroadcasts(spark);
     if (bound > 0) {
       LOG.info("Joins broadcast a table of up to {} KB, half of spark.driver.maxResultSize", bound >> 10);
@@ -56,6 +57,19 @@ public final class LakehouseSpark {
       }
     });
     return spark;
+  }
+
+  /**
+   * A new session of the application for part of a stage or a stream's applying thread: Spark
+   * starts it from its configuration, so the settings the lakehouse manages in the session it
+   * comes from (compiled or interpreted, deletion vectors) are carried, and its broadcasts bounded.
+   */
+  public static SparkSession newSession(SparkSession from) {
+    SparkSession session = from.newSession();
+    CodeGeneration.carry(from, session);
+    DeletionVectors.carry(from, session);
+    boundBroadcasts(session);
+    return session;
   }
 
   /**

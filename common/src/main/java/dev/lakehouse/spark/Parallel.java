@@ -38,9 +38,7 @@ public final class Parallel {
       List<Future<R>> futures = new ArrayList<>();
       for (T item : items) {
         futures.add(pool.submit(() -> {
-          SparkSession session = spark.newSession();
-          CodeGeneration.carry(spark, session);
-          LakehouseSpark.boundBroadcasts(session);
+          SparkSession session = LakehouseSpark.newSession(spark);
           SparkSession.setActiveSession(session);
           session.sparkContext().setLocalProperty("spark.scheduler.pool", Thread.currentThread().getName());
           try {
