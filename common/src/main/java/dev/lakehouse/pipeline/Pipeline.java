@@ -332,7 +332,7 @@ public final class Pipeline {
   private List<TableRun> reconcile(String runId, List<TableSpec> tables) {
     List<TableRun> runs = new ArrayList<>();
     for (SilverReconciler.TableResult r : new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
-        .reconcile(runId, tables)) {
+        .reconcile(runId, tables, lakehouse.spec().parallelism())) {
       runs.add(new TableRun(Stage.RECONCILE, r.table(), r.status(), 0, r.sourceKeys(), r.deleted(),
           Map.of("deleted", r.deleted()), r.error(), r.byFingerprint() ? "keys unchanged" : null, Duration.ZERO));
     }

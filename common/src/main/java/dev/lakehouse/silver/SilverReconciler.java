@@ -14,6 +14,7 @@ import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
 import dev.lakehouse.spark.DeletionVectors;
+import dev.lakehouse.spark.Parallel;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.SourceSettings;
@@ -84,15 +85,15 @@ public final class SilverReconciler {
     this.paths = paths;
   }
 
-  /** Reconciles the incremental tables among {@code tables}; a failure is reported per table. */
-  public List<TableResult> reconcile(String runId, List<TableSpec> tables) {
-    List<TableResult> results = new ArrayList<>();
-    for (TableSpec table : tables) {
-      if (table.incremental()) {
-        results.add(reconcileTable(runId, table));
-      }
-    }
-    return results;
+  /**
+   * Reconciles the incremental tables among {@code tables}, {@code parallelism} at a time (each
+   * reads its own keys and writes only its own silver, bronze and fingerprint files); a failure is
+   * reported per table.
+   */
+  public List<TableResult> reconcile(String runId, List<TableSpec> tables, int parallelism) {
+    List<TableSpec> incremental = tables.stream().filter(TableSpec::incremental).toList();
+    return Parallel.map(spark, incremental, parallelism, (table, session) ->
+        new SilverReconciler(session, source, paths).reconcileTable(runId, table));
   }
 
   TableResult reconcileTable(String runId, TableSpec table) {
