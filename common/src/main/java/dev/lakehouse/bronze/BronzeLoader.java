@@ -44,7 +44,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -376,9 +375,12 @@ public final class BronzeLoader {
         written = (Long) metrics.get("rows");
         max = metrics.get("max_cursor");
       } else {
-        // Later batches are usually small, and often empty: counted first, so nothing new commits nothing.
-        Dataset<Row> persisted = landing.persist(StorageLevel.MEMORY_AND_DISK());
+        // Later batches are usually small, and often empty: counted first, so nothing new commits
+        // nothing. Materialized without lineage, not cached: the batch is compared with what bronze
+        // holds, and Spark plans a cached dataset that reads bronze again when bronze is written.
+        List<Dataset<Row>> held = new ArrayList<>();
         try {
+          Dataset<Row> persisted = dev.lakehouse.spark.Cached.materialize(landing, held);
           Row counts = persisted.agg(functions.count(lit(1)), maxCursor).first();
           written = counts.getLong(0);
           max = counts.isNullAt(1) ? null : counts.get(1);
@@ -386,7 +388,7 @@ public final class BronzeLoader {
             append(persisted, table, batchId, runId, false, positions, path);
           }
         } finally {
-          persisted.unpersist();
+          dev.lakehouse.spark.Cached.release(held);
         }
       }
       connection.commit();

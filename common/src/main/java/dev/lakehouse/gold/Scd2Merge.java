@@ -229,6 +229,9 @@ public final class Scd2Merge {
         try {
           Dataset<Row> staged = dev.lakehouse.spark.Cached.materialize(staged(timeline, maxSk), held);
           long stagedRows = staged.count();
+          // Released before the MERGE: a cached plan that reads the dimension is planned again by
+          // Spark when the dimension is written (its cache is kept valid), a second each time.
+          timeline.unpersist();
           if (stagedRows == 0) {
             LOG.info("Dimension {}: its changes are already in its history", spec.name());
             return nothing(tag);
@@ -282,16 +285,19 @@ public final class Scd2Merge {
       typedKey.add(col(quote(column)).cast(Scd2Columns.field(schema, column).dataType()).as(column));
       keyPresent = keyPresent.and(col(quote(column)).isNotNull());
     }
-    Dataset<Row> missing = naturalKeys.select(typedKey.toArray(Column[]::new)).where(keyPresent).distinct()
-        .join(dimension.select(columns(spec.naturalKey())), seq(spec.naturalKey()), "left_anti")
-        .persist(StorageLevel.MEMORY_AND_DISK());
+    // Materialized without lineage, not cached: a cached plan that reads the dimension would be
+    // planned again by Spark when the MERGE below writes the dimension.
+    List<Dataset<Row>> held = new ArrayList<>();
     try {
+      Dataset<Row> missing = dev.lakehouse.spark.Cached.materialize(naturalKeys.select(typedKey.toArray(Column[]::new))
+          .where(keyPresent).distinct()
+          .join(dimension.select(columns(spec.naturalKey())), seq(spec.naturalKey()), "left_anti"), held);
       if (missing.isEmpty()) {
         return 0;
       }
       return addInferred(dimension, schema, missing, tag);
     } finally {
-      missing.unpersist();
+      dev.lakehouse.spark.Cached.release(held);
     }
   }
 

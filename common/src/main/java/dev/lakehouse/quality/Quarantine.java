@@ -45,10 +45,12 @@ public final class Quarantine {
               .toArray(org.apache.spark.sql.Column[]::new)).distinct();
       fresh = rows.join(held, on.toArray(String[]::new), "left_anti");
     }
-    Dataset<Row> tagged = fresh.withColumn("_run_id", lit(runId))
-        .withColumn("_quarantined_at", lit(Timestamp.from(Instant.now())))
-        .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+    // Materialized without lineage, not cached: Spark plans a cached dataset that reads this table
+    // again when the append below writes it.
+    List<Dataset<Row>> materialized = new ArrayList<>();
     try {
+      Dataset<Row> tagged = dev.lakehouse.spark.Cached.materialize(fresh.withColumn("_run_id", lit(runId))
+          .withColumn("_quarantined_at", lit(Timestamp.from(Instant.now()))), materialized);
       long count = tagged.count();
       if (count > 0) {
         if (exists) {
@@ -60,7 +62,7 @@ public final class Quarantine {
       }
       return count;
     } finally {
-      tagged.unpersist();
+      dev.lakehouse.spark.Cached.release(materialized);
     }
   }
 }

@@ -13,6 +13,7 @@ import dev.lakehouse.control.RunLog;
 import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.spark.Cached;
 import dev.lakehouse.spark.DeletionVectors;
 import dev.lakehouse.spark.Parallel;
 import dev.lakehouse.spec.Identifiers;
@@ -164,16 +165,17 @@ public final class SilverReconciler {
       sourceKeys = keyShape.dropFlags(keyShape.apply(sourceKeys));
       Column[] keyColumns = keys.stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);
       Dataset<Row> cachedKeys = sourceKeys.withColumn(IN_SOURCE, lit(true)).persist(StorageLevel.MEMORY_AND_DISK());
-      Dataset<Row> differences = null;
+      List<Dataset<Row>> held = new ArrayList<>();
       try {
         // One pass over silver's keys against the source's keeps only the keys that differ (gone
         // or back, a few): the counts, the MERGE and the reland all read that small result.
         Column gone = not(col("_is_deleted")).and(col(IN_SOURCE).isNull());
         Column back = col("_is_deleted").and(col(IN_SOURCE).isNotNull());
-        differences = silverKeys.join(cachedKeys, keys.toArray(String[]::new), "full_outer")
+        // Materialized without lineage, not cached: Spark plans a cached dataset that reads silver
+        // again when the MERGE below writes silver.
+        Dataset<Row> differences = Cached.materialize(silverKeys.join(cachedKeys, keys.toArray(String[]::new), "full_outer")
             .where(gone.or(back))
-            .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(gone.as(GONE))).toArray(Column[]::new))
-            .persist(StorageLevel.MEMORY_AND_DISK());
+            .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(gone.as(GONE))).toArray(Column[]::new)), held);
         Row counts = differences.agg(count(when(col(GONE), lit(1))), count(when(not(col(GONE)), lit(1)))).first();
         long deleted = counts.getLong(0);
         long keyCount = cachedKeys.count();
@@ -213,10 +215,8 @@ public final class SilverReconciler {
             relanded == 0 ? "" : ", " + relanded + " deleted keys back in the source landed again");
         return new TableResult(table.name(), keyCount, deleted, RunLog.Status.SUCCEEDED, null, false);
       } finally {
+        Cached.release(held);
         cachedKeys.unpersist();
-        if (differences != null) {
-          differences.unpersist();
-        }
       }
     } catch (Exception e) {
       String message = Errors.describe(e);
