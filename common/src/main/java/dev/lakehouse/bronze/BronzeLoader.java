@@ -376,16 +376,15 @@ public final class BronzeLoader {
         max = metrics.get("max_cursor");
       } else {
         // Later batches are usually small, and often empty: counted first, so nothing new commits
-        // nothing. Materialized without lineage, not cached: the batch is compared with what bronze
-        // holds, and Spark plans a cached dataset that reads bronze again when bronze is written.
+        // nothing. Materialized, not cached: the batch was compared with what bronze holds.
         List<Dataset<Row>> held = new ArrayList<>();
         try {
-          Dataset<Row> persisted = dev.lakehouse.spark.Cached.materialize(landing, held);
-          Row counts = persisted.agg(functions.count(lit(1)), maxCursor).first();
+          Dataset<Row> batch = dev.lakehouse.spark.Cached.materialize(landing, held);
+          Row counts = batch.agg(functions.count(lit(1)), maxCursor).first();
           written = counts.getLong(0);
           max = counts.isNullAt(1) ? null : counts.get(1);
           if (written > 0) {
-            append(persisted, table, batchId, runId, false, positions, path);
+            append(batch, table, batchId, runId, false, positions, path);
           }
         } finally {
           dev.lakehouse.spark.Cached.release(held);

@@ -229,8 +229,7 @@ public final class Scd2Merge {
         try {
           Dataset<Row> staged = dev.lakehouse.spark.Cached.materialize(staged(timeline, maxSk), held);
           long stagedRows = staged.count();
-          // Released before the MERGE: a cached plan that reads the dimension is planned again by
-          // Spark when the dimension is written (its cache is kept valid), a second each time.
+          // Released before the MERGE writes the dimension it reads (see Cached.materialize).
           timeline.unpersist();
           if (stagedRows == 0) {
             LOG.info("Dimension {}: its changes are already in its history", spec.name());
@@ -285,8 +284,7 @@ public final class Scd2Merge {
       typedKey.add(col(quote(column)).cast(Scd2Columns.field(schema, column).dataType()).as(column));
       keyPresent = keyPresent.and(col(quote(column)).isNotNull());
     }
-    // Materialized without lineage, not cached: a cached plan that reads the dimension would be
-    // planned again by Spark when the MERGE below writes the dimension.
+    // Materialized, not cached: it reads the dimension the MERGE below writes (see Cached.materialize).
     List<Dataset<Row>> held = new ArrayList<>();
     try {
       Dataset<Row> missing = dev.lakehouse.spark.Cached.materialize(naturalKeys.select(typedKey.toArray(Column[]::new))

@@ -45,8 +45,7 @@ public final class Quarantine {
               .toArray(org.apache.spark.sql.Column[]::new)).distinct();
       fresh = rows.join(held, on.toArray(String[]::new), "left_anti");
     }
-    // Materialized without lineage, not cached: Spark plans a cached dataset that reads this table
-    // again when the append below writes it.
+    // Materialized, not cached: it reads this table, which the append below writes (see Cached.materialize).
     List<Dataset<Row>> materialized = new ArrayList<>();
     try {
       Dataset<Row> tagged = dev.lakehouse.spark.Cached.materialize(fresh.withColumn("_run_id", lit(runId))

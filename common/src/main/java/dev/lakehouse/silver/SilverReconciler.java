@@ -171,8 +171,7 @@ public final class SilverReconciler {
         // or back, a few): the counts, the MERGE and the reland all read that small result.
         Column gone = not(col("_is_deleted")).and(col(IN_SOURCE).isNull());
         Column back = col("_is_deleted").and(col(IN_SOURCE).isNotNull());
-        // Materialized without lineage, not cached: Spark plans a cached dataset that reads silver
-        // again when the MERGE below writes silver.
+        // Materialized, not cached: it reads silver, which the MERGE below writes (see Cached.materialize).
         Dataset<Row> differences = Cached.materialize(silverKeys.join(cachedKeys, keys.toArray(String[]::new), "full_outer")
             .where(gone.or(back))
             .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(gone.as(GONE))).toArray(Column[]::new)), held);

@@ -17,7 +17,11 @@ public final class Cached {
    * memory and disk). Later plans built on it, a MERGE above all, start from these rows instead of
    * re-planning every Delta scan behind them: Delta prepares each scan of a table with deletion
    * vectors by listing its files, and a MERGE plans its source several times; measured, that was
-   * hundreds of file listings and most of an incremental gold run. Released by {@link #release}.
+   * hundreds of file listings and most of an incremental gold run. It is also the way to hold rows
+   * read from a table that the step then writes: after a write Spark plans every cached dataset
+   * that reads the written table again (its cache manager keeps such entries valid), and Delta lists
+   * the table's files to do it, about a second after each MERGE; a local checkpoint reads no table.
+   * Released by {@link #release}.
    */
   public static Dataset<Row> materialize(Dataset<Row> rows, List<Dataset<Row>> held) {
     Dataset<Row> cut = rows.localCheckpoint(true, StorageLevel.MEMORY_AND_DISK());

@@ -3,6 +3,7 @@ package dev.lakehouse.spark;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
 
@@ -48,12 +49,8 @@ public final class CodeGeneration {
     return SessionSettings.with(spark, INTERPRETED, stage);
   }
 
-  /** A session made for part of a stage's work gets the stage's choice (new sessions start from defaults). */
-  static void carry(SparkSession from, SparkSession to) {
-    for (String key : INTERPRETED.keySet()) {
-      if (from.conf().contains(key)) {
-        to.conf().set(key, from.conf().get(key));
-      }
-    }
+  /** The settings a session made for part of a stage's work takes from the stage's session. */
+  static Set<String> settings() {
+    return INTERPRETED.keySet();
   }
 }

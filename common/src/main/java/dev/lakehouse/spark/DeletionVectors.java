@@ -100,12 +100,8 @@ public final class DeletionVectors {
     return true;
   }
 
-  /** Into a new session of the application, which starts from Spark's configuration: this session's settings of them. */
-  static void carry(SparkSession from, SparkSession to) {
-    for (String key : List.of(FROM_SIZE, SESSION_DEFAULT)) {
-      if (from.conf().contains(key)) {
-        to.conf().set(key, from.conf().get(key));
-      }
-    }
+  /** The settings a new session of the application takes from the session it is made from. */
+  static List<String> settings() {
+    return List.of(FROM_SIZE, SESSION_DEFAULT);
   }
 }

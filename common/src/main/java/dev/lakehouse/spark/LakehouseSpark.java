@@ -66,8 +66,12 @@ public final class LakehouseSpark {
    */
   public static SparkSession newSession(SparkSession from) {
     SparkSession session = from.newSession();
-    CodeGeneration.carry(from, session);
-    DeletionVectors.carry(from, session);
+    for (String key : java.util.stream.Stream.concat(CodeGeneration.settings().stream(),
+        DeletionVectors.settings().stream()).toList()) {
+      if (from.conf().contains(key)) {
+        session.conf().set(key, from.conf().get(key));
+      }
+    }
     boundBroadcasts(session);
     return session;
   }
