@@ -558,8 +558,18 @@ public final class LogCapture {
       spillTable(state);
       state.shape++;
       try (Connection connection = SourceDatabase.connect(source)) {
-        List<SourceColumn> now = SourceColumns.discover(connection, state.schema, state.table.sourceTable(),
-            state.table.asText(), false);
+        List<SourceColumn> now = new ArrayList<>(SourceColumns.discover(connection, state.schema,
+            state.table.sourceTable(), state.table.asText(), false));
+        // The log describes its changes as they were written: a column renamed or dropped since
+        // still carries their values, under its old name and type. It lands under that name (a
+        // rename is a dropped column and a new one, as in query mode), never dropped on the way.
+        for (Relation.Column logged : relation.columns()) {
+          if (now.stream().noneMatch(c -> c.name().equalsIgnoreCase(logged.name()))) {
+            now.add(SourceColumns.ofType(connection, state.schema + "." + state.table.sourceTable(), logged.name(),
+                Integer.toUnsignedLong(logged.typeOid()), logged.typeModifier(),
+                state.table.asText().contains(logged.name())));
+          }
+        }
         for (SourceColumn column : now) {
           state.columns.stream().filter(c -> c.name().equals(column.name())).findFirst().ifPresent(before -> {
             if (!before.dataType().equals(column.dataType())
@@ -599,6 +609,10 @@ public final class LogCapture {
       for (int c = 0; c < state.columns.size(); c++) {
         SourceColumn column = state.columns.get(c);
         int i = relation.indexOf(column.name());
+        for (int r = 0; i < 0 && r < relation.columns().size(); r++) {
+          // Renamed in case only since these changes were written: Spark and Delta see one column.
+          i = relation.columns().get(r).name().equalsIgnoreCase(column.name()) ? r : -1;
+        }
         if (i < 0 || values.isEmpty()) {
           continue;
         }

@@ -136,6 +136,34 @@ public final class SourceColumns {
     }
   }
 
+  /**
+   * A column known by its type alone, as a log relation message describes one (name, type OID,
+   * typmod): mapped as {@link #discover} maps a catalog column of that type. For a column the
+   * catalog no longer has under that name (renamed or dropped since), while the log still holds
+   * changes written before.
+   */
+  public static SourceColumn ofType(Connection connection, String where, String name, long typeOid, int typmod,
+                                    boolean asText) {
+    try (PreparedStatement format = connection.prepareStatement("SELECT format_type(?::oid, ?::int)");
+         PreparedStatement types = connection.prepareStatement(TYPE)) {
+      format.setLong(1, typeOid);
+      format.setInt(2, typmod);
+      String sqlType;
+      try (ResultSet rs = format.executeQuery()) {
+        rs.next();
+        sqlType = rs.getString(1);
+      }
+      PgType type = resolve(types, typeOid, typmod);
+      if (asText) {
+        return asText(where, name, sqlType, true, type.name());
+      }
+      return type.isArray() ? arrayColumn(where, name, type.name(), sqlType, resolve(types, type.element(), type.typmod()),
+          true) : column(where, name, type.name(), sqlType, type.typmod(), true);
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot read the type of " + where + "." + name, e);
+    }
+  }
+
   /** The COPY query's select list, in column order. */
   public static String selectList(List<SourceColumn> columns) {
     return columns.stream().map(SourceColumn::selectExpression).collect(Collectors.joining(", "));

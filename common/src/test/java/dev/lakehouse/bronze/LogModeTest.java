@@ -20,6 +20,7 @@ import dev.lakehouse.testing.LakehouseTestBase;
 import dev.lakehouse.testing.PgText;
 import java.nio.file.Path;
 import java.sql.Timestamp;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -189,6 +190,30 @@ class LogModeTest extends LakehouseTestBase {
       assertEquals(List.of(List.of(1L, 2L), List.of(2L, 5000000000L)), sql("SELECT device_id, _rev FROM delta.`%s`"
           + " WHERE _op = 'U' ORDER BY device_id", f.spec().paths().bronze("devices")));
       assertSilverEqualsTheSource(f);
+    } finally {
+      teardown(f);
+    }
+  }
+
+  @Test
+  void aColumnRenamedOrDroppedAfterItsChangesWereWrittenKeepsTheirValues() {
+    Fixture f = fixture("log-renamed", "", "ALTER TABLE lab.devices ADD COLUMN colour text");
+    try {
+      succeeded(runAll(f.spec()));
+      // Read after the ALTERs: the log still describes the first two updates with the old columns.
+      executeIn(f.db(), "UPDATE lab.devices SET colour = 'red' WHERE device_id = 1",
+          "UPDATE lab.devices SET price = '7.25' WHERE device_id = 2",
+          "ALTER TABLE lab.devices RENAME COLUMN colour TO color",
+          "ALTER TABLE lab.devices DROP COLUMN price",
+          "UPDATE lab.devices SET color = 'blue' WHERE device_id = 3");
+      succeeded(runAll(f.spec()));
+      java.math.BigDecimal price = new java.math.BigDecimal("7.25");
+      List<List<Object>> expected = List.of(Arrays.asList(1L, "red", null, null), Arrays.asList(2L, null, null, price),
+          Arrays.asList(3L, null, "blue", null));
+      assertEquals(expected, sql("SELECT device_id, colour, color, price FROM delta.`%s` WHERE _op = 'U'"
+          + " ORDER BY device_id", f.spec().paths().bronze("devices")), "each change lands with the columns it was written with");
+      assertEquals(expected, sql("SELECT device_id, colour, color, price FROM delta.`%s` WHERE device_id <= 3"
+          + " ORDER BY device_id", f.spec().paths().silver("devices")));
     } finally {
       teardown(f);
     }
