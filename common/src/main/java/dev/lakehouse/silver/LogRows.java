@@ -48,10 +48,20 @@ final class LogRows {
         .where(col("_log_rank").equalTo(1)).drop("_log_rank");
   }
 
-  /** The commit position of the latest truncate among the rows, if any. */
-  static Optional<Long> latestTruncate(Dataset<Row> rows) {
-    Row row = rows.where(col(BronzeOps.OP).equalTo(LogCapture.TRUNCATE)).agg(functions.max(LogCapture.LSN)).first();
-    return row.isNullAt(0) ? Optional.empty() : Optional.of(row.getLong(0));
+  /**
+   * What silver must know of a batch's rows before it applies them, found in one pass: the commit
+   * position of the latest truncate, if any, and the columns some row left out as unchanged
+   * TOASTed values.
+   */
+  record Shape(Optional<Long> truncate, List<String> unchanged) {}
+
+  static Shape shape(Dataset<Row> rows) {
+    boolean marked = Arrays.asList(rows.columns()).contains(LogCapture.UNCHANGED);
+    Row row = rows.agg(functions.max(when(col(BronzeOps.OP).equalTo(LogCapture.TRUNCATE), col(LogCapture.LSN))),
+        marked ? functions.array_distinct(functions.flatten(functions.collect_list(col(LogCapture.UNCHANGED))))
+            : functions.array().cast("array<string>")).first();
+    List<String> unchanged = row.isNullAt(1) ? List.of() : row.<String>getList(1);
+    return new Shape(row.isNullAt(0) ? Optional.empty() : Optional.of(row.getLong(0)), List.copyOf(unchanged));
   }
 
   /** The names of the columns some row left out as unchanged TOASTed values. */

@@ -241,7 +241,10 @@ public final class SilverLoader {
     rows = rows.withColumn(SilverRows.UPDATED_AT, SilverRows.changeTime(table, bronze, sourceZone))
         .persist(StorageLevel.MEMORY_AND_DISK());
     persisted.add(rows);
-    Optional<Long> truncate = LogRows.latestTruncate(rows);
+    // Columns left out anywhere in the rows, even in a version applied over or truncated away:
+    // filling one more column than needed changes nothing, and one pass finds both.
+    LogRows.Shape shape = LogRows.shape(rows);
+    Optional<Long> truncate = shape.truncate();
     Dataset<Row> changes = LogRows.lastPerTransaction(rows, identity);
     if (truncate.isPresent()) {
       changes = changes.where(col(dev.lakehouse.bronze.LogCapture.LSN).gt(truncate.get()));
@@ -249,7 +252,7 @@ public final class SilverLoader {
     String silverPath = paths.silver(table.name());
     boolean silverExists = DeltaTable.isDeltaTable(spark, silverPath);
     Conformer conformer = new Conformer(table.conform(), table.name());
-    List<String> unchanged = LogRows.unchangedColumns(changes);
+    List<String> unchanged = shape.unchanged();
     Dataset<Row> before = null;
     if (!unchanged.isEmpty() && silverExists) {
       // The previous version's value: silver's row, under its source names and types.
