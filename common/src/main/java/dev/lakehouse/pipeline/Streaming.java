@@ -43,9 +43,15 @@ public final class Streaming {
   public record Summary(long batches, long changes, long silverCycles, long goldCycles, String failure) {}
 
   private final Lakehouse lakehouse;
+  private final AtomicLong changes = new AtomicLong();
 
   public Streaming(Lakehouse lakehouse) {
     this.lakehouse = lakehouse;
+  }
+
+  /** Bronze rows landed so far by {@link #run}, read while it runs (counted, not queried). */
+  public long changesLanded() {
+    return changes.get();
   }
 
   /**
@@ -63,7 +69,6 @@ public final class Streaming {
     Pipeline pipeline = new Pipeline(lakehouse);
     AtomicBoolean captureDone = new AtomicBoolean();
     AtomicLong landedBatches = new AtomicLong();
-    AtomicLong changes = new AtomicLong();
     AtomicLong silverCycles = new AtomicLong();
     AtomicLong goldCycles = new AtomicLong();
     AtomicReference<String> failure = new AtomicReference<>();
