@@ -428,10 +428,11 @@ public final class BronzeLoader {
    * checks this against the source before reading (checkSchemaDrift); the log learns a column's
    * type only from its messages.
    */
-  static void followTypes(Dataset<Row> rows, TableSpec table, String path) {
+  static StructType followTypes(Dataset<Row> rows, TableSpec table, String path) {
     SparkSession spark = rows.sparkSession();
-    TypeWidening.followOrStop(spark, path, spark.read().format("delta").load(path).schema(), rows.schema(),
-        table.name(), "bronze." + table.name());
+    StructType stored = spark.read().format("delta").load(path).schema();
+    TypeWidening.followOrStop(spark, path, stored, rows.schema(), table.name(), "bronze." + table.name());
+    return stored;
   }
 
   /**

@@ -30,6 +30,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -348,7 +349,12 @@ public final class LogCapture {
           String path = paths.bronze(state.table.name());
           boolean create = !DeltaTable.isDeltaTable(spark, path);
           if (!create) {
-            BronzeLoader.followTypes(landing, state.table, path);
+            StructType stored = BronzeLoader.followTypes(landing, state.table, path);
+            List<String> added = java.util.Arrays.stream(landing.columns())
+                .filter(c -> !stored.getFieldIndex(c).isDefined()).toList();
+            if (!added.isEmpty()) {
+              warnOfDefaults(state, added);
+            }
           }
           BronzeLoader.append(landing, state.table, Commits.Tag.of(BronzeLoader.JOB, state.table.name(), batchId, runId)
               .with(Map.of(LOG_END, Long.toString(position.asLong()))), create, path);
@@ -371,6 +377,35 @@ public final class LogCapture {
     Captured landed = new Captured(results, 0, 0, position);
     afterBatch.accept(landed);
     return landed;
+  }
+
+  private static final String ADDED_WITH_DEFAULT = """
+      SELECT a.attname, a.attmissingval::text FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ? AND c.relname = ? AND a.attname = ANY (?) AND a.atthasmissing ORDER BY a.attnum""";
+
+  /**
+   * PostgreSQL adds a column with a constant default without writing a row: every row it found
+   * holds the default, yet the log carries no change for them, so in bronze and silver they keep
+   * NULL until they change (query mode reads them again; the log cannot). Said when bronze first
+   * gets such a column, with the value those rows hold, rather than left silent.
+   */
+  private void warnOfDefaults(TableState state, List<String> added) {
+    try (Connection connection = SourceDatabase.connect(source);
+         PreparedStatement query = connection.prepareStatement(ADDED_WITH_DEFAULT)) {
+      query.setString(1, state.schema);
+      query.setString(2, state.table.sourceTable());
+      query.setArray(3, connection.createArrayOf("text", added.toArray()));
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          LOG.warn("log {}: column {} was added with a default ({}); the log carries no change for the rows that"
+              + " held it then, so they keep NULL in bronze and silver until they change", state.table.name(),
+              rows.getString(1), rows.getString(2));
+        }
+      }
+    } catch (SQLException e) {
+      LOG.debug("log {}: could not read how columns {} were added", state.table.name(), added, e);
+    }
   }
 
   /**

@@ -7,18 +7,10 @@ import dev.lakehouse.pipeline.RunResult;
 import dev.lakehouse.pipeline.Stage;
 import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.testing.CapturedWarnings;
 import dev.lakehouse.testing.EngineTestBase;
 import java.util.Arrays;
 import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.LoggerConfig;
-import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.Test;
 
 /** The source's columns change under a running lakehouse: added, dropped, retyped. */
@@ -147,32 +139,5 @@ class SilverSchemaDriftTest extends EngineTestBase {
     assertEquals(List.of(List.of(9), List.of(100000)),
         sql("SELECT id FROM delta.`%s` ORDER BY id", spec.paths().quarantine("sites")),
         "rows held before and after the widening");
-  }
-
-  /** Warnings of the lakehouse's loggers while open. */
-  private static final class CapturedWarnings extends AbstractAppender implements AutoCloseable {
-    final List<String> lines = new CopyOnWriteArrayList<>();
-    private final LoggerConfig logger;
-
-    CapturedWarnings() {
-      super("captured-" + UUID.randomUUID(), null, null, true, Property.EMPTY_ARRAY);
-      start();
-      LoggerContext context = (LoggerContext) LogManager.getContext(false);
-      logger = context.getConfiguration().getLoggerConfig("dev.lakehouse");
-      logger.addAppender(this, Level.WARN, null);
-      context.updateLoggers();
-    }
-
-    @Override
-    public void append(LogEvent event) {
-      lines.add(event.getMessage().getFormattedMessage());
-    }
-
-    @Override
-    public void close() {
-      logger.removeAppender(getName());
-      ((LoggerContext) LogManager.getContext(false)).updateLoggers();
-      stop();
-    }
   }
 }
