@@ -622,6 +622,23 @@ public final class LogCapture {
       }
     }
 
+    /**
+     * Where the log's row holds {@code column}: by its name, else ignoring case (renamed in case
+     * only since the change was written; Spark and Delta see one column), else -1.
+     */
+    private static int position(Relation relation, String column) {
+      int exact = relation.indexOf(column);
+      if (exact >= 0) {
+        return exact;
+      }
+      for (int i = 0; i < relation.columns().size(); i++) {
+        if (relation.columns().get(i).name().equalsIgnoreCase(column)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
     private static List<List<Integer>> types(Relation relation) {
       return relation.columns().stream().map(c -> List.of(c.typeOid(), c.typeModifier())).toList();
     }
@@ -643,11 +660,7 @@ public final class LogCapture {
       List<String> unchanged = null;
       for (int c = 0; c < state.columns.size(); c++) {
         SourceColumn column = state.columns.get(c);
-        int i = relation.indexOf(column.name());
-        for (int r = 0; i < 0 && r < relation.columns().size(); r++) {
-          // Renamed in case only since these changes were written: Spark and Delta see one column.
-          i = relation.columns().get(r).name().equalsIgnoreCase(column.name()) ? r : -1;
-        }
+        int i = position(relation, column.name());
         if (i < 0 || values.isEmpty()) {
           continue;
         }
