@@ -16,7 +16,8 @@ import java.util.Map;
 /**
  * The layered configuration, read once into a typed {@link LakehouseSpec}. Later layers win:
  * {@code reference.conf} (engine defaults), {@code conf/application.conf}, {@code conf/<env>.conf},
- * environment variables, {@code --set key=value}. Only this class and {@link SpecReader} touch HOCON.
+ * environment variables, {@code --set key=value}; a {@code --conf FILE} of the user's own replaces
+ * {@code conf/application.conf} and sits above {@code conf/<env>.conf}. Only this class and {@link SpecReader} touch HOCON.
  */
 public final class LakehouseConfig {
 
@@ -50,7 +51,8 @@ public final class LakehouseConfig {
 
   /**
    * As {@link #load(String, Map, Map)}, with {@code specFile} (when not null) in place of
-   * {@code conf/application.conf}: a source of the user's own, with the environment overlays kept.
+   * {@code conf/application.conf}: a source of the user's own. The environment overlay still
+   * applies beneath it: what the file sets wins, what it leaves out comes from the overlay.
    */
   public static LakehouseConfig load(String env, Path specFile, Map<String, String> overrides,
                                      Map<String, String> environment) {
@@ -60,10 +62,13 @@ public final class LakehouseConfig {
     if (overlay.isEmpty() && !DEFAULT_ENV.equals(chosenEnv)) {
       throw new LakehouseException("Unknown environment '" + chosenEnv + "': no conf/" + chosenEnv + ".conf");
     }
+    // The user's own file is above the environment overlay: conf/local.conf's root and Spark
+    // settings are defaults for the shipped example, and a root written in one's own file must not
+    // lose, silently, to target/lakehouse. The overlay still fills what the file leaves out.
+    Config layers = specFile == null ? overlay.withFallback(files) : files.withFallback(overlay);
     Config merged = overridesConfig(overrides)
         .withFallback(environmentConfig(environment))
-        .withFallback(overlay)
-        .withFallback(files)
+        .withFallback(layers)
         .withFallback(reference());
     return new LakehouseConfig(resolve(merged), chosenEnv);
   }

@@ -196,12 +196,19 @@ class SpecReaderTest {
     Path file = Files.createTempFile("shop", ".conf");
     try {
       Files.writeString(file, """
+          lakehouse.root = "/data/shop-lake"
+          lakehouse.spark.conf { "spark.sql.shuffle.partitions" = "16" }
           lakehouse.source { url = "jdbc:postgresql://shop.example/shop", schema = shop }
           lakehouse.tables.invoices { primary-key = [invoice_no], mode = full }""");
       LakehouseSpec spec = LakehouseConfig.load(null, file, Map.of(), ENV).spec();
       assertEquals(List.of("invoices"), spec.tables().stream().map(TableSpec::name).toList(), "no ACME table");
       assertTrue(spec.gold().isEmpty(), "no ACME gold");
-      assertEquals("local[2]", spec.spark().master(), "conf/local.conf still applies");
+      assertEquals("local[2]", spec.spark().master(), "conf/local.conf still fills what the file leaves out");
+      assertEquals("false", spec.spark().conf().get("spark.ui.enabled"), "conf/local.conf still fills what the file leaves out");
+      assertEquals("/data/shop-lake", spec.root(), "the file's own root wins over conf/local.conf's");
+      assertEquals("16", spec.spark().conf().get("spark.sql.shuffle.partitions"), "the file's own setting wins");
+      assertEquals("/elsewhere", LakehouseConfig.load(null, file, Map.of("lakehouse.root", "/elsewhere"), ENV).spec().root(),
+          "--set still wins over the file");
       LakehouseException missing = assertThrows(LakehouseException.class, () ->
           LakehouseConfig.load(null, file.resolveSibling("no-such.conf"), Map.of(), ENV));
       assertTrue(missing.getMessage().startsWith("Cannot read --conf "), missing.getMessage());

@@ -46,7 +46,7 @@ public final class LakehouseCli {
   String env;
 
   @Option(names = "--conf", scope = ScopeType.INHERIT, paramLabel = "FILE",
-      description = "The specification to use instead of conf/application.conf (overlays still from conf/).")
+      description = "The specification to use instead of conf/application.conf; what it sets wins over conf/ENV.conf.")
   Path conf;
 
   @Option(names = "--set", scope = ScopeType.INHERIT, paramLabel = "KEY=VALUE",
