@@ -20,6 +20,7 @@ import dev.lakehouse.source.replication.ReplicationEndpoint;
 import dev.lakehouse.source.replication.ReplicationEvent;
 import dev.lakehouse.source.replication.ReplicationSlot;
 import dev.lakehouse.spark.TypeWidening;
+import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.LogSettings;
 import dev.lakehouse.spec.SourceSettings;
@@ -39,10 +40,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -174,6 +177,7 @@ public final class LogCapture {
         TableState state = new TableState(table, schema, recorded.get(table.name()));
         state.columns(SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(), false));
         state.skipBefore = landedUntil(table);
+        state.bronzeColumns = bronzeColumns(table);
         states.put(table.name(), state);
       }
       moneyScale = TextValues.moneyScale(connection);
@@ -349,12 +353,7 @@ public final class LogCapture {
           String path = paths.bronze(state.table.name());
           boolean create = !DeltaTable.isDeltaTable(spark, path);
           if (!create) {
-            StructType stored = BronzeLoader.followTypes(landing, state.table, path);
-            List<String> added = java.util.Arrays.stream(landing.columns())
-                .filter(c -> !stored.getFieldIndex(c).isDefined()).toList();
-            if (!added.isEmpty()) {
-              warnOfDefaults(state, added);
-            }
+            BronzeLoader.followTypes(landing, state.table, path);
           }
           BronzeLoader.append(landing, state.table, Commits.Tag.of(BronzeLoader.JOB, state.table.name(), batchId, runId)
               .with(Map.of(LOG_END, Long.toString(position.asLong()))), create, path);
@@ -379,32 +378,100 @@ public final class LogCapture {
     return landed;
   }
 
-  private static final String ADDED_WITH_DEFAULT = """
-      SELECT a.attname, a.attmissingval::text FROM pg_catalog.pg_attribute a
+  /** The new columns, the transaction that last wrote the newest of them (its ALTER) first. */
+  private static final String ALTERED_BY = """
+      SELECT a.attname, a.xmin::text FROM pg_catalog.pg_attribute a
       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ? AND c.relname = ? AND a.attname = ANY (?) AND a.atthasmissing ORDER BY a.attnum""";
+      WHERE n.nspname = ? AND c.relname = ? AND a.attname = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY age(a.xmin)""";
+
+  /** Bronze's column names (lower case) when it exists, else null: what the log has brought so far. */
+  private Set<String> bronzeColumns(TableSpec table) {
+    String path = paths.bronze(table.name());
+    if (!DeltaTable.isDeltaTable(spark, path)) {
+      return null;
+    }
+    Set<String> names = new HashSet<>();
+    for (String name : spark.read().format("delta").load(path).columns()) {
+      names.add(name.toLowerCase(java.util.Locale.ROOT));
+    }
+    return names;
+  }
 
   /**
-   * PostgreSQL adds a column with a constant default without writing a row: every row it found
-   * holds the default, yet the log carries no change for them, so in bronze and silver they keep
-   * NULL until they change (query mode reads them again; the log cannot). Said when bronze first
-   * gets such a column, with the value those rows hold, rather than left silent.
+   * The rows that hold a value in a column new to the log, as of the ALTER that made it: added
+   * with a default ({@code ADD COLUMN ... DEFAULT} writes no row, yet every row then holds the
+   * default) or renamed (every row holds its value under the new name). The log carries no change
+   * for the rows nobody touched since, so bronze, silver and gold would keep NULL there; query mode
+   * reads every row holding a value in a new column, and so does this. Those rows are exactly the
+   * ones whose version predates the ALTER (an older {@code xmin}, or frozen): read now, their values
+   * are the ones they have held since, so each lands as a version of the transaction that first
+   * showed the new column, ordered before that transaction's own changes. A row changed since the
+   * ALTER is left out: the log holds that change, and its version is exact. A column added without
+   * a default finds no row and lands nothing.
+   *
+   * <p>Each row goes to {@code each} as it is read (the caller spills as it does for a large
+   * transaction), as log text per column of {@code columns}: null where a column is not in the
+   * table now.
    */
-  private void warnOfDefaults(TableState state, List<String> added) {
-    try (Connection connection = SourceDatabase.connect(source);
-         PreparedStatement query = connection.prepareStatement(ADDED_WITH_DEFAULT)) {
-      query.setString(1, state.schema);
-      query.setString(2, state.table.sourceTable());
-      query.setArray(3, connection.createArrayOf("text", added.toArray()));
-      try (ResultSet rows = query.executeQuery()) {
-        while (rows.next()) {
-          LOG.warn("log {}: column {} was added with a default ({}); the log carries no change for the rows that"
-              + " held it then, so they keep NULL in bronze and silver until they change", state.table.name(),
-              rows.getString(1), rows.getString(2));
+  private void rowsHoldingValues(TableState state, List<String> fresh, List<SourceColumn> columns,
+                                 java.util.function.Consumer<String[]> each) {
+    String where = state.schema + "." + state.table.sourceTable();
+    try (Connection connection = SourceDatabase.connect(source)) {
+      String alteredBy = null;
+      List<String> named = new ArrayList<>();
+      try (PreparedStatement query = connection.prepareStatement(ALTERED_BY)) {
+        query.setString(1, state.schema);
+        query.setString(2, state.table.sourceTable());
+        query.setArray(3, connection.createArrayOf("text", fresh.toArray()));
+        try (ResultSet rows = query.executeQuery()) {
+          while (rows.next()) {
+            alteredBy = alteredBy == null ? rows.getString(2) : alteredBy;
+            named.add(rows.getString(1));
+          }
         }
       }
+      if (alteredBy == null) {
+        return;  // gone again from the catalog: nothing holds a value in it now
+      }
+      Set<String> present = new HashSet<>();
+      for (SourceColumn column : SourceColumns.discover(connection, state.schema, state.table.sourceTable(), Set.of(), false)) {
+        present.add(column.name());
+      }
+      List<String> select = new ArrayList<>();
+      for (SourceColumn column : columns) {
+        select.add(present.contains(column.name()) ? Identifiers.pgQuote(column.name()) + "::text" : "NULL::text");
+      }
+      long found = 0;
+      connection.setAutoCommit(false);
+      try (PreparedStatement query = connection.prepareStatement("SELECT " + String.join(", ", select) + " FROM "
+          + SourceDatabase.qualified(state.schema, state.table.sourceTable()) + " WHERE age(xmin) > age(?::xid) AND ("
+          + named.stream().map(n -> Identifiers.pgQuote(n) + " IS NOT NULL").collect(java.util.stream.Collectors.joining(" OR "))
+          + ")")) {
+        query.setFetchSize(10_000);
+        query.setString(1, alteredBy);
+        try (ResultSet rows = query.executeQuery()) {
+          while (rows.next()) {
+            String[] values = new String[columns.size()];
+            for (int c = 0; c < values.length; c++) {
+              values[c] = rows.getString(c + 1);
+            }
+            each.accept(values);
+            found++;
+          }
+        }
+      } finally {
+        connection.rollback();
+      }
+      if (found > 0) {
+        LOG.info("log {}: columns {} are new to the log; the {} rows that have held a value in them since the ALTER"
+            + " land as versions", state.table.name(), named, found);
+      }
     } catch (SQLException e) {
-      LOG.debug("log {}: could not read how columns {} were added", state.table.name(), added, e);
+      // Not fatal: the rows keep NULL in the new column until they change, and the user is told.
+      LOG.warn("log {}: columns {} are new to the log, and the rows holding a value in them could not be read ({});"
+          + " those rows keep NULL there in bronze and silver until they change", where, fresh,
+          Errors.oneLine(e.getMessage()));
     }
   }
 
@@ -496,6 +563,10 @@ public final class LogCapture {
 
     /** The table's shape as the log last described it (null until its first relation message). */
     Relation relation;
+    /** Bronze's column names (lower case) when the capture started; null when bronze did not exist. */
+    Set<String> bronzeColumns;
+    /** Columns the last relation message brought, for the next change to fill in (null: none). */
+    List<String> fresh;
     /** Counts the shapes a batch has spilled rows of: each shape is spilled apart from the others. */
     int shape;
 
@@ -554,8 +625,21 @@ public final class LogCapture {
     }
 
     void add(TableState state, ReplicationEvent.Change change) {
+      List<String> fresh = state.fresh;
+      state.fresh = null;
       if (change.commitLsn().asLong() < state.skipBefore) {
-        return;
+        return;  // landed already, with any rows that held a value in a new column
+      }
+      if (fresh != null) {
+        List<SourceColumn> columns = state.columns;
+        rowsHoldingValues(state, fresh, columns, text -> {
+          Object[] row = new Object[text.length];
+          for (int c = 0; c < text.length; c++) {
+            row[c] = text[c] == null ? null : TextValues.parse(text[c], columns.get(c), moneyScale);
+          }
+          // Before the transaction's own changes (their ordinals start at 1): one of those supersedes it.
+          add(state, row, BronzeOps.UPSERT, change.commitLsn(), 0, change.commitTime(), null);
+        });
       }
       Relation relation = change.relation();
       switch (change.op()) {
@@ -571,6 +655,7 @@ public final class LogCapture {
     }
 
     void truncate(TableState state, ReplicationEvent.Truncate truncate) {
+      state.fresh = null;  // every row that held a value then is gone
       if (truncate.commitLsn().asLong() < state.skipBefore) {
         return;
       }
@@ -583,6 +668,14 @@ public final class LogCapture {
       Relation described = state.relation;
       state.relation = relation;
       List<String> names = relation.columns().stream().map(Relation.Column::name).toList();
+      // New to the log since it last described the table (or since bronze's last batch, for the
+      // first description of a session): added or renamed by an ALTER, perhaps holding values.
+      Set<String> seen = described == null ? state.bronzeColumns : new HashSet<>(described.columns().stream()
+          .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList());
+      if (seen != null) {
+        List<String> fresh = names.stream().filter(n -> !seen.contains(n.toLowerCase(java.util.Locale.ROOT))).toList();
+        state.fresh = fresh.isEmpty() ? null : fresh;
+      }
       List<String> known = state.columns.stream().map(SourceColumn::name).toList();
       // The first description in a session matches the catalog the columns were read from; a
       // later one with other types is an ALTER COLUMN ... TYPE while capturing.
