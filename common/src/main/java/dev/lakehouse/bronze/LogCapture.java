@@ -404,8 +404,9 @@ public final class LogCapture {
    * default) or renamed (every row holds its value under the new name). The log carries no change
    * for the rows nobody touched since, so bronze, silver and gold would keep NULL there; query mode
    * reads every row holding a value in a new column, and so does this. Those rows are exactly the
-   * ones whose version predates the ALTER (an older {@code xmin}, or frozen): read now, their values
-   * are the ones they have held since, so each lands as a version of the transaction that first
+   * ones whose version predates the ALTER (an older {@code xmin}, or frozen) or was written by it (a
+   * volatile default rewrites every row): read now, their values are the ones they have held since,
+   * so each lands as a version of the transaction that first
    * showed the new column, ordered before that transaction's own changes. A row changed since the
    * ALTER is left out: the log holds that change, and its version is exact. A column added without
    * a default finds no row and lands nothing.
@@ -445,7 +446,7 @@ public final class LogCapture {
       long found = 0;
       connection.setAutoCommit(false);
       try (PreparedStatement query = connection.prepareStatement("SELECT " + String.join(", ", select) + " FROM "
-          + SourceDatabase.qualified(state.schema, state.table.sourceTable()) + " WHERE age(xmin) > age(?::xid) AND ("
+          + SourceDatabase.qualified(state.schema, state.table.sourceTable()) + " WHERE age(xmin) >= age(?::xid) AND ("
           + named.stream().map(n -> Identifiers.pgQuote(n) + " IS NOT NULL").collect(java.util.stream.Collectors.joining(" OR "))
           + ")")) {
         query.setFetchSize(10_000);

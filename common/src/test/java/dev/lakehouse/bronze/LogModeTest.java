@@ -282,13 +282,15 @@ class LogModeTest extends LakehouseTestBase {
           "UPDATE lab.readings SET value = -2 WHERE id IN (2, 99)",
           "DELETE FROM lab.readings WHERE id IN (3, 98)",
           "INSERT INTO lab.readings VALUES (1000, '2025-02-20', 7)",
-          // Added on the parent, with a default every partition's rows then hold.
+          // Added on the parent, with a default every partition's rows then hold: a constant (no
+          // row written) and a volatile one (every row rewritten by the ALTER, still not in the log).
           "ALTER TABLE lab.readings ADD COLUMN unit text DEFAULT 'kWh'",
+          "ALTER TABLE lab.readings ADD COLUMN tag uuid DEFAULT gen_random_uuid()",
           "UPDATE lab.readings SET unit = 'Wh' WHERE id = 4");
       succeeded(runAll(f.spec()));
-      PgText.assertSameLines(PgText.query(urlOf(f.db()), "SELECT id, at, value, unit FROM lab.readings"),
+      PgText.assertSameLines(PgText.query(urlOf(f.db()), "SELECT id, at, value, unit, tag FROM lab.readings"),
           PgText.lines(spark.read().format("delta").load(f.spec().paths().silver("readings"))
-              .where("NOT _is_deleted").select("id", "at", "value", "unit").collectAsList()), "silver.readings");
+              .where("NOT _is_deleted").select("id", "at", "value", "unit", "tag").collectAsList()), "silver.readings");
     } finally {
       teardown(f);
     }
