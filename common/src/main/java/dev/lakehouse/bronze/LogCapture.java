@@ -217,7 +217,7 @@ public final class LogCapture {
         }
       }
       long batches = 0;
-      Batch batch = new Batch(states, spill.resolve("batch-" + batches++));
+      Batch batch = new Batch(states, spill.resolve("batch-" + batches++), stream::keepAlive);
       long batchStarted = System.nanoTime();
       long lastHeartbeat = System.nanoTime();
       LogSequenceNumber idlePosition = null;
@@ -273,7 +273,7 @@ public final class LogCapture {
             // may still move past other tables' traffic.
             stream.confirm(idlePosition);
           }
-          batch = new Batch(states, spill.resolve("batch-" + batches++));
+          batch = new Batch(states, spill.resolve("batch-" + batches++), stream::keepAlive);
           batchStarted = System.nanoTime();
           if (done) {
             if (inFlight != null) {
@@ -377,6 +377,9 @@ public final class LogCapture {
     afterBatch.accept(landed);
     return landed;
   }
+
+  /** How often a long read on the reader thread answers the replication connection (well inside wal_sender_timeout). */
+  private static final Duration KEEP_ALIVE = Duration.ofSeconds(10);
 
   /** The new columns, the transaction that last wrote the newest of them (its ALTER) first. */
   private static final String ALTERED_BY = """
@@ -601,6 +604,8 @@ public final class LogCapture {
   private final class Batch {
     private final Map<String, TableState> states;
     private final Path spill;
+    /** Answers the server while the reader is busy elsewhere (reading a table's rows), so it keeps the connection. */
+    private final Runnable keepAlive;
     private final Map<String, List<Row>> rows = new LinkedHashMap<>();
     private final Map<String, StructType> schemas = new HashMap<>();
     private final Map<String, Long> counts = new HashMap<>();
@@ -608,9 +613,10 @@ public final class LogCapture {
     /** The end of the last complete transaction added. */
     LogSequenceNumber position;
 
-    Batch(Map<String, TableState> states, Path spill) {
+    Batch(Map<String, TableState> states, Path spill, Runnable keepAlive) {
       this.states = states;
       this.spill = spill;
+      this.keepAlive = keepAlive;
     }
 
     long rows() {
@@ -633,7 +639,12 @@ public final class LogCapture {
       }
       if (fresh != null) {
         List<SourceColumn> columns = state.columns;
+        long[] answered = {System.nanoTime()};
         rowsHoldingValues(state, fresh, columns, text -> {
+          if (System.nanoTime() - answered[0] > KEEP_ALIVE.toNanos()) {
+            keepAlive.run();
+            answered[0] = System.nanoTime();
+          }
           Object[] row = new Object[text.length];
           for (int c = 0; c < text.length; c++) {
             row[c] = text[c] == null ? null : TextValues.parse(text[c], columns.get(c), moneyScale);

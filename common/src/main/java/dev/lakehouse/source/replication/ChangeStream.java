@@ -214,6 +214,18 @@ public final class ChangeStream implements AutoCloseable {
     lastConfirmed = lsn;
   }
 
+  /**
+   * Answers the server with the position already confirmed, confirming nothing new: for a caller
+   * busy on this thread for longer than {@code wal_sender_timeout} allows between polls.
+   */
+  public void keepAlive() {
+    try {
+      stream.forceUpdateStatus();
+    } catch (SQLException e) {
+      throw SourceDatabase.queryError("Cannot answer replication slot " + slot, e);
+    }
+  }
+
   /** The last position confirmed on this stream ({@link LogSequenceNumber#INVALID_LSN} if none). */
   public LogSequenceNumber lastConfirmed() {
     return lastConfirmed;
