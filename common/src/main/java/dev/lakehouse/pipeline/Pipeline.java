@@ -98,6 +98,16 @@ public final class Pipeline {
   /** As above, with {@code earlier} entries (what a stream's bronze did meanwhile) in the same run-log commit. */
   RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started,
                     List<RunLog.Entry> earlier) {
+    return execute(runId, stages, tables, started, earlier, null);
+  }
+
+  /**
+   * As above; a run that succeeds hands its entries to {@code deferTo} (when not null) for a later
+   * run-log commit instead of committing them: a stream's silver cycles leave theirs to its next
+   * gold cycle. A failed run commits them at once.
+   */
+  RunResult execute(String runId, Set<Stage> stages, List<TableSpec> tables, Instant started,
+                    List<RunLog.Entry> earlier, java.util.function.Consumer<List<RunLog.Entry>> deferTo) {
     OptionalLong landed = OptionalLong.empty();
     SourceSizes sizes = new SourceSizes();
     List<TableRun> results = new ArrayList<>();
@@ -143,7 +153,10 @@ public final class Pipeline {
       }
       finished = true;
     } finally {
-      if (finished) {
+      boolean failed = results.stream().anyMatch(TableRun::failed);
+      if (finished && deferTo != null && !failed) {
+        deferTo.accept(logged);
+      } else if (finished) {
         runLog.appendAll(logged);
         CrashPoints.reach("run.after-runlog");
       } else {

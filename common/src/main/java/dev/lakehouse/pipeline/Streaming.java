@@ -72,9 +72,9 @@ public final class Streaming {
     AtomicLong silverCycles = new AtomicLong();
     AtomicLong goldCycles = new AtomicLong();
     AtomicReference<String> failure = new AtomicReference<>();
-    // The landed batches' run-log entries, committed with the next silver or gold run's entries:
-    // a run-log commit per micro-batch cost the writer half a second each time. The run log is a
-    // record for people; recovery reads the layers' own commits.
+    // The landed batches' and silver cycles' run-log entries, committed with the next gold cycle's:
+    // a run-log commit per micro-batch cost the writer half a second each time, and as much again
+    // per silver cycle. The run log is a record for people; recovery reads the layers' own commits.
     Queue<RunLog.Entry> landedEntries = new ConcurrentLinkedQueue<>();
     try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), "stream", spec.lockLease(),
         lakehouse.spark().sessionState().newHadoopConf())) {
@@ -92,8 +92,9 @@ public final class Streaming {
             long batches = landedBatches.get();
             if (batches != seenBatches) {
               seenBatches = batches;
+              // Its run-log entries go in with the next gold cycle's: one commit fewer per cycle.
               RunResult silver = applier.execute(RunId.next(Instant.now()), EnumSet.of(Stage.SILVER), logged, Instant.now(),
-                  drain(landedEntries));
+                  List.of(), landedEntries::addAll);
               silverCycles.incrementAndGet();
               report(silver, progress);
             }

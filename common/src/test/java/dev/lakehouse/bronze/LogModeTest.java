@@ -376,6 +376,10 @@ class LogModeTest extends LakehouseTestBase {
       assertEquals(sql("SELECT DISTINCT _batch_id FROM delta.`%s` ORDER BY 1", f.spec().paths().bronze("devices")),
           sql("SELECT DISTINCT batch_id FROM delta.`%s` WHERE job = 'bronze' AND table_name = 'devices' ORDER BY 1",
               f.spec().paths().control("runs")), "bronze batches in the run log");
+      // So is every silver cycle, whose entries wait for the next gold cycle's commit.
+      assertEquals(dev.lakehouse.control.Commits.lastBatch(spark, f.spec().paths().silver("devices")),
+          count("SELECT max(batch_id) FROM delta.`%s` WHERE job = 'silver' AND table_name = 'devices'"
+              + " AND status = 'succeeded'", f.spec().paths().control("runs")), "silver's last batch in the run log");
       // The stream compacts as it goes: no table ends past maintain.max-files.
       assertTrue(progress.stream().anyMatch(p -> p.startsWith("maintain: _control.runs compacted")), progress.toString());
       Maintenance maintenance = new Maintenance(spark, f.spec());
