@@ -177,7 +177,6 @@ public final class LogCapture {
         TableState state = new TableState(table, schema, recorded.get(table.name()));
         state.columns(SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(), false));
         state.skipBefore = landedUntil(table);
-        state.bronzeColumns = bronzeColumns(table);
         states.put(table.name(), state);
       }
       moneyScale = TextValues.moneyScale(connection);
@@ -388,7 +387,11 @@ public final class LogCapture {
       WHERE n.nspname = ? AND c.relname = ? AND a.attname = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY age(a.xmin)""";
 
-  /** Bronze's column names (lower case) when it exists, else null: what the log has brought so far. */
+  /**
+   * Bronze's column names (lower case) when it exists, else null: what the log has brought so far.
+   * Read at a table's first relation message of a session, before any of its changes of the session
+   * can have landed; a run in which the table has no change does not read it.
+   */
   private Set<String> bronzeColumns(TableSpec table) {
     String path = paths.bronze(table.name());
     if (!DeltaTable.isDeltaTable(spark, path)) {
@@ -409,8 +412,8 @@ public final class LogCapture {
    * reads every row holding a value in a new column, and so does this. Those rows are exactly the
    * ones whose version predates the ALTER (an older {@code xmin}, or frozen) or was written by it (a
    * volatile default rewrites every row): read now, their values are the ones they have held since,
-   * so each lands as a version of the transaction that first
-   * showed the new column, ordered before that transaction's own changes. A row changed since the
+   * so each lands as a version of the transaction that first showed the new column, ordered before
+   * that transaction's own changes. A row changed since the
    * ALTER is left out: the log holds that change, and its version is exact. A column added without
    * a default finds no row and lands nothing.
    *
@@ -420,7 +423,6 @@ public final class LogCapture {
    */
   private void rowsHoldingValues(TableState state, List<String> fresh, List<SourceColumn> columns,
                                  java.util.function.Consumer<String[]> each) {
-    String where = state.schema + "." + state.table.sourceTable();
     try (Connection connection = SourceDatabase.connect(source)) {
       String alteredBy = null;
       List<String> named = new ArrayList<>();
@@ -474,7 +476,7 @@ public final class LogCapture {
     } catch (SQLException e) {
       // Not fatal: the rows keep NULL in the new column until they change, and the user is told.
       LOG.warn("log {}: columns {} are new to the log, and the rows holding a value in them could not be read ({});"
-          + " those rows keep NULL there in bronze and silver until they change", where, fresh,
+          + " those rows keep NULL there in bronze and silver until they change", state.table.name(), fresh,
           Errors.oneLine(e.getMessage()));
     }
   }
@@ -567,8 +569,6 @@ public final class LogCapture {
 
     /** The table's shape as the log last described it (null until its first relation message). */
     Relation relation;
-    /** Bronze's column names (lower case) when the capture started; null when bronze did not exist. */
-    Set<String> bronzeColumns;
     /** Columns the last relation message brought, for the next change to fill in (null: none). */
     List<String> fresh;
     /** Counts the shapes a batch has spilled rows of: each shape is spilled apart from the others. */
@@ -682,7 +682,7 @@ public final class LogCapture {
       List<String> names = relation.columns().stream().map(Relation.Column::name).toList();
       // New to the log since it last described the table (or since bronze's last batch, for the
       // first description of a session): added or renamed by an ALTER, perhaps holding values.
-      Set<String> seen = described == null ? state.bronzeColumns : new HashSet<>(described.columns().stream()
+      Set<String> seen = described == null ? bronzeColumns(state.table) : new HashSet<>(described.columns().stream()
           .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList());
       if (seen != null) {
         List<String> fresh = names.stream().filter(n -> !seen.contains(n.toLowerCase(java.util.Locale.ROOT))).toList();

@@ -17,7 +17,8 @@ import java.util.Map;
  * The layered configuration, read once into a typed {@link LakehouseSpec}. Later layers win:
  * {@code reference.conf} (engine defaults), {@code conf/application.conf}, {@code conf/<env>.conf},
  * environment variables, {@code --set key=value}; a {@code --conf FILE} of the user's own replaces
- * {@code conf/application.conf} and sits above {@code conf/<env>.conf}. Only this class and {@link SpecReader} touch HOCON.
+ * {@code conf/application.conf} and sits above {@code conf/<env>.conf}. Only this class and
+ * {@link SpecReader} touch HOCON.
  */
 public final class LakehouseConfig {
 
