@@ -90,6 +90,13 @@ public final class LogCapture {
   public static final String COMMIT_TIME = "_commit_time";
   /** Columns whose value the log left out because it did not change (unchanged TOASTed values). */
   public static final String UNCHANGED = "_unchanged";
+  /**
+   * Values the log carried that no Spark type of their column holds (NaN in a {@code numeric}, an
+   * infinite date, ...): column name to PostgreSQL's text of the value, which the typed column
+   * holds as NULL. The log cannot be read again, so such a row lands like any other, keeping what
+   * it said here, and silver quarantines it (instead of the whole capture stopping on it).
+   */
+  public static final String UNPARSED = "_unparsed";
   /** Truncate marker ({@code _op}). */
   public static final String TRUNCATE = "T";
   /** In bronze commits and log watermarks: the log position the table holds everything before. */
@@ -573,6 +580,8 @@ public final class LogCapture {
     List<String> fresh;
     /** Counts the shapes a batch has spilled rows of: each shape is spilled apart from the others. */
     int shape;
+    /** Columns a value was found unreadable in during this capture (each is reported once). */
+    final Set<String> unparsedColumns = new HashSet<>();
 
     TableState(TableSpec table, String schema, Watermark recorded) {
       this.table = table;
@@ -591,7 +600,8 @@ public final class LogCapture {
       rowSchema = shape.add("_batch_id", DataTypes.LongType).add("_ingested_at", DataTypes.TimestampType)
           .add("_source", DataTypes.StringType).add(BronzeOps.OP, DataTypes.StringType)
           .add(LSN, DataTypes.LongType).add(SEQ, DataTypes.LongType).add(COMMIT_TIME, DataTypes.TimestampType)
-          .add(UNCHANGED, DataTypes.createArrayType(DataTypes.StringType));
+          .add(UNCHANGED, DataTypes.createArrayType(DataTypes.StringType))
+          .add(UNPARSED, DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType));
       columns = now;
     }
 
@@ -646,11 +656,12 @@ public final class LogCapture {
             answered[0] = System.nanoTime();
           }
           Object[] row = new Object[text.length];
+          Map<String, String> unparsed = null;
           for (int c = 0; c < text.length; c++) {
-            row[c] = text[c] == null ? null : TextValues.parse(text[c], columns.get(c), moneyScale);
+            unparsed = parse(state, text[c], columns.get(c), row, c, unparsed);
           }
           // Before the transaction's own changes (their ordinals start at 1): one of those supersedes it.
-          add(state, row, BronzeOps.UPSERT, change.commitLsn(), 0, change.commitTime(), null);
+          add(state, row, BronzeOps.UPSERT, change.commitLsn(), 0, change.commitTime(), null, unparsed);
         });
       }
       Relation relation = change.relation();
@@ -672,7 +683,7 @@ public final class LogCapture {
         return;
       }
       Object[] values = new Object[state.columns.size()];
-      add(state, values, TRUNCATE, truncate.commitLsn(), truncate.ordinal(), truncate.commitTime(), null);
+      add(state, values, TRUNCATE, truncate.commitLsn(), truncate.ordinal(), truncate.commitTime(), null, null);
     }
 
     /** A table's shape changed in the log: the next rows follow the new columns. */
@@ -763,6 +774,7 @@ public final class LogCapture {
                         ReplicationEvent.Change change) {
       Object[] row = new Object[state.columns.size()];
       List<String> unchanged = null;
+      Map<String, String> unparsed = null;
       for (int c = 0; c < state.columns.size(); c++) {
         SourceColumn column = state.columns.get(c);
         int i = position(relation, column.name());
@@ -774,16 +786,40 @@ public final class LogCapture {
           unchanged = unchanged == null ? new ArrayList<>() : unchanged;
           unchanged.add(column.name());
         } else if (!value.isNull()) {
-          row[c] = TextValues.parse(new String(value.bytes(), java.nio.charset.StandardCharsets.UTF_8), column,
-              moneyScale);
+          unparsed = parse(state, new String(value.bytes(), java.nio.charset.StandardCharsets.UTF_8), column, row, c,
+              unparsed);
         }
       }
-      add(state, row, op, change.commitLsn(), change.ordinal(), change.commitTime(), unchanged);
+      add(state, row, op, change.commitLsn(), change.ordinal(), change.commitTime(), unchanged, unparsed);
+    }
+
+    /**
+     * Puts {@code text}'s value into {@code row[c]}; a value the column's Spark type cannot hold
+     * stays NULL there and goes into {@code unparsed} (returned, created on first use) with its
+     * text, so the row still lands and the capture goes on ({@link #UNPARSED}).
+     */
+    private Map<String, String> parse(TableState state, String text, SourceColumn column, Object[] row, int c,
+                                      Map<String, String> unparsed) {
+      if (text == null) {
+        return unparsed;
+      }
+      try {
+        row[c] = TextValues.parse(text, column, moneyScale);
+        return unparsed;
+      } catch (TextValues.Unrepresentable e) {
+        if (state.unparsedColumns.add(column.name())) {
+          LOG.warn("log {}: {}; such rows land with {} NULL and the value in {}, and silver quarantines them",
+              state.table.name(), e.getMessage(), column.name(), UNPARSED);
+        }
+        Map<String, String> values = unparsed == null ? new java.util.TreeMap<>() : unparsed;
+        values.put(column.name(), text);
+        return values;
+      }
     }
 
     private void add(TableState state, Object[] values, String op, LogSequenceNumber commitLsn, long ordinal,
-                     Instant commitTime, List<String> unchanged) {
-      Object[] row = java.util.Arrays.copyOf(values, values.length + 8);
+                     Instant commitTime, List<String> unchanged, Map<String, String> unparsed) {
+      Object[] row = java.util.Arrays.copyOf(values, values.length + 9);
       int n = values.length;
       row[n] = null;
       row[n + 1] = null;
@@ -793,6 +829,7 @@ public final class LogCapture {
       row[n + 5] = ordinal;
       row[n + 6] = Timestamp.from(commitTime);
       row[n + 7] = unchanged;
+      row[n + 8] = unparsed;
       rows.computeIfAbsent(state.table.name(), k -> new ArrayList<>()).add(RowFactory.create(row));
       counts.merge(state.table.name(), 1L, Long::sum);
       schemas.put(state.table.name(), state.rowSchema());

@@ -60,8 +60,26 @@ public final class TextValues {
     try {
       return parse(text, column.dataType(), column.pgType(), moneyScale);
     } catch (RuntimeException e) {
-      throw new LakehouseException("column " + column.name() + " (" + column.sqlType() + "): cannot read the value '"
-          + (text.length() > 60 ? text.substring(0, 60) + "..." : text) + "' from the log: " + e.getMessage(), e);
+      String message = "column " + column.name() + " (" + column.sqlType() + "): cannot read the value '"
+          + (text.length() > 60 ? text.substring(0, 60) + "..." : text) + "' from the log: " + e.getMessage();
+      throw e instanceof NoSparkValue ? new Unrepresentable(message, e) : new LakehouseException(message, e);
+    }
+  }
+
+  /** A well-formed value that the column's Spark type cannot hold (NaN in a decimal, an infinite date, ...). */
+  private static final class NoSparkValue extends IllegalArgumentException {
+    NoSparkValue(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * {@link #parse}'s failure for a value the source holds rightly but no Spark value of its column
+   * can: the data's problem, row by row, unlike a value that is not of the column's type at all.
+   */
+  public static final class Unrepresentable extends LakehouseException {
+    Unrepresentable(String message, Throwable cause) {
+      super(message, cause);
     }
   }
 
@@ -108,13 +126,12 @@ public final class TextValues {
     }
     if (type instanceof DecimalType decimal) {
       if (!pgType.equals("money") && (text.equals("NaN") || text.contains("Infinity"))) {
-        throw new IllegalArgumentException(text + " has no Spark decimal; declare the column numeric(p,s) or list it in as-text");
+        throw new NoSparkValue(text + " has no Spark decimal");
       }
       BigDecimal value = pgType.equals("money") ? money(text, moneyScale) : new BigDecimal(text);
       BigDecimal scaled = value.setScale(decimal.scale(), java.math.RoundingMode.UNNECESSARY);
       if (scaled.precision() > decimal.precision()) {
-        throw new IllegalArgumentException("does not fit " + decimal.simpleString()
-            + "; declare the column numeric(p,s), or list it in as-text");
+        throw new NoSparkValue("does not fit " + decimal.simpleString());
       }
       return scaled;
     }
@@ -165,14 +182,14 @@ public final class TextValues {
 
   private static String infinity(String text) {
     if (text.equals("infinity") || text.equals("-infinity")) {
-      throw new IllegalArgumentException(text + " has no Spark date or timestamp");
+      throw new NoSparkValue(text + " has no Spark date or timestamp");
     }
     return text;
   }
 
   private static String bc(String text) {
     if (text.endsWith(" BC")) {
-      throw new IllegalArgumentException("dates before year 1 are not read");
+      throw new NoSparkValue("dates before year 1 are not read");
     }
     return text;
   }
@@ -196,7 +213,7 @@ public final class TextValues {
     if (text.startsWith("[")) {
       int equals = text.indexOf('=');
       if (text.substring(0, equals).contains("][")) {
-        throw new IllegalArgumentException("a multi-dimensional array; list the column in as-text");
+        throw new NoSparkValue("a multi-dimensional array");
       }
       text = text.substring(equals + 1);
     }
@@ -225,7 +242,7 @@ public final class TextValues {
         quoted = true;
         wasQuoted = true;
       } else if (c == '{') {
-        throw new IllegalArgumentException("a multi-dimensional array; list the column in as-text");
+        throw new NoSparkValue("a multi-dimensional array");
       } else if (c == ',') {
         elements.add(element(current, wasQuoted));
         current.setLength(0);

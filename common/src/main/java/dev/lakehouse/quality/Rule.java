@@ -183,6 +183,30 @@ public sealed interface Rule {
   }
 
   /**
+   * A value the source holds that no Spark value of its column can (NaN in a {@code numeric}, an
+   * infinite date, ...), which the log capture kept as text: {@code flagColumn} maps each such
+   * column to its text, NULL on the other rows. Built in, and it always quarantines: the log holds
+   * the value for good, so stopping the table would stop it for good too.
+   */
+  record Representable(String flagColumn) implements RowRule {
+    public String name() {
+      return "representable";
+    }
+
+    public Action action() {
+      return Action.QUARANTINE;
+    }
+
+    public List<String> columns() {
+      return List.of();
+    }
+
+    public Column fails(Lookups lookups) {
+      return col(flagColumn).isNotNull();
+    }
+  }
+
+  /**
    * A key arrived in more than one version within one bronze batch (the latest is applied): the
    * surviving row carries how many versions its key had in {@code versionsColumn}, so the failures
    * count keys. Always a warning.

@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.trim;
 import static org.apache.spark.sql.functions.upper;
 
 import dev.lakehouse.LakehouseException;
+import dev.lakehouse.bronze.LogCapture;
 import dev.lakehouse.quality.Rule;
 import dev.lakehouse.spec.ConformSpec;
 import dev.lakehouse.spec.Identifiers;
@@ -116,22 +117,41 @@ public final class Conformer {
   /** Quarantined rows keep what did not convert: {@value #REJECTED_VALUES} maps each such column to its value. */
   public static final String REJECTED_VALUES = "_rejected_values";
 
-  /** The rows with {@value #REJECTED_VALUES} added from the cast flags (when the table has casts), flags dropped. */
+  /**
+   * The rows with {@value #REJECTED_VALUES} added from the cast flags (when the table has casts)
+   * and from the values the log could not hold ({@link LogCapture#UNPARSED}, under their silver
+   * names), flags dropped.
+   */
   public Dataset<Row> withRejectedValues(Dataset<Row> rows) {
     List<Rule.Cast> casts = castRules();
-    if (casts.isEmpty()) {
+    boolean unparsed = Arrays.asList(rows.columns()).contains(LogCapture.UNPARSED);
+    if (casts.isEmpty() && !unparsed) {
       return rows;
     }
     Column[] entries = casts.stream().map(c -> org.apache.spark.sql.functions.struct(
         org.apache.spark.sql.functions.lit(c.column()).as("key"), col(c.flagColumn()).as("value")))
         .toArray(Column[]::new);
-    Column rejected = org.apache.spark.sql.functions.map_from_entries(org.apache.spark.sql.functions.filter(
-        org.apache.spark.sql.functions.array(entries), e -> e.getField("value").isNotNull()));
+    Column rejected = casts.isEmpty() ? null : org.apache.spark.sql.functions.map_from_entries(
+        org.apache.spark.sql.functions.filter(org.apache.spark.sql.functions.array(entries),
+            e -> e.getField("value").isNotNull()));
+    if (unparsed) {
+      Column logged = org.apache.spark.sql.functions.transform_keys(col(LogCapture.UNPARSED), (k, v) -> {
+        Column name = k;
+        for (Map.Entry<String, String> rename : spec.renames().entrySet()) {
+          name = org.apache.spark.sql.functions.when(k.equalTo(rename.getKey()), rename.getValue()).otherwise(name);
+        }
+        return name;
+      });
+      // A value the log could not hold is NULL in its column, so no cast of it fails: no key twice.
+      rejected = rejected == null ? logged : org.apache.spark.sql.functions.when(logged.isNull(), rejected)
+          .otherwise(org.apache.spark.sql.functions.map_concat(rejected, logged));
+    }
     return dropFlags(rows.withColumn(REJECTED_VALUES, rejected));
   }
 
+  /** The rows without the cast flags and {@link LogCapture#UNPARSED} (the rules have read them). */
   public Dataset<Row> dropFlags(Dataset<Row> rows) {
-    return rows.drop(castRules().stream().map(Rule.Cast::flagColumn).toArray(String[]::new));
+    return rows.drop(castRules().stream().map(Rule.Cast::flagColumn).toArray(String[]::new)).drop(LogCapture.UNPARSED);
   }
 
   /** A value that did not convert, for the message, e.g. {@code 'abc'}. */

@@ -124,6 +124,9 @@ public final class SilverLoader {
       boolean freshness = table.quality().stream().anyMatch(r -> r instanceof Rule.Freshness);
       List<Rule> rules = new ArrayList<>(table.quality());
       rules.addAll(conformer.castRules());
+      if (java.util.Arrays.asList(hashed.columns()).contains(dev.lakehouse.bronze.LogCapture.UNPARSED)) {
+        rules.add(new Rule.Representable(dev.lakehouse.bronze.LogCapture.UNPARSED));
+      }
       rules.add(new Rule.OneVersionPerBatch(keys, SilverRows.VERSIONS));
       {
         Quality.Evaluation evaluation = Quality.evaluate(hashed, rules, rule -> parentKeys(rule, table, hashed),

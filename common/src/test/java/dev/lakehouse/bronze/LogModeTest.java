@@ -196,6 +196,45 @@ class LogModeTest extends LakehouseTestBase {
   }
 
   @Test
+  void aValueNoSparkTypeHoldsLandsAsTextIsQuarantinedAndTheLogGoesOn() {
+    Fixture f = fixture("log-unrepresentable", "tables.probes { primary-key = [probe_id], mode = log }",
+        "ALTER TABLE lab.devices ADD COLUMN reading numeric, ADD COLUMN seen date",
+        "CREATE TABLE lab.probes (probe_id int PRIMARY KEY, label text)",
+        "INSERT INTO lab.probes VALUES (1, 'one')");
+    try {
+      succeeded(runAll(f.spec()));
+      // NaN and infinity are sound PostgreSQL values that no Spark decimal or date holds. The log
+      // cannot be read again, so the rows land, and the capture goes on for both tables.
+      executeIn(f.db(), "UPDATE lab.devices SET reading = 'NaN' WHERE device_id = 1",
+          "UPDATE lab.devices SET seen = 'infinity', reading = 2.5 WHERE device_id = 2",
+          "UPDATE lab.devices SET name = 'renamed' WHERE device_id = 3",
+          "UPDATE lab.probes SET label = 'uno' WHERE probe_id = 1");
+      succeeded(runAll(f.spec()));
+      assertEquals(List.of(Arrays.asList(1L, true, "NaN", null), Arrays.asList(2L, false, null, "infinity")),
+          sql("SELECT device_id, reading IS NULL, _unparsed['reading'], _unparsed['seen'] FROM delta.`%s`"
+              + " WHERE _unparsed IS NOT NULL ORDER BY device_id", f.spec().paths().bronze("devices")),
+          "bronze keeps each such value as PostgreSQL's text, its column NULL");
+      assertEquals(List.of(Arrays.asList(1L, "NaN", null), Arrays.asList(2L, null, "infinity")),
+          sql("SELECT device_id, _rejected_values['reading'], _rejected_values['seen'] FROM delta.`%s`"
+              + " ORDER BY device_id", f.spec().paths().quarantine("devices")), "silver quarantines those rows");
+      assertEquals(List.of(Arrays.asList(1L, "device 1", null), Arrays.asList(2L, "device 2", null),
+          Arrays.asList(3L, "renamed", null)), sql("SELECT device_id, name, seen FROM delta.`%s` WHERE device_id <= 3"
+              + " ORDER BY device_id", f.spec().paths().silver("devices")), "silver keeps the versions before them");
+      assertEquals(List.of(List.of("uno")), sql("SELECT label FROM delta.`%s`", f.spec().paths().silver("probes")));
+      assertEquals(List.of(List.of(1L)), sql("SELECT count(*) FROM delta.`%s` WHERE device_id = 1",
+          f.spec().paths().gold("dim_device")), "no version of the quarantined row in gold");
+
+      // The source corrects them: the next versions are readable and go through.
+      executeIn(f.db(), "UPDATE lab.devices SET reading = 1.5 WHERE device_id = 1",
+          "UPDATE lab.devices SET seen = '2026-01-01' WHERE device_id = 2");
+      succeeded(runAll(f.spec()));
+      assertSilverEqualsTheSource(f);
+    } finally {
+      teardown(f);
+    }
+  }
+
+  @Test
   void aColumnRenamedOrDroppedAfterItsChangesWereWrittenKeepsTheirValues() {
     Fixture f = fixture("log-renamed", "", "ALTER TABLE lab.devices ADD COLUMN colour text");
     try {
