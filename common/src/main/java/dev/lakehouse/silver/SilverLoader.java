@@ -409,7 +409,10 @@ public final class SilverLoader {
     Counts counts = new Counts(counted.isNullAt(0) ? 0 : counted.getLong(0), counted.isNullAt(1) ? 0 : counted.getLong(1),
         counted.isNullAt(2) ? 0 : counted.getLong(2));
     if (counts.inserted() + counts.updated() + counts.deleted() == 0) {
-      LOG.info("silver {}: nothing changed; nothing committed", table.name());
+      // Its progress still moves (a commit without data): otherwise every later run would apply
+      // these batches again, growing, and count their rule failures in dq_results once more.
+      Commits.record(spark, silverPath, Commits.Tag.of(JOB, table.name(), available, runId));
+      LOG.info("silver {}: nothing changed; bronze batch {} recorded as applied", table.name(), available);
       return counts;
     }
 

@@ -2,6 +2,7 @@ package dev.lakehouse.silver;
 
 import static org.apache.spark.sql.functions.col;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lakehouse.bronze.BronzeOps;
 import dev.lakehouse.pipeline.RunResult;
@@ -77,7 +78,7 @@ class SilverConformTest extends EngineTestBase {
   }
 
   @Test
-  void aRunThatChangesNothingCommitsNothingToSilver() {
+  void aBatchThatChangesNothingIsRecordedAsAppliedWithoutData() {
     sourceExecute(
         "CREATE TABLE same (id int PRIMARY KEY, v text)",
         "INSERT INTO same VALUES (1, 'a'), (2, 'b')");
@@ -92,7 +93,13 @@ class SilverConformTest extends EngineTestBase {
     TableRun snapshotRun = outcome(again, Stage.SILVER, "same_snapshot");
     assertEquals(List.of(2L, 2L, 0L, "nothing changed"),
         Arrays.asList(snapshotRun.batch(), snapshotRun.rowsRead(), snapshotRun.rowsWritten(), snapshotRun.detail()));
-    assertEquals(version, version(snapshot), "silver: no commit");
+    assertEquals(version + 1, version(snapshot), "silver: one commit");
+    org.apache.spark.sql.Row commit = io.delta.tables.DeltaTable.forPath(spark, snapshot).history()
+        .where("version = " + (version + 1)).first();
+    assertEquals("Manual Update", commit.getAs("operation"), "without data");
+    assertTrue(commit.<scala.collection.Map<String, String>>getAs("operationMetrics").isEmpty(), "without data");
+    assertEquals(2L, dev.lakehouse.control.Commits.lastBatch(spark, snapshot), "that records batch 2 as applied");
+    assertEquals(List.of(List.of(1, "a"), List.of(2, "b")), sql("SELECT id, v FROM delta.`%s` ORDER BY id", snapshot));
   }
 
   /**

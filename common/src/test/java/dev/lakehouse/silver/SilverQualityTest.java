@@ -198,4 +198,24 @@ class SilverQualityTest extends EngineTestBase {
     assertEquals(List.of(List.of(1), List.of(3), List.of(6)),
         sql("SELECT id FROM delta.`%s` ORDER BY id", again.paths().silver("b_customers")));
   }
+
+  @Test
+  void aBatchWhoseRowsAreAllHeldAsideIsAppliedAndCountedOnce() {
+    sourceExecute("CREATE TABLE held_once (id int PRIMARY KEY, name text)", "INSERT INTO held_once VALUES (1, 'a'), (2, 'b')");
+    LakehouseSpec own = spec("quality-held-once", """
+        tables.held_once { primary-key = [id], mode = full, quality = [{ rule = not_null, columns = [name], action = quarantine }] }""");
+    succeeded(run(own, Stage.BRONZE, Stage.SILVER));
+    // Batch 2 holds one row, and quarantine takes it: silver's rows do not change.
+    sourceExecute("UPDATE held_once SET name = NULL WHERE id = 2");
+    TableRun held = outcome(succeeded(run(own, Stage.BRONZE, Stage.SILVER)), Stage.SILVER, "held_once");
+    assertEquals(List.of(2L, 1L, 1L), List.of(held.batch(), held.rowsRead(), held.count("quarantined")));
+
+    TableRun next = outcome(succeeded(run(own, Stage.SILVER)), Stage.SILVER, "held_once");
+    assertEquals(0L, next.rowsRead(), "batch 2 is applied: the next run does not read it again");
+    assertEquals(List.of(List.of(1L, 2L, 1L)), sql("SELECT count(*), max(bronze_batch_to), sum(failed_rows) FROM"
+        + " delta.`%s` WHERE table_name = 'held_once' AND rule = 'not_null(name)' AND failed_rows > 0",
+        own.paths().control("dq_results")), "its failure is recorded once");
+    assertEquals(List.of(List.of(1, "a"), List.of(2, "b")),
+        sql("SELECT id, name FROM delta.`%s` ORDER BY id", own.paths().silver("held_once")));
+  }
 }
