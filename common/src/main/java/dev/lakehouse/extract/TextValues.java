@@ -129,7 +129,13 @@ public final class TextValues {
         throw new NoSparkValue(text + " has no Spark decimal");
       }
       BigDecimal value = pgType.equals("money") ? money(text, moneyScale) : new BigDecimal(text);
-      BigDecimal scaled = value.setScale(decimal.scale(), java.math.RoundingMode.UNNECESSARY);
+      BigDecimal scaled;
+      try {
+        // Never round: a value with more fraction digits than the column holds is not the source's value.
+        scaled = value.setScale(decimal.scale(), java.math.RoundingMode.UNNECESSARY);
+      } catch (ArithmeticException e) {
+        throw new NoSparkValue("does not fit " + decimal.simpleString());
+      }
       if (scaled.precision() > decimal.precision()) {
         throw new NoSparkValue("does not fit " + decimal.simpleString());
       }

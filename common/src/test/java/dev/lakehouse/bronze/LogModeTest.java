@@ -208,13 +208,17 @@ class LogModeTest extends LakehouseTestBase {
       executeIn(f.db(), "UPDATE lab.devices SET reading = 'NaN' WHERE device_id = 1",
           "UPDATE lab.devices SET seen = 'infinity', reading = 2.5 WHERE device_id = 2",
           "UPDATE lab.devices SET name = 'renamed' WHERE device_id = 3",
+          // More fraction digits than decimal(38,18) holds: rounding would change the value.
+          "UPDATE lab.devices SET reading = 0.1234567890123456789 WHERE device_id = 4",
           "UPDATE lab.probes SET label = 'uno' WHERE probe_id = 1");
       succeeded(runAll(f.spec()));
-      assertEquals(List.of(Arrays.asList(1L, true, "NaN", null), Arrays.asList(2L, false, null, "infinity")),
+      assertEquals(List.of(Arrays.asList(1L, true, "NaN", null), Arrays.asList(2L, false, null, "infinity"),
+          Arrays.asList(4L, true, "0.1234567890123456789", null)),
           sql("SELECT device_id, reading IS NULL, _unparsed['reading'], _unparsed['seen'] FROM delta.`%s`"
               + " WHERE _unparsed IS NOT NULL ORDER BY device_id", f.spec().paths().bronze("devices")),
           "bronze keeps each such value as PostgreSQL's text, its column NULL");
-      assertEquals(List.of(Arrays.asList(1L, "NaN", null), Arrays.asList(2L, null, "infinity")),
+      assertEquals(List.of(Arrays.asList(1L, "NaN", null), Arrays.asList(2L, null, "infinity"),
+          Arrays.asList(4L, "0.1234567890123456789", null)),
           sql("SELECT device_id, _rejected_values['reading'], _rejected_values['seen'] FROM delta.`%s`"
               + " ORDER BY device_id", f.spec().paths().quarantine("devices")), "silver quarantines those rows");
       assertEquals(List.of(Arrays.asList(1L, "device 1", null), Arrays.asList(2L, "device 2", null),
@@ -226,7 +230,8 @@ class LogModeTest extends LakehouseTestBase {
 
       // The source corrects them: the next versions are readable and go through.
       executeIn(f.db(), "UPDATE lab.devices SET reading = 1.5 WHERE device_id = 1",
-          "UPDATE lab.devices SET seen = '2026-01-01' WHERE device_id = 2");
+          "UPDATE lab.devices SET seen = '2026-01-01' WHERE device_id = 2",
+          "UPDATE lab.devices SET reading = 0.5 WHERE device_id = 4");
       succeeded(runAll(f.spec()));
       assertSilverEqualsTheSource(f);
     } finally {
