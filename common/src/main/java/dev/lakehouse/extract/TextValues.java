@@ -2,8 +2,6 @@ package dev.lakehouse.extract;
 
 import dev.lakehouse.LakehouseException;
 import java.math.BigDecimal;
-import java.sql.Date;
-import java.sql.Timestamp;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -38,7 +36,7 @@ import org.apache.spark.sql.types.TimestampType;
 public final class TextValues {
 
   private static final DateTimeFormatter LOCAL = new DateTimeFormatterBuilder()
-      .appendPattern("uuuu-MM-dd HH:mm:ss")
+      .append(DateTimeFormatter.ISO_LOCAL_DATE).appendLiteral(' ').appendPattern("HH:mm:ss")
       .optionalStart().appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true).optionalEnd()
       .toFormatter();
   private static final DateTimeFormatter ZONED = new DateTimeFormatterBuilder()
@@ -141,14 +139,16 @@ public final class TextValues {
       }
       return scaled;
     }
+    // java.time values, not java.sql's: Spark takes those on its proleptic Gregorian calendar as
+    // the COPY path lands them, where a java.sql.Timestamp before 1582 would move by days.
     if (type instanceof DateType) {
-      return Date.valueOf(date(text));
+      return LocalDate.parse(isoYear(text));
     }
     if (type instanceof TimestampType) {
-      return Timestamp.from(OffsetDateTime.parse(infinity(bc(text)), ZONED).toInstant());
+      return OffsetDateTime.parse(isoYear(text), ZONED).toInstant();
     }
     if (type instanceof TimestampNTZType) {
-      return LocalDateTime.parse(infinity(bc(text)), LOCAL);
+      return LocalDateTime.parse(isoYear(text), LOCAL);
     }
     if (type instanceof BinaryType) {
       if (!text.startsWith("\\x")) {
@@ -182,22 +182,28 @@ public final class TextValues {
     return text.contains("-") || text.startsWith("(") ? value.negate() : value;
   }
 
-  private static LocalDate date(String text) {
-    return LocalDate.parse(infinity(bc(text)));
-  }
-
-  private static String infinity(String text) {
+  /**
+   * PostgreSQL's ISO text of a date or timestamp in java.time's form: PostgreSQL writes the year
+   * with four or more digits and a year before 1 as {@code 0044-03-15 BC}; java.time wants a sign
+   * on a year past 9999 and counts 1 BC as year 0.
+   */
+  private static String isoYear(String text) {
     if (text.equals("infinity") || text.equals("-infinity")) {
       throw new NoSparkValue(text + " has no Spark date or timestamp");
     }
-    return text;
-  }
-
-  private static String bc(String text) {
-    if (text.endsWith(" BC")) {
-      throw new NoSparkValue("dates before year 1 are not read");
+    boolean bc = text.endsWith(" BC");
+    int dash = text.indexOf('-');
+    if (!bc && dash == 4) {
+      return text;
     }
-    return text;
+    String value = bc ? text.substring(0, text.length() - 3) : text;
+    if (dash < 4) {
+      throw new IllegalArgumentException("not an ISO date");
+    }
+    int year = Integer.parseInt(value.substring(0, dash));
+    int iso = bc ? 1 - year : year;
+    String sign = iso > 9999 ? "+" : iso < 0 ? "-" : "";
+    return sign + String.format("%04d", Math.abs(iso)) + value.substring(dash);
   }
 
   private static String floatText(String text) {

@@ -107,12 +107,15 @@ class LogModeTest extends LakehouseTestBase {
           "INSERT INTO lab.devices (device_id, name, firmware) VALUES (51, 'device 51', '2.0')",
           // money arrives as text: every digit of it, whatever the grouping and sign.
           "UPDATE lab.devices SET price = '-1234567.89' WHERE device_id = 8",
-          "UPDATE lab.devices SET price = '0.05' WHERE device_id = 9");
+          "UPDATE lab.devices SET price = '0.05' WHERE device_id = 9",
+          // Times the log writes in a form of its own: before the Gregorian reform, past year 9999.
+          "UPDATE lab.devices SET updated_at = '1500-06-01 12:30:00+00' WHERE device_id = 10",
+          "UPDATE lab.devices SET updated_at = '10000-01-01 00:00:00+00' WHERE device_id = 11");
       RunResult second = succeeded(runAll(f.spec()));
       assertEquals(List.of(List.of(8L, new java.math.BigDecimal("-1234567.89")), List.of(9L, new java.math.BigDecimal("0.05"))),
           sql("SELECT device_id, price FROM delta.`%s` WHERE price IS NOT NULL ORDER BY device_id",
               f.spec().paths().silver("devices")));
-      assertEquals(6L, second.of(Stage.BRONZE).get(0).rowsWritten(), second.tables().toString());
+      assertEquals(8L, second.of(Stage.BRONZE).get(0).rowsWritten(), second.tables().toString());
       assertEquals(List.of("U", "U", "D"), sql("SELECT _op FROM delta.`%s` WHERE device_id = 7 AND _op <> 'S'"
           + " ORDER BY _lsn, _seq", f.spec().paths().bronze("devices")).stream().map(r -> (String) r.get(0)).toList());
       assertEquals(List.of(List.of("SN-7b")), sql("SELECT DISTINCT `Serial No` FROM delta.`%s` WHERE device_id = 7"

@@ -34,7 +34,8 @@ import org.apache.spark.sql.functions;
 public final class PgText {
 
   private static final String NULL = "\\N";
-  private static final DateTimeFormatter SECONDS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+  private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
+  private static final DateTimeFormatter MONTH_DAY = DateTimeFormatter.ofPattern("-MM-dd");
 
   private PgText() {}
 
@@ -167,15 +168,18 @@ public final class PgText {
     } else if (value instanceof Number n) {
       text = n.toString();
     } else if (value instanceof java.sql.Date d) {
-      text = d.toLocalDate().toString();
+      text = date(d.toLocalDate(), "");
     } else if (value instanceof LocalDate d) {
-      text = d.toString();
+      text = date(d, "");
     } else if (value instanceof Timestamp t) {
-      text = dateTime(LocalDateTime.ofInstant(t.toInstant(), ZoneOffset.UTC)) + "+00";
+      // Spark hands out a java.sql.Timestamp on the old Julian calendar before 1582: undo that as Spark does.
+      Instant instant = org.apache.spark.sql.catalyst.util.DateTimeUtils.microsToInstant(
+          org.apache.spark.sql.catalyst.util.DateTimeUtils.fromJavaTimestamp(t));
+      text = dateTime(LocalDateTime.ofInstant(instant, ZoneOffset.UTC), "+00");
     } else if (value instanceof Instant t) {
-      text = dateTime(LocalDateTime.ofInstant(t, ZoneOffset.UTC)) + "+00";
+      text = dateTime(LocalDateTime.ofInstant(t, ZoneOffset.UTC), "+00");
     } else if (value instanceof LocalDateTime t) {
-      text = dateTime(t);
+      text = dateTime(t, "");
     } else if (value instanceof byte[] bytes) {
       text = "\\x" + HexFormat.of().formatHex(bytes);
     } else if (value instanceof scala.collection.Seq<?> seq) {
@@ -228,14 +232,21 @@ public final class PgText {
     return value.signum() == 0 ? "0" : value.stripTrailingZeros().toPlainString();
   }
 
-  private static String dateTime(LocalDateTime t) {
-    String text = t.format(SECONDS);
+  private static String dateTime(LocalDateTime t, String zone) {
+    String text = t.format(TIME);
     int micros = t.getNano() / 1000;
     if (micros != 0) {
       String fraction = String.format("%06d", micros).replaceAll("0+$", "");
       text += "." + fraction;
     }
-    return text;
+    return date(t.toLocalDate(), " " + text + zone);
+  }
+
+  /** A date as PostgreSQL's ISO style prints it: four or more year digits, no sign, BC after the rest. */
+  private static String date(LocalDate d, String rest) {
+    int year = d.getYear();
+    boolean bc = year <= 0;
+    return String.format("%04d", bc ? 1 - year : year) + d.format(MONTH_DAY) + rest + (bc ? " BC" : "");
   }
 
   private static String floatText(double v) {
