@@ -126,8 +126,7 @@ public final class LogCapture {
     java.util.Properties props = source.jdbcProperties();
     // Values come in text form, as ::text gives them on the COPY path: ISO dates, UTC, hex bytea;
     // money in the C locale, so its text is digits, '.', ',', '-' and '$' whatever the server's is.
-    props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres"
-        + " -c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C");
+    props.setProperty("options", TextValues.sessionOptions() + " -c lc_monetary=C");
     return ReplicationEndpoint.of(source.url(), props);
   }
 

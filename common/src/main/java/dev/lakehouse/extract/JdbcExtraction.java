@@ -95,8 +95,8 @@ public final class JdbcExtraction {
     }
     Properties props = source.jdbcProperties();
     props.setProperty("fetchsize", Integer.toString(fetchSize));
-    // The COPY path's session: text forms that depend on the time zone come out in UTC.
-    String init = "SET TIME ZONE 'UTC'";
+    // The COPY path's session: text forms come out as there and as the log writes them.
+    String init = TextValues.sessionStatements();
     if (snapshotId.isPresent()) {
       init += "; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '" + snapshotId.get() + "'";
     }

@@ -146,9 +146,9 @@ final class PgCopyReader implements PartitionReader<InternalRow> {
     connection = SourceDatabase.connect(source.settings());
     try {
       try (Statement s = connection.createStatement()) {
-        // Text forms that depend on the session's time zone (tstzrange, timestamptz[] as text...)
-        // come out the same on every executor, whatever its JVM's zone.
-        s.execute("SET TIME ZONE 'UTC'");
+        // Text forms (tstzrange, interval, point... as ::text) come out the same on every executor
+        // and as the log writes them, whatever the JVM's zone or the source's session defaults.
+        s.execute(TextValues.sessionStatements());
       }
       if (source.snapshot != null) {
         try (Statement s = connection.createStatement()) {

@@ -44,7 +44,28 @@ public final class TextValues {
       .appendPattern("[XXXXX][XXX][X]")
       .toFormatter();
 
+  /**
+   * The session settings under which PostgreSQL writes every text form the lakehouse reads: the
+   * {@code ::text} columns of the COPY and JDBC paths and the log's values. Set on every session
+   * that reads, a value reads the same whichever way it came, whatever defaults the server, the
+   * database or the role set (an {@code IntervalStyle = iso_8601}, an {@code extra_float_digits}
+   * that rounds floats; the driver asks for an ISO {@code DateStyle} itself, as the log's does).
+   */
+  private static final List<String[]> SESSION = List.of(new String[] {"TimeZone", "UTC"},
+      new String[] {"DateStyle", "ISO"}, new String[] {"IntervalStyle", "postgres"},
+      new String[] {"extra_float_digits", "3"}, new String[] {"bytea_output", "hex"});
+
   private TextValues() {}
+
+  /** {@link #SESSION} as SQL statements, separated by semicolons. */
+  public static String sessionStatements() {
+    return String.join("; ", SESSION.stream().map(s -> "SET " + s[0] + " = '" + s[1] + "'").toList());
+  }
+
+  /** {@link #SESSION} as a connection's startup {@code options}. */
+  public static String sessionOptions() {
+    return String.join(" ", SESSION.stream().map(s -> "-c " + s[0] + "=" + s[1]).toList());
+  }
 
   /**
    * The Spark value (as a Row holds it) of {@code text}, for a column of {@code column}'s type.

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.lakehouse.LakehouseException;
+import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -398,6 +399,35 @@ class SourceTypesTest extends LakehouseTestBase {
     assertFalse(JdbcExtraction.read(spark, config.spec().source(), lines, "public.\"OrderLines\"", List.of(), FETCH_SIZE)
         .schema().apply("Placed At").nullable(), "NOT NULL stays NOT NULL through JDBC");
     assertEquals(array(DataTypes.IntegerType), find(columns("measurement_totals", Set.of()), "ids").dataType());
+  }
+
+  @Test
+  void textFormsDoNotFollowTheSourcesOwnSessionDefaults() {
+    // A database whose defaults write intervals, dates and floats otherwise than PostgreSQL does
+    // out of the box. The log writes them in PostgreSQL's defaults, so both read paths must too.
+    String db = cloneDatabase("template1");
+    executeIn(db, "ALTER DATABASE " + db + " SET IntervalStyle = 'iso_8601'",
+        "ALTER DATABASE " + db + " SET DateStyle = 'SQL, DMY'",
+        "ALTER DATABASE " + db + " SET extra_float_digits = 0",
+        "CREATE TABLE forms (id int PRIMARY KEY, span interval, during tstzrange, spot point, since tsrange)",
+        "INSERT INTO forms VALUES (1, '1 year 2 mons 3 days 04:05:06.5',"
+            + " '[2026-01-02 03:04:05+00,2026-02-01 00:00:00+00)', point(0.12345678901234568, 2), '[2026-01-02 03:04:05,)')");
+    List<String> expected = List.of("1", "1 year 2 mons 3 days 04:05:06.5",
+        "[\"2026-01-02 03:04:05+00\",\"2026-02-01 00:00:00+00\")", "(0.12345678901234568,2)", "[\"2026-01-02 03:04:05\",)");
+    LakehouseSpec spec = testConfig(Map.of("lakehouse.source.url", urlOf(db))).spec();
+    List<SourceColumn> columns;
+    try (Connection c = java.sql.DriverManager.getConnection(urlOf(db), "postgres", "")) {
+      columns = SourceColumns.discover(c, "public", "forms", Set.of());
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    String select = "SELECT " + SourceColumns.selectList(columns) + " FROM public.forms";
+    Row copy = CopyExtraction.read(spark, spec.source(), columns, List.of(select), Optional.empty()).first();
+    Row jdbc = JdbcExtraction.read(spark, spec.source(), columns, "public.forms", List.of(), FETCH_SIZE).first();
+    for (Row row : List.of(copy, jdbc)) {
+      assertEquals(expected, java.util.stream.IntStream.range(0, row.length()).mapToObj(i -> String.valueOf(row.get(i)))
+          .toList());
+    }
   }
 
   @Test
