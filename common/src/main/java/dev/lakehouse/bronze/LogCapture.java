@@ -104,7 +104,12 @@ public final class LogCapture {
 
   /** What one capture did per table. */
   public record Captured(List<BronzeLoader.TableResult> results, long transactions, long changes,
-                         LogSequenceNumber position) {}
+                         LogSequenceNumber position, boolean sourceLost) {
+    public Captured(List<BronzeLoader.TableResult> results, long transactions, long changes,
+                    LogSequenceNumber position) {
+      this(results, transactions, changes, position, false);
+    }
+  }
 
   private final SparkSession spark;
   private final SourceSettings source;

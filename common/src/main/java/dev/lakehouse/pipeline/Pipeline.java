@@ -257,6 +257,7 @@ public final class Pipeline {
                                  java.util.function.BooleanSupplier stop,
                                  java.util.function.Consumer<LogCapture.Captured> afterBatch) {
     List<BronzeLoader.TableResult> results = new ArrayList<>();
+    boolean sourceLost = false;
     try {
       new LogSetup(lakehouse.source(), lakehouse.spec().log()).requireReady(logged);
       LogCapture capture = new LogCapture(lakehouse.spark(), lakehouse.source(), lakehouse.paths(), lakehouse.spec().log());
@@ -285,6 +286,7 @@ public final class Pipeline {
       }
     } catch (RuntimeException e) {
       String message = dev.lakehouse.Errors.describe(e);
+      sourceLost = SourceDatabase.lostConnection(e);
       LOG.error("log capture failed: {}", message);
       LOG.debug("log capture failure detail", e);
       for (TableSpec table : logged) {
@@ -294,7 +296,7 @@ public final class Pipeline {
         }
       }
     }
-    return new LogCapture.Captured(results, 0, 0, null);
+    return new LogCapture.Captured(results, 0, 0, null, sourceLost);
   }
 
   static List<TableRun> bronzeRuns(List<BronzeLoader.TableResult> results) {

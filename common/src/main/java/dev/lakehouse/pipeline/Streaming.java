@@ -33,11 +33,15 @@ import org.slf4j.LoggerFactory;
  * and gold, then compacts the tables past {@code maintain.max-files} (with {@code maintain.after-run}),
  * so a stream that runs for months keeps few files. A stop request (SIGTERM, Ctrl-C) lets the
  * current micro-batch finish and commit, then silver and gold catch up once more, then it ends. One
- * lock for the whole time.
+ * lock for the whole time. Losing the source (a restart, a broken connection) does not end it: the
+ * log is read again from the last commit, after a wait that doubles up to a minute.
  */
 public final class Streaming {
 
   private static final Logger LOG = LoggerFactory.getLogger(Streaming.class);
+  /** The first wait before reading the log again after losing the source; it doubles up to the last. */
+  private static final Duration FIRST_RETRY = Duration.ofSeconds(1);
+  private static final Duration LAST_RETRY = Duration.ofSeconds(60);
 
   /** What a stream did. */
   public record Summary(long batches, long changes, long silverCycles, long goldCycles, String failure) {}
@@ -137,20 +141,34 @@ public final class Streaming {
         }
       }, "lakehouse-stream-apply");
       apply.start();
-      String runId = RunId.next(Instant.now());
+      AtomicLong retryMillis = new AtomicLong(FIRST_RETRY.toMillis());
       try {
-        LogCapture.Captured captured = pipeline.captureLog(runId, logged, false, stop, batch -> {
-          if (!batch.results().isEmpty()) {
-            landedBatches.incrementAndGet();
-            long rows = batch.results().stream().mapToLong(r -> r.rowsWritten()).sum();
-            changes.addAndGet(rows);
-            Instant now = Instant.now();
-            landedEntries.addAll(Pipeline.entries(runId, Stage.BRONZE, Pipeline.bronzeRuns(batch.results()), now, now));
-            progress.accept("bronze: " + rows + " changes landed, log position " + batch.position());
+        while (true) {
+          String runId = RunId.next(Instant.now());
+          LogCapture.Captured captured = pipeline.captureLog(runId, logged, false, stop, batch -> {
+            if (!batch.results().isEmpty()) {
+              retryMillis.set(FIRST_RETRY.toMillis());
+              landedBatches.incrementAndGet();
+              long rows = batch.results().stream().mapToLong(r -> r.rowsWritten()).sum();
+              changes.addAndGet(rows);
+              Instant now = Instant.now();
+              landedEntries.addAll(Pipeline.entries(runId, Stage.BRONZE, Pipeline.bronzeRuns(batch.results()), now, now));
+              progress.accept("bronze: " + rows + " changes landed, log position " + batch.position());
+            }
+          });
+          var failed = captured.results().stream().filter(r -> r.failed()).findFirst();
+          if (failed.isPresent() && captured.sourceLost() && !stop.getAsBoolean()) {
+            // A source restarting or a network break passes: what landed is committed and the
+            // slot resumes after it, so the stream reads the log again rather than ending.
+            long wait = retryMillis.getAndUpdate(m -> Math.min(m * 2, LAST_RETRY.toMillis()));
+            LOG.warn("stream: lost the source; reading the log again in {} s", wait / 1000);
+            if (sleepUnlessStopped(wait, stop)) {
+              continue;
+            }
           }
-        });
-        captured.results().stream().filter(r -> r.failed()).findFirst()
-            .ifPresent(r -> failure.compareAndSet(null, "bronze " + r.table() + ": " + r.error()));
+          failed.ifPresent(r -> failure.compareAndSet(null, "bronze " + r.table() + ": " + r.error()));
+          break;
+        }
       } finally {
         captureDone.set(true);
         try {
@@ -161,6 +179,23 @@ public final class Streaming {
       }
     }
     return new Summary(landedBatches.get(), changes.get(), silverCycles.get(), goldCycles.get(), failure.get());
+  }
+
+  /** Sleeps {@code millis} unless {@code stop} says so first; whether it slept the whole time. */
+  private static boolean sleepUnlessStopped(long millis, BooleanSupplier stop) {
+    long deadline = System.nanoTime() + millis * 1_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (stop.getAsBoolean()) {
+        return false;
+      }
+      try {
+        Thread.sleep(Math.min(200, Math.max(1, (deadline - System.nanoTime()) / 1_000_000L)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
   }
 
   private static List<RunLog.Entry> drain(Queue<RunLog.Entry> queue) {

@@ -40,6 +40,27 @@ public final class SourceDatabase {
     return new LakehouseException("Cannot connect to " + where + ": " + reason, e);
   }
 
+  /**
+   * Whether {@code failure} came from losing the source rather than from what was asked of it: a
+   * connection refused or broken, the server shutting down or starting up, or a replication slot
+   * still held by a session the server has not yet seen die. Such a state passes; a wrong password,
+   * a missing table or a bad value does not.
+   */
+  public static boolean lostConnection(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof SQLException e && e.getSQLState() != null) {
+        String state = e.getSQLState();
+        if (state.startsWith("08") || List.of("57P01", "57P02", "57P03", "55006").contains(state)) {
+          return true;
+        }
+      }
+      if (t instanceof java.io.IOException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A query against the source failed: say which table and why, in one line. */
   public static LakehouseException queryError(String what, SQLException e) {
     return new LakehouseException(what + ": " + firstLine(e.getMessage()), e);

@@ -404,9 +404,10 @@ class LogModeTest extends LakehouseTestBase {
     Thread streaming = null;
     try {
       List<String> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
+      java.util.concurrent.atomic.AtomicReference<Streaming.Summary> summary = new java.util.concurrent.atomic.AtomicReference<>();
       streaming = new Thread(() -> {
         try (Lakehouse lakehouse = new Lakehouse(f.spec())) {
-          new Streaming(lakehouse).run(stop::get, progress::add);
+          summary.set(new Streaming(lakehouse).run(stop::get, progress::add));
         }
       });
       streaming.start();
@@ -414,9 +415,17 @@ class LogModeTest extends LakehouseTestBase {
       executeIn(f.db(), "UPDATE lab.devices SET name = 'renamed' WHERE device_id = 9");
       // How fast is bench log's to measure; here the change must arrive while the stream runs.
       waitFor(() -> count("SELECT count(*) FROM delta.`%s` WHERE name = 'renamed'", f.spec().paths().silver("devices")) == 1, 180);
+      // The source ends the stream's connection, as a restart does: the stream reads the log again.
+      executeIn(f.db(), "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
+          + " WHERE database = current_database() AND active");
+      executeIn(f.db(), "UPDATE lab.devices SET name = 'after the break' WHERE device_id = 10");
+      waitFor(() -> count("SELECT count(*) FROM delta.`%s` WHERE name = 'after the break'",
+          f.spec().paths().silver("devices")) == 1, 180);
+      assertTrue(streaming.isAlive(), "the stream goes on after losing the source");
       stop.set(true);
       streaming.join(120_000);
       assertFalse(streaming.isAlive(), "the stream stopped");
+      assertEquals(null, summary.get().failure(), "a connection lost and found again is no failure");
       assertSilverEqualsTheSource(f);
       assertFalse(progress.isEmpty());
       // Every landed batch is in the run log, though its entry waits for the next silver or gold commit.
