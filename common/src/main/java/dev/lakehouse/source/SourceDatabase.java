@@ -43,8 +43,9 @@ public final class SourceDatabase {
   /**
    * Whether {@code failure} came from losing the source rather than from what was asked of it: a
    * connection refused or broken, the server shutting down or starting up, or a replication slot
-   * still held by a session the server has not yet seen die. Such a state passes; a wrong password,
-   * a missing table or a bad value does not.
+   * still held by a session the server has not yet seen die (the driver reports a broken socket
+   * as 08006). Such a state passes; a wrong password, a missing table, a bad value or a failure on
+   * the lakehouse's side does not.
    */
   public static boolean lostConnection(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
@@ -53,9 +54,6 @@ public final class SourceDatabase {
         if (state.startsWith("08") || List.of("57P01", "57P02", "57P03", "55006").contains(state)) {
           return true;
         }
-      }
-      if (t instanceof java.io.IOException) {
-        return true;
       }
     }
     return false;
