@@ -812,8 +812,10 @@ public final class LogCapture {
         return unparsed;
       } catch (TextValues.Unrepresentable e) {
         if (state.unparsedColumns.add(column.name())) {
-          LOG.warn("log {}: {}; such rows land with {} NULL and the value in {}, and silver quarantines them",
-              state.table.name(), e.getMessage(), column.name(), UNPARSED);
+          // A delete's old image (REPLICA IDENTITY FULL) may hold such a value too; silver
+          // applies deletes by key, so only inserted and updated versions are held aside.
+          LOG.warn("log {}: {}; such values land with {} NULL and their text in {}, and silver quarantines"
+              + " the versions that hold them", state.table.name(), e.getMessage(), column.name(), UNPARSED);
         }
         Map<String, String> values = unparsed == null ? new java.util.TreeMap<>() : unparsed;
         values.put(column.name(), text);

@@ -145,6 +145,7 @@ public final class Streaming {
       try {
         while (true) {
           String runId = RunId.next(Instant.now());
+          long attemptStarted = System.nanoTime();
           LogCapture.Captured captured = pipeline.captureLog(runId, logged, false, stop, batch -> {
             if (!batch.results().isEmpty()) {
               retryMillis.set(FIRST_RETRY.toMillis());
@@ -160,6 +161,9 @@ public final class Streaming {
           if (failed.isPresent() && captured.sourceLost() && !stop.getAsBoolean()) {
             // A source restarting or a network break passes: what landed is committed and the
             // slot resumes after it, so the stream reads the log again rather than ending.
+            if (System.nanoTime() - attemptStarted >= LAST_RETRY.toNanos()) {
+              retryMillis.set(FIRST_RETRY.toMillis()); // the source held for a while: a new loss, not the same one
+            }
             long wait = retryMillis.getAndUpdate(m -> Math.min(m * 2, LAST_RETRY.toMillis()));
             LOG.warn("stream: lost the source; reading the log again in {} s", wait / 1000);
             if (sleepUnlessStopped(wait, stop)) {
