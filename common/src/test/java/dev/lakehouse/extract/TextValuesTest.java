@@ -13,9 +13,10 @@ import org.apache.spark.sql.types.DataTypes;
 import org.junit.jupiter.api.Test;
 
 /**
- * Money from the log's text: the value is its digits, whichever locale wrote the text. The
- * replication session asks for the C locale; the other forms are what a server's own lc_monetary
- * writes (this machine has no other locale to start PostgreSQL in), and read the same.
+ * Values from the log's text, as Spark stores them. Money: the value is its digits, whichever
+ * locale wrote the text. The replication session asks for the C locale; the other forms are what
+ * a server's own lc_monetary writes (this machine has no other locale to start PostgreSQL in), and
+ * read the same. Dates and times: the numbers the COPY path stores, over PostgreSQL's whole range.
  */
 class TextValuesTest {
 
