@@ -154,14 +154,16 @@ public final class BronzeOps {
   }
 
   static Column literal(CursorValue value) {
+    // java.time values: Spark takes them on its own (proleptic Gregorian) calendar, where a
+    // java.sql.Timestamp before 1582 would move by days.
     if (value instanceof CursorValue.TimestampTz t) {
-      return lit(java.sql.Timestamp.from(t.value()));
+      return lit(t.value());
     }
     if (value instanceof CursorValue.LocalTimestamp t) {
       return lit(t.value());
     }
     if (value instanceof CursorValue.DateValue d) {
-      return lit(java.sql.Date.valueOf(d.value()));
+      return lit(d.value());
     }
     return lit(((CursorValue.IntegerValue) value).value());
   }

@@ -2,6 +2,7 @@ package dev.lakehouse.bronze;
 
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.spec.Lookback;
+import dev.lakehouse.spark.SparkTimes;
 import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.time.Duration;
@@ -9,7 +10,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 
 /**
@@ -49,14 +49,25 @@ public sealed interface CursorValue extends Comparable<CursorValue> {
   /** {@code kind:value}, as stored in the watermarks table. */
   String encode();
 
-  long ordinal();
-
+  /**
+   * Values compare as what they are: instants, wall-clock times, days, integers. (Microseconds
+   * from 1970 through {@code ChronoUnit} overflowed for times before 1678 or after 2262.)
+   */
   @Override
   default int compareTo(CursorValue other) {
     if (kind() != other.kind()) {
       throw new IllegalArgumentException("cursor kinds differ: " + kind() + " and " + other.kind());
     }
-    return Long.compare(ordinal(), other.ordinal());
+    if (this instanceof TimestampTz t) {
+      return t.value().compareTo(((TimestampTz) other).value());
+    }
+    if (this instanceof LocalTimestamp t) {
+      return t.value().compareTo(((LocalTimestamp) other).value());
+    }
+    if (this instanceof DateValue d) {
+      return d.value().compareTo(((DateValue) other).value());
+    }
+    return Long.compare(((IntegerValue) this).value(), ((IntegerValue) other).value());
   }
 
   static CursorValue decode(String encoded) {
@@ -71,12 +82,16 @@ public sealed interface CursorValue extends Comparable<CursorValue> {
     };
   }
 
-  /** A value as Spark returns it for a column of this kind (max over a Dataset, a row's field). */
+  /**
+   * A value as Spark returns it for a column of this kind (max over a Dataset, a row's field).
+   * Spark hands out {@code java.sql} values on the old Julian calendar before 1582, so they are
+   * read back through Spark's own conversion, never through their epoch milliseconds.
+   */
   static CursorValue fromSpark(Kind kind, Object value) {
     return switch (kind) {
-      case TIMESTAMPTZ -> new TimestampTz(value instanceof Instant i ? i : ((Timestamp) value).toInstant());
+      case TIMESTAMPTZ -> new TimestampTz(value instanceof Instant i ? i : SparkTimes.instant((Timestamp) value));
       case TIMESTAMP -> new LocalTimestamp((LocalDateTime) value);
-      case DATE -> new DateValue(value instanceof LocalDate d ? d : ((java.sql.Date) value).toLocalDate());
+      case DATE -> new DateValue(value instanceof LocalDate d ? d : SparkTimes.localDate((java.sql.Date) value));
       case INTEGER -> new IntegerValue(value instanceof BigDecimal b ? b.longValueExact() : ((Number) value).longValue());
     };
   }
@@ -107,10 +122,6 @@ public sealed interface CursorValue extends Comparable<CursorValue> {
     public String encode() {
       return "timestamptz:" + value;
     }
-
-    public long ordinal() {
-      return ChronoUnit.MICROS.between(Instant.EPOCH, value);
-    }
   }
 
   record LocalTimestamp(LocalDateTime value) implements CursorValue {
@@ -132,10 +143,6 @@ public sealed interface CursorValue extends Comparable<CursorValue> {
 
     public String encode() {
       return "timestamp:" + value;
-    }
-
-    public long ordinal() {
-      return ChronoUnit.MICROS.between(LocalDateTime.of(1970, 1, 1, 0, 0), value);
     }
   }
 
@@ -161,10 +168,6 @@ public sealed interface CursorValue extends Comparable<CursorValue> {
     public String encode() {
       return "date:" + value;
     }
-
-    public long ordinal() {
-      return value.toEpochDay();
-    }
   }
 
   record IntegerValue(long value) implements CursorValue {
@@ -186,10 +189,6 @@ public sealed interface CursorValue extends Comparable<CursorValue> {
 
     public String encode() {
       return "integer:" + value;
-    }
-
-    public long ordinal() {
-      return value;
     }
   }
 }

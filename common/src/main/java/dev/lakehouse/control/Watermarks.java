@@ -2,6 +2,7 @@ package dev.lakehouse.control;
 
 import dev.lakehouse.bronze.CursorValue;
 import io.delta.tables.DeltaTable;
+import dev.lakehouse.spark.SparkTimes;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -63,7 +64,7 @@ public final class Watermarks {
       String encoded = row.getAs("cursor");
       Timestamp legacy = row.getAs("watermark");
       Optional<CursorValue> cursor = encoded != null ? Optional.of(CursorValue.decode(encoded))
-          : Optional.ofNullable(legacy).map(t -> new CursorValue.TimestampTz(t.toInstant()));
+          : Optional.ofNullable(legacy).map(t -> new CursorValue.TimestampTz(SparkTimes.instant(t)));
       all.put(table, new Watermark(table, row.<Long>getAs("batch_id"), cursor, row.getAs("run_id")));
     }
     return all;
@@ -77,7 +78,7 @@ public final class Watermarks {
     Timestamp now = Timestamp.from(Instant.now());
     ControlTables.append(spark, path, SCHEMA, watermarks.stream().map(w -> RowFactory.create(
         w.table(), w.batchId(),
-        w.cursor().flatMap(c -> c.instant(sourceZone)).map(Timestamp::from).orElse(null),
+        w.cursor().flatMap(c -> c.instant(sourceZone)).orElse(null),
         w.runId(), now, w.cursor().map(CursorValue::encode).orElse(null))).toList());
   }
 

@@ -99,6 +99,46 @@ class BronzeCursorTest extends EngineTestBase {
         "a run without changes commits nothing");
   }
 
+  /**
+   * Cursors before 1582 (a placeholder such as 0001-01-01, or old data) keep their exact value in
+   * the watermark, the window and the lookback: a {@code java.sql.Timestamp} on the way would move
+   * them by days (Spark reads it on the old Julian calendar), and a late commit inside the
+   * lookback would be missed. Times before 1678 also compare without overflowing.
+   */
+  @Test
+  void cursorsBeforeTheGregorianCalendarKeepTheirExactValue() {
+    sourceExecute(
+        "CREATE TABLE cur_old_tstz (id int PRIMARY KEY, changed timestamptz NOT NULL)",
+        "INSERT INTO cur_old_tstz VALUES (1, '1500-06-01 12:00:00+00'), (2, '1500-06-01 12:30:00+00')",
+        "CREATE TABLE cur_old_date (id int PRIMARY KEY, changed date NOT NULL)",
+        "INSERT INTO cur_old_date VALUES (1, '0001-01-01'), (2, '0001-01-03')",
+        "CREATE TABLE cur_old_ts (id int PRIMARY KEY, changed timestamp NOT NULL)",
+        "INSERT INTO cur_old_ts VALUES (1, '1200-03-01 23:00:00'), (2, '1200-03-01 23:30:00')");
+    LakehouseSpec spec = spec("old-cursors", """
+        tables {
+          cur_old_tstz { primary-key = [id], mode = incremental, cursor = changed, lookback = 10m }
+          cur_old_date { primary-key = [id], mode = incremental, cursor = changed, lookback = 1d }
+          cur_old_ts { primary-key = [id], mode = incremental, cursor = changed, lookback = 10m }
+        }""");
+    succeeded(run(spec, Stage.BRONZE));
+    String current = dev.lakehouse.control.Watermarks.currentSql(spec.paths().control("watermarks"));
+    assertEquals(List.of(
+            List.of("cur_old_date", "date:0001-01-03", "0001-01-03 00:00:00"),
+            List.of("cur_old_ts", "timestamp:1200-03-01T23:30", "1200-03-01 23:30:00"),
+            List.of("cur_old_tstz", "timestamptz:1500-06-01T12:30:00Z", "1500-06-01 12:30:00")),
+        sql("SELECT table_name, cursor, CAST(watermark AS STRING) FROM (%s) ORDER BY table_name", current));
+
+    sourceExecute("INSERT INTO cur_old_tstz VALUES (3, '1500-06-01 12:25:00+00')",
+        "INSERT INTO cur_old_date VALUES (3, '0001-01-02')",
+        "INSERT INTO cur_old_ts VALUES (3, '1200-03-01 23:25:00')");
+    RunResult second = succeeded(run(spec, Stage.BRONZE));
+    for (String table : List.of("cur_old_tstz", "cur_old_date", "cur_old_ts")) {
+      assertEquals(1L, outcome(second, Stage.BRONZE, table).rowsWritten(), table + ": the late commit, once");
+      assertEquals(List.of(List.of(3)),
+          sql("SELECT id FROM delta.`%s` WHERE _batch_id = 2", spec.paths().bronze(table)), table);
+    }
+  }
+
   /** Each table's current watermark: its batch, its typed cursor, and the instant it stands for. */
   private static void assertWatermarks(LakehouseSpec spec, long batch) {
     List<List<Object>> expected = new ArrayList<>();
