@@ -309,6 +309,7 @@ public final class BronzeLoader {
       // Read once: the window looks for new columns, the drift check compares every column.
       StructType landedSchema = landedBefore ? spark.read().format("delta").load(path).schema() : null;
       String window = "TRUE";
+      String waiting = null;
       Optional<CursorValue> lower = Optional.empty();
       Optional<CursorValue.Kind> cursorKind = Optional.empty();
       if (table.cursor().isPresent()) {
@@ -343,8 +344,10 @@ public final class BronzeLoader {
         }
         window = incremental.predicate(ident(table.cursor().get()), added.stream().map(SourceDatabase::ident).toList());
         lower = incremental.lower();
+        waiting = waiting(connection, table, qualified, incremental);
       }
-      String note = landedBefore ? checkSchemaDrift(table, qualified, columns, landedSchema, path) : null;
+      String drift = landedBefore ? checkSchemaDrift(table, qualified, columns, landedSchema, path) : null;
+      String note = drift == null ? waiting : waiting == null ? drift : drift + "; " + waiting;
       checkKey(connection, table, schema, qualified, byName, window);
 
       List<String> predicates = plan(connection, table, qualified, byName, window, lower.isPresent());
@@ -658,6 +661,34 @@ public final class BronzeLoader {
   /** The source columns bronze ({@code landed}) does not hold yet. */
   private static List<String> notLanded(List<SourceColumn> columns, StructType landed) {
     return columns.stream().map(SourceColumn::name).filter(name -> !landed.getFieldIndex(name).isDefined()).toList();
+  }
+
+  /**
+   * Rows stamped after the source's clock are left for a later run (see {@link IncrementalWindow});
+   * said once per run, with how many and the latest stamp, so a far-future placeholder that would
+   * never land is not silent.
+   */
+  private static String waiting(Connection connection, TableSpec table, String qualified, IncrementalWindow window)
+      throws SQLException {
+    String cursor = ident(table.cursor().orElseThrow());
+    Optional<String> beyond = window.beyond(cursor);
+    if (beyond.isEmpty()) {
+      return null;
+    }
+    try (Statement s = connection.createStatement();
+         ResultSet rs = s.executeQuery("SELECT count(*), max(" + cursor + ")::text FROM " + qualified
+             + " WHERE " + beyond.get())) {
+      rs.next();
+      long rows = rs.getLong(1);
+      if (rows == 0) {
+        return null;
+      }
+      String note = rows + (rows == 1 ? " row has" : " rows have") + " a cursor after the source's clock (latest "
+          + table.cursor().get() + " " + rs.getString(2) + "); " + (rows == 1 ? "it lands" : "they land")
+          + " once the clock passes " + (rows == 1 ? "it" : "them");
+      LOG.warn("bronze {}: {}", table.name(), note);
+      return note;
+    }
   }
 
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {

@@ -48,6 +48,15 @@ public record IncrementalWindow(Optional<CursorValue> lower, Optional<CursorValu
     return "((" + window + ") OR (" + holding + upperBound + "))";
   }
 
+  /**
+   * The rows stamped after the upper bound (a clock ahead of the database's, a placeholder such as
+   * 9999-12-31): they wait until the source's clock passes them, so they are counted and named,
+   * never landed early. Empty without an upper bound.
+   */
+  public Optional<String> beyond(String cursorColumn) {
+    return upper.map(u -> cursorColumn + " > " + u.sqlLiteral());
+  }
+
   /** The new watermark: the highest cursor extracted, never moving backwards. */
   public static Optional<CursorValue> advance(Optional<CursorValue> previous, Optional<CursorValue> extractedMax) {
     if (extractedMax.isEmpty()) {

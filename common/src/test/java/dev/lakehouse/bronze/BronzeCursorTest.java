@@ -1,6 +1,7 @@
 package dev.lakehouse.bronze;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lakehouse.pipeline.RunResult;
 import dev.lakehouse.pipeline.Stage;
@@ -137,6 +138,31 @@ class BronzeCursorTest extends EngineTestBase {
       assertEquals(List.of(List.of(3)),
           sql("SELECT id FROM delta.`%s` WHERE _batch_id = 2", spec.paths().bronze(table)), table);
     }
+  }
+
+  /**
+   * A row stamped after the source's clock waits (landing it would push the watermark past every
+   * change to come), and the run says so: how many rows and the latest stamp, so a far-future
+   * placeholder that would never land is not silent.
+   */
+  @Test
+  void rowsStampedAfterTheSourcesClockWaitAndAreNamed() {
+    sourceExecute("CREATE TABLE cur_future (id int PRIMARY KEY, changed timestamptz NOT NULL)",
+        "INSERT INTO cur_future VALUES (1, now() - interval '1 hour'), (2, now() + interval '1 day'),"
+            + " (3, '9999-12-31 23:00:00+00')");
+    LakehouseSpec spec = spec("future-cursor",
+        "tables.cur_future { primary-key = [id], mode = incremental, cursor = changed }");
+    TableRun first = outcome(succeeded(run(spec, Stage.BRONZE)), Stage.BRONZE, "cur_future");
+    assertEquals(1L, first.rowsWritten());
+    assertTrue(first.detail().startsWith("2 rows have a cursor after the source's clock (latest changed"
+        + " 9999-12-31 23:00:00+00); they land once the clock passes them; watermark timestamptz:"), first.detail());
+    assertEquals(List.of(List.of(1)), sql("SELECT id FROM delta.`%s`", spec.paths().bronze("cur_future")));
+
+    sourceExecute("UPDATE cur_future SET changed = now() WHERE id = 2");
+    TableRun second = outcome(succeeded(run(spec, Stage.BRONZE)), Stage.BRONZE, "cur_future");
+    assertEquals(1L, second.rowsWritten());
+    assertTrue(second.detail().startsWith("1 row has a cursor after the source's clock (latest changed"
+        + " 9999-12-31 23:00:00+00); it lands once the clock passes it; watermark timestamptz:"), second.detail());
   }
 
   /** Each table's current watermark: its batch, its typed cursor, and the instant it stands for. */
