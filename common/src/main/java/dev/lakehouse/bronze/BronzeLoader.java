@@ -13,6 +13,7 @@ import dev.lakehouse.control.Watermarks.Watermark;
 import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.spark.Observations;
 import dev.lakehouse.spark.TableProperties;
 import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.Identifiers;
@@ -211,7 +212,7 @@ public final class BronzeLoader {
       append(rows.observe(landed, functions.count(lit(1)).as("rows")), table, batchId, runId, false, Map.of(),
           paths.bronze(table.name()));
       connection.commit();
-      long written = (Long) landed.getAsJava().get("rows");
+      long written = (Long) Observations.required(landed, "the rows landed in bronze." + table.name()).get("rows");
       watermarks.recordAll(List.of(new Watermark(table.name(), batchId, watermark, runId)));
       LOG.info("bronze {}: batch {} holds {} rows of deleted keys back in the source", table.name(), batchId, written);
       return new TableResult(table.name(), batchId, written, written, watermark, RunLog.Status.SUCCEEDED, null);
@@ -350,6 +351,17 @@ public final class BronzeLoader {
       String note = drift == null ? waiting : waiting == null ? drift : drift + "; " + waiting;
       checkKey(connection, table, schema, qualified, byName, window);
 
+      // An empty read is told apart before reading: the first landing writes as it reads, without
+      // counting first, so an empty table would commit an empty batch (it waits for its first rows
+      // instead, as any run with nothing new); and an empty snapshot lands no row for silver to
+      // see, so it lands a delete for each key bronze holds live instead.
+      boolean snapshots = table.full() && table.land() == TableSpec.Land.SNAPSHOT;
+      boolean empty = (!landedBefore || snapshots) && logSnapshot.isEmpty()
+          && !exists(connection, "SELECT EXISTS (SELECT 1 FROM " + qualified + " WHERE " + window + ")");
+      if (empty && !landedBefore) {
+        connection.commit();
+        return new Extracted(0, 0, Optional.empty(), note);
+      }
       List<String> predicates = plan(connection, table, qualified, byName, window, lower.isPresent());
       Observation read = new Observation("bronze-read-" + table.name());
       Dataset<Row> rows = read(table, columns, qualified, predicates, snapshot)
@@ -358,7 +370,8 @@ public final class BronzeLoader {
         rows = rows.filter(nullKeyGuard(table, qualified));
       }
       List<String> sourceColumns = columns.stream().map(SourceColumn::name).toList();
-      Dataset<Row> landing = landing(table, rows, sourceColumns, landedBefore, lower, path, batchId, started, qualified);
+      Dataset<Row> landing = landing(table, rows, sourceColumns, landedBefore, lower, path, batchId, started, qualified,
+          empty);
       Map<String, String> positions = new LinkedHashMap<>();
       if (logSnapshot.isPresent()) {
         landing = LogCapture.snapshotRows(landing, logSnapshot.get().lsn());
@@ -374,7 +387,7 @@ public final class BronzeLoader {
         Observation landed = new Observation("bronze-landed-" + table.name());
         append(landing.observe(landed, functions.count(lit(1)).as("rows"), maxCursor.as("max_cursor")),
             table, batchId, runId, true, positions, path);
-        Map<String, Object> metrics = landed.getAsJava();
+        Map<String, Object> metrics = Observations.required(landed, "the rows landed in bronze." + table.name());
         written = (Long) metrics.get("rows");
         max = metrics.get("max_cursor");
       } else {
@@ -394,7 +407,10 @@ public final class BronzeLoader {
         }
       }
       connection.commit();
-      long rowsRead = (Long) read.getAsJava().getOrDefault("rows", 0L);
+      long rowsRead = (Long) Observations.reported(read).orElseGet(() -> {
+        LOG.warn("bronze {}: Spark did not report the rows read; the rows landed are reported instead", table.name());
+        return Map.of("rows", written);
+      }).getOrDefault("rows", 0L);
       Optional<CursorValue> maxValue = max == null || cursorKind.isEmpty() ? Optional.empty()
           : Optional.of(CursorValue.fromSpark(cursorKind.get(), max));
       return new Extracted(rowsRead, written, maxValue, note);
@@ -468,10 +484,10 @@ public final class BronzeLoader {
     };
   }
 
-  /** What this batch lands, with bronze's columns added, from the rows read. */
+  /** What this batch lands, with bronze's columns added, from the rows read ({@code empty}: none). */
   private Dataset<Row> landing(TableSpec table, Dataset<Row> rows, List<String> sourceColumns, boolean landedBefore,
                                Optional<CursorValue> lower, String path, long batchId, Instant started,
-                               String qualified) {
+                               String qualified, boolean empty) {
     String label = source.label() + "." + qualified.replace("\"", "");
     if (table.keyless()) {
       rows = BronzeOps.withRowKey(rows, sourceColumns);
@@ -497,6 +513,11 @@ public final class BronzeLoader {
     }
     if (table.land() == TableSpec.Land.CHANGED && landedBefore) {
       return BronzeOps.changesAgainstState(spark, tagged, table, path, constants);
+    }
+    if (empty) {
+      // Snapshots carry no row hash; with no row to compare, only the delete markers come out.
+      return BronzeOps.changesAgainstState(spark, tagged.withColumn(BronzeOps.ROW_HASH, lit(null).cast("long")),
+          table, path, constants).drop(BronzeOps.ROW_HASH);
     }
     return tagged.withColumn(BronzeOps.OP, lit(BronzeOps.SNAPSHOT));
   }
@@ -623,6 +644,13 @@ public final class BronzeLoader {
           + String.join(", ", key) + ")" + (duplicated == 1 ? " appears" : " appear") + " more than once in " + qualified
           + (table.incremental() ? " with the same " + table.cursor().get() : "") + "; nothing of " + table.name()
           + " was landed (fix the source, or set lakehouse.tables." + table.name() + ".primary-key to a real key)");
+    }
+  }
+
+  private static boolean exists(Connection connection, String query) throws SQLException {
+    try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(query)) {
+      rs.next();
+      return rs.getBoolean(1);
     }
   }
 

@@ -11,7 +11,10 @@ import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Three bronze runs over four kinds of table (every Spark run costs seconds, so they share the
@@ -138,5 +141,64 @@ class BronzeLoadTest extends EngineTestBase {
 
   private static List<Long> counts(TableRun t) {
     return List.of(t.batch(), t.rowsRead(), t.rowsWritten());
+  }
+
+  /**
+   * Tables that are empty on the first run, of every kind: nothing lands, nothing is committed,
+   * and their first rows land on the next run. Emptied again, the full tables land their deletes
+   * (a table landing snapshots too: an empty snapshot has no row for silver to compare).
+   * No run waits forever for Spark's count of an empty read (an empty keyless table did).
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void tablesEmptyOnTheFirstRunLandNothingThenTheirFirstRows() {
+    sourceExecute(
+        "CREATE TABLE e_items (id int PRIMARY KEY, name text)",
+        "CREATE TABLE e_tags (tag text, label text)",
+        "CREATE VIEW e_tagged AS SELECT tag, label FROM e_tags WHERE label IS NOT NULL",
+        "CREATE TABLE e_events (id int PRIMARY KEY, updated_at timestamptz NOT NULL)");
+    LakehouseSpec spec = spec("empty", """
+        tables {
+          e_items { primary-key = [id], mode = full }
+          e_snapshot { source-table = e_items, primary-key = [id], mode = full, land = snapshot }
+          e_tags { primary-key = [], mode = full }
+          e_tagged { primary-key = [], mode = full }
+          e_events { primary-key = [id], mode = incremental, cursor = updated_at }
+        }""");
+    List<String> names = List.of("e_events", "e_items", "e_snapshot", "e_tagged", "e_tags");
+    RunResult first = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    for (String table : names) {
+      assertEquals(List.of(0L, 0L), List.of(outcome(first, Stage.BRONZE, table).rowsRead(),
+          outcome(first, Stage.BRONZE, table).rowsWritten()), table);
+    }
+
+    sourceExecute("INSERT INTO e_items VALUES (1, 'one'), (2, 'two')",
+        "INSERT INTO e_tags VALUES ('a', 'x'), ('a', 'x'), ('b', NULL)",
+        "INSERT INTO e_events VALUES (1, now() - interval '1 minute')");
+    RunResult second = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    Map<String, Long> landed = Map.of("e_events", 1L, "e_items", 2L, "e_snapshot", 2L, "e_tagged", 2L, "e_tags", 3L);
+    for (String table : names) {
+      assertEquals(landed.get(table), outcome(second, Stage.BRONZE, table).rowsWritten(), table);
+      assertEquals(landed.get(table), count("SELECT count(*) FROM delta.`%s` WHERE NOT _is_deleted",
+          spec.paths().silver(table)), table + " in silver");
+    }
+
+    // Empty again: the full tables land their keys' and rows' deletes, and silver holds no live row.
+    sourceExecute("DELETE FROM e_items", "DELETE FROM e_tags");
+    RunResult third = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    Map<String, Long> deletes = Map.of("e_events", 0L, "e_items", 2L, "e_snapshot", 2L, "e_tagged", 2L, "e_tags", 3L);
+    for (String table : names) {
+      assertEquals(deletes.get(table), outcome(third, Stage.BRONZE, table).rowsWritten(), table);
+      assertEquals(table.equals("e_events") ? 1L : 0L, count("SELECT count(*) FROM delta.`%s` WHERE NOT _is_deleted",
+          spec.paths().silver(table)), table + " in silver");
+    }
+
+    // A key back after the empty snapshot is live again.
+    sourceExecute("INSERT INTO e_items VALUES (1, 'one again')");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    for (String table : List.of("e_items", "e_snapshot")) {
+      assertEquals(List.of(List.of(1, "one again")),
+          sql("SELECT id, name FROM delta.`%s` WHERE NOT _is_deleted", spec.paths().silver(table)), table);
+    }
   }
 }
