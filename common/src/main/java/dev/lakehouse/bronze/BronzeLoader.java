@@ -69,9 +69,18 @@ public final class BronzeLoader {
   private static final String STATS_COLUMNS = "delta.dataSkippingStatsColumns";
   private static final String COLUMN_MAPPING = "delta.columnMapping.mode";
 
-  /** What one table's bronze step did. {@code rowsWritten} is 0 and nothing was committed when nothing was new. */
+  /**
+   * What one table's bronze step did. {@code landed}: it committed batch {@code batchId}, which
+   * holds rows except for an empty table's first batch; false when nothing was new.
+   */
   public record TableResult(String table, long batchId, long rowsRead, long rowsWritten,
-                            Optional<CursorValue> watermark, RunLog.Status status, String error, String note) {
+                            Optional<CursorValue> watermark, RunLog.Status status, String error, String note,
+                            boolean landed) {
+
+    public TableResult(String table, long batchId, long rowsRead, long rowsWritten, Optional<CursorValue> watermark,
+                       RunLog.Status status, String error, String note) {
+      this(table, batchId, rowsRead, rowsWritten, watermark, status, error, note, rowsWritten > 0);
+    }
 
     public TableResult(String table, long batchId, long rowsRead, long rowsWritten, Optional<CursorValue> watermark,
                        RunLog.Status status, String error) {
@@ -83,7 +92,7 @@ public final class BronzeLoader {
     }
 
     public boolean committed() {
-      return status == RunLog.Status.RECOVERED || (status == RunLog.Status.SUCCEEDED && rowsWritten > 0);
+      return status == RunLog.Status.RECOVERED || (status == RunLog.Status.SUCCEEDED && landed);
     }
   }
 
@@ -141,7 +150,7 @@ public final class BronzeLoader {
         return recover(table, committed.get(), previous);
       }
       Extracted extracted = extract(runId, table, batchId, previous, Instant.now());
-      if (extracted.rowsWritten() == 0) {
+      if (!extracted.committed()) {
         LOG.info("bronze {}: read {} rows, nothing new to land", table.name(), extracted.rowsRead());
         return new TableResult(table.name(), recordedBatch, extracted.rowsRead(), 0, previous,
             RunLog.Status.SUCCEEDED, null, extracted.note());
@@ -152,7 +161,7 @@ public final class BronzeLoader {
       LOG.info("bronze {}: batch {} read {} rows, landed {}{}", table.name(), batchId, extracted.rowsRead(),
           extracted.rowsWritten(), watermark.map(w -> ", watermark " + w.encode()).orElse(""));
       return new TableResult(table.name(), batchId, extracted.rowsRead(), extracted.rowsWritten(), watermark,
-          RunLog.Status.SUCCEEDED, null, extracted.note());
+          RunLog.Status.SUCCEEDED, null, extracted.note(), true);
     } catch (Exception e) {
       String message = describe(e);
       LOG.error("bronze {} failed: {}", table.name(), message);
@@ -161,8 +170,14 @@ public final class BronzeLoader {
     }
   }
 
-  /** {@code note}: what a person should know about a landing that succeeded (a dropped column), or null. */
-  private record Extracted(long rowsRead, long rowsWritten, Optional<CursorValue> maxCursor, String note) {}
+  /**
+   * {@code note}: what a person should know about a landing that succeeded (a dropped column), or
+   * null. {@code committed}: a batch was committed. The first landing always commits one, even of
+   * an empty table (it writes as it reads, without counting first): that is the table's batch 1,
+   * so silver and gold start from an empty table rather than from none.
+   */
+  private record Extracted(long rowsRead, long rowsWritten, Optional<CursorValue> maxCursor, String note,
+                           boolean committed) {}
 
   /**
    * Lands, as one batch, the source's current rows of these keys ({@code keys}: values of the key
@@ -232,7 +247,7 @@ public final class BronzeLoader {
       return value.toString();
     }
     if (value instanceof Timestamp t) {
-      return Identifiers.literal(t.toInstant().toString());
+      return Identifiers.literal(dev.lakehouse.spark.SparkTimes.instant(t).toString());
     }
     return Identifiers.literal(value.toString());
   }
@@ -351,17 +366,10 @@ public final class BronzeLoader {
       String note = drift == null ? waiting : waiting == null ? drift : drift + "; " + waiting;
       checkKey(connection, table, schema, qualified, byName, window);
 
-      // An empty read is told apart before reading: the first landing writes as it reads, without
-      // counting first, so an empty table would commit an empty batch (it waits for its first rows
-      // instead, as any run with nothing new); and an empty snapshot lands no row for silver to
-      // see, so it lands a delete for each key bronze holds live instead.
-      boolean snapshots = table.full() && table.land() == TableSpec.Land.SNAPSHOT;
-      boolean empty = (!landedBefore || snapshots) && logSnapshot.isEmpty()
+      // An empty snapshot lands no row for silver to compare, so it lands a delete marker for each
+      // key bronze holds live instead: told apart before reading.
+      boolean empty = landedBefore && table.full() && table.land() == TableSpec.Land.SNAPSHOT
           && !exists(connection, "SELECT EXISTS (SELECT 1 FROM " + qualified + " WHERE " + window + ")");
-      if (empty && !landedBefore) {
-        connection.commit();
-        return new Extracted(0, 0, Optional.empty(), note);
-      }
       List<String> predicates = plan(connection, table, qualified, byName, window, lower.isPresent());
       Observation read = new Observation("bronze-read-" + table.name());
       Dataset<Row> rows = read(table, columns, qualified, predicates, snapshot)
@@ -413,7 +421,7 @@ public final class BronzeLoader {
       }).getOrDefault("rows", 0L);
       Optional<CursorValue> maxValue = max == null || cursorKind.isEmpty() ? Optional.empty()
           : Optional.of(CursorValue.fromSpark(cursorKind.get(), max));
-      return new Extracted(rowsRead, written, maxValue, note);
+      return new Extracted(rowsRead, written, maxValue, note, !landedBefore || written > 0);
     }
   }
 

@@ -42,13 +42,19 @@ final class DateDimension {
   static long cover(SparkSession spark, String path, Dataset<Row> dates, String runId) {
     Row bounds = dates.toDF("date").where(col("date").isNotNull()).agg(min("date"), max("date")).first();
     if (bounds.isNullAt(0)) {
+      if (!DeltaTable.isDeltaTable(spark, path)) {
+        // No fact date yet (an empty source): the calendar exists, empty, so marts that join it run.
+        Commits.tag(days(spark, LocalDate.EPOCH, LocalDate.EPOCH).where(lit(false)).write().format("delta")
+            .mode("append"), Commits.Tag.of(GoldInputs.LAYER, TABLE, 0, runId)).save(path);
+      }
       return 0;
     }
     LocalDate low = bounds.getDate(0).toLocalDate();
     LocalDate high = bounds.getDate(1).toLocalDate();
     Dataset<Row> days;
-    if (DeltaTable.isDeltaTable(spark, path)) {
-      Row stored = spark.read().format("delta").load(path).agg(min("date"), max("date")).first();
+    Row stored = DeltaTable.isDeltaTable(spark, path)
+        ? spark.read().format("delta").load(path).agg(min("date"), max("date")).first() : null;
+    if (stored != null && !stored.isNullAt(0)) {
       LocalDate storedLow = stored.getDate(0).toLocalDate();
       LocalDate storedHigh = stored.getDate(1).toLocalDate();
       Dataset<Row> before = low.isBefore(storedLow) ? days(spark, low, storedLow.minusDays(1)) : null;
