@@ -14,6 +14,7 @@ import dev.lakehouse.extract.CopyExtraction;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
 import dev.lakehouse.spark.Observations;
+import dev.lakehouse.spark.SparkTimes;
 import dev.lakehouse.spark.TableProperties;
 import dev.lakehouse.spark.TypeWidening;
 import dev.lakehouse.spec.Identifiers;
@@ -247,7 +248,7 @@ public final class BronzeLoader {
       return value.toString();
     }
     if (value instanceof Timestamp t) {
-      return Identifiers.literal(dev.lakehouse.spark.SparkTimes.instant(t).toString());
+      return Identifiers.literal(SparkTimes.instant(t).toString());
     }
     return Identifiers.literal(value.toString());
   }
@@ -415,10 +416,10 @@ public final class BronzeLoader {
         }
       }
       connection.commit();
-      long rowsRead = (Long) Observations.reported(read).orElseGet(() -> {
+      long rowsRead = Observations.reported(read).map(m -> (Long) m.getOrDefault("rows", 0L)).orElseGet(() -> {
         LOG.warn("bronze {}: Spark did not report the rows read; the rows landed are reported instead", table.name());
-        return Map.of("rows", written);
-      }).getOrDefault("rows", 0L);
+        return written;
+      });
       Optional<CursorValue> maxValue = max == null || cursorKind.isEmpty() ? Optional.empty()
           : Optional.of(CursorValue.fromSpark(cursorKind.get(), max));
       return new Extracted(rowsRead, written, maxValue, note, !landedBefore || written > 0);

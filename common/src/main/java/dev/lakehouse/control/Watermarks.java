@@ -1,8 +1,8 @@
 package dev.lakehouse.control;
 
 import dev.lakehouse.bronze.CursorValue;
-import io.delta.tables.DeltaTable;
 import dev.lakehouse.spark.SparkTimes;
+import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.ZoneId;
