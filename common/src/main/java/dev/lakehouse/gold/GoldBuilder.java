@@ -155,7 +155,7 @@ public final class GoldBuilder {
     Dataset<Row> changes = DimensionChanges.between(sessionInputs.silver(), tables.get(dimension.source()), dimension,
         from, to).persist(StorageLevel.MEMORY_AND_DISK());
     try {
-      return dimension(runId, dimension, merge, changes, to);
+      return dimension(runId, dimension, merge, DimensionChanges.ofMembers(changes, dimension), to);
     } finally {
       changes.unpersist();
     }

@@ -73,6 +73,12 @@ public final class SilverVersions {
     return all(table).where(not(col("_is_deleted")));
   }
 
+  /** The live rows as silver held them at one of its versions. */
+  public Dataset<Row> liveAt(String table, long version) {
+    return spark.read().format("delta").option("versionAsOf", version).load(paths.silver(table))
+        .where(not(col("_is_deleted")));
+  }
+
   /**
    * Every version landed in bronze batches {@code (fromBatch, toBatch]}, conformed, without the
    * rows silver quarantined or delete markers: silver's columns plus {@value #CHANGE_TIME} and

@@ -145,6 +145,43 @@ class LogModeTest extends LakehouseTestBase {
   }
 
   @Test
+  void aDimensionKeyedByAnotherColumnFollowsEachRowThroughTheLog() {
+    // Members by serial number; the table is keyed by device_id, and the log's deletes carry only that.
+    Fixture f = fixture("log-natural", "gold.dimensions.serial { source = devices, natural-key = [serial_no],"
+        + " tracked = [firmware] }");
+    try {
+      succeeded(runAll(f.spec()));
+      executeIn(f.db(),
+          "UPDATE lab.devices SET \"Serial No\" = 'SN-7b' WHERE device_id = 7",
+          "UPDATE lab.devices SET firmware = '1.1' WHERE device_id = 7",
+          "DELETE FROM lab.devices WHERE device_id = 8",
+          "DELETE FROM lab.devices WHERE device_id = 9",
+          "INSERT INTO lab.devices (device_id, name, firmware, \"Serial No\") VALUES (9, 'device 9', '2.0', 'SN-9x')");
+      succeeded(runAll(f.spec()));
+      String dimension = f.spec().paths().gold("dim_serial");
+      assertEquals(sql("SELECT serial_no, firmware FROM delta.`%s` WHERE NOT _is_deleted ORDER BY serial_no",
+              f.spec().paths().silver("devices")),
+          sql("SELECT serial_no, firmware FROM delta.`%s` WHERE is_current AND serial_no IS NOT NULL ORDER BY serial_no",
+              dimension), "one current member per live serial number, with silver's values");
+      // The serial a row left, the deleted row's and the one a row had before it was deleted and
+      // inserted again: each a version, then a tombstone at the commit that ended it.
+      for (String serial : List.of("SN-7", "SN-8", "SN-9")) {
+        assertEquals(List.of(List.of(false, false), List.of(false, true)), sql("SELECT is_current, is_deleted"
+            + " FROM delta.`%s` WHERE serial_no = '%s' ORDER BY valid_from", dimension, serial), serial);
+      }
+      Timestamp moved = (Timestamp) sql("SELECT min(_commit_time) FROM delta.`%s` WHERE device_id = 7 AND _op = 'U'",
+          f.spec().paths().bronze("devices")).get(0).get(0);
+      assertEquals(List.of(List.of(moved)), sql("SELECT valid_from FROM delta.`%s` WHERE serial_no = 'SN-7' AND is_deleted",
+          dimension), "SN-7 ends when device 7 took another serial");
+      assertEquals(List.of(List.of("1.0", false), List.of("1.1", true)), sql("SELECT firmware, is_current FROM delta.`%s`"
+          + " WHERE serial_no = 'SN-7b' ORDER BY valid_from", dimension));
+      assertEquals(List.of(), Scd2Invariants.check(spark, dimension, Scd2Spec.of(f.spec().gold().dimensions().get("serial"))));
+    } finally {
+      teardown(f);
+    }
+  }
+
+  @Test
   void unchangedToastValuesTruncateAndAColumnAddedWhileReading() {
     Fixture f = fixture("log-awkward");
     try {
