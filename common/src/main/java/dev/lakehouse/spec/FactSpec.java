@@ -2,7 +2,6 @@ package dev.lakehouse.spec;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -43,28 +42,27 @@ public record FactSpec(String name, List<String> grain, String query, List<Dimen
     return dateColumn + "_key";
   }
 
-  /** The reference whose key includes this query column, if any. */
-  public Optional<DimensionRef> dimensionOf(String queryColumn) {
-    return dimensions.stream().filter(d -> d.key().contains(queryColumn)).findFirst();
+  /** The references whose key includes this query column (one key may be resolved as of several times). */
+  public List<DimensionRef> dimensionsOf(String queryColumn) {
+    return dimensions.stream().filter(d -> d.key().contains(queryColumn)).toList();
   }
 
   /**
-   * The fact table's columns for a query with these output columns: each dimension's key columns
-   * replaced (where the first of them stood) by its surrogate key column, each date column by its
+   * The fact table's columns for a query with these output columns: each dimension reference's key
+   * columns replaced (where the first of them stood) by its surrogate key column (every
+   * reference's, when one key is resolved as of several times), each date column by its
    * date key, everything else as the query has it. Grain columns always stay (they identify the
    * row), with their surrogate or date key after them.
    */
   public List<String> outputColumns(List<String> queryColumns) {
     List<String> out = new ArrayList<>();
     for (String column : queryColumns) {
-      Optional<DimensionRef> ref = dimensionOf(column);
+      List<DimensionRef> refs = dimensionsOf(column);
       if (grain.contains(column)) {
         out.add(column);
       }
-      if (ref.isPresent()) {
-        if (!out.contains(ref.get().column())) {
-          out.add(ref.get().column());
-        }
+      if (!refs.isEmpty()) {
+        refs.stream().map(DimensionRef::column).filter(c -> !out.contains(c)).forEach(out::add);
       } else if (dates.contains(column)) {
         out.add(dateKey(column));
       } else if (!grain.contains(column)) {

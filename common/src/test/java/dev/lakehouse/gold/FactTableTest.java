@@ -142,6 +142,43 @@ class FactTableTest extends LakehouseTestBase {
         "nothing new: the fact is not written");
   }
 
+  /** One key resolved as of two times (a visit's site when it was booked and when it took place): two keys. */
+  @Test
+  void oneKeyAsOfTwoTimesMakesASurrogateKeyForEach() {
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE TABLE sites (id int PRIMARY KEY, name text NOT NULL, changed_at timestamptz NOT NULL)",
+        "CREATE TABLE visits (id int PRIMARY KEY, site_id int NOT NULL, booked_at timestamptz NOT NULL,"
+            + " at timestamptz NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO sites VALUES (1, 'old name', '2025-01-01 00:00+00')");
+    LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
+        lakehouse {
+          root = "%s"
+          source { url = "%s", user = postgres }
+          spark.conf { "spark.sql.shuffle.partitions" = "2" }
+          tables.sites { primary-key = [id], mode = incremental, cursor = changed_at, lookback = 1000d }
+          tables.visits { primary-key = [id], mode = incremental, cursor = changed_at }
+          gold.dimensions.site { source = sites, natural-key = [id], tracked = [name] }
+          gold.facts.fact_visits {
+            grain = [id]
+            query = "SELECT id, site_id, booked_at, at FROM silver.visits"
+            dimensions = [
+              { dimension = site, key = [site_id], as-of = booked_at, as = booked_site_sk }
+              { dimension = site, key = [site_id], as-of = at }
+            ]
+            touched-by = [ { table = visits, column = id } ]
+          }
+        }""".formatted(lakehouseRoot.resolve("two-times"), urlOf(db)))).spec();
+    succeeded(runAll(spec));
+    executeIn(db, "UPDATE sites SET name = 'new name', changed_at = '2025-02-01 00:00+00' WHERE id = 1",
+        "INSERT INTO visits (id, site_id, booked_at, at) VALUES (1, 1, '2025-01-15 00:00+00', '2025-02-15 00:00+00')");
+    succeeded(runAll(spec));
+    String dimension = spec.paths().gold(spec.gold().dimensions().get("site").table());
+    assertEquals(List.of(List.of(1, "old name", "new name")), sql("SELECT f.id, booked.name, visited.name"
+        + " FROM delta.`%s` f JOIN delta.`%s` booked ON booked.site_sk = f.booked_site_sk"
+        + " JOIN delta.`%s` visited ON visited.site_sk = f.site_sk", spec.paths().gold("fact_visits"), dimension, dimension));
+  }
+
   private static java.util.Map<String, String> positions(String path) {
     return dev.lakehouse.control.Commits.last(spark, path, GoldInputs.LAYER).orElseThrow().positions();
   }
