@@ -65,37 +65,14 @@ final class DimensionChanges {
   static Dataset<Row> between(SilverVersions silver, TableSpec source, DimensionSpec dimension, Position from,
                               Position to) {
     List<String> rowKey = rowKey(source, dimension);
-    List<Column> columns = new ArrayList<>();
-    dimension.sourceColumns().forEach(c -> columns.add(col(Identifiers.quote(c))));
-    columns.add(col(SilverVersions.CHANGE_TIME).as(Scd2Columns.CHANGE_TIME));
-    columns.add(col(SilverVersions.OBSERVED_AT).as(Scd2Columns.OBSERVED_AT));
-    for (int i = 0; i < rowKey.size(); i++) {
-      columns.add(col(Identifiers.quote(rowKey.get(i))).as(ROW + i));
-    }
-
-    List<Column> versionColumns = new ArrayList<>(columns);
-    versionColumns.add(lit(false).as(Scd2Columns.DELETE_EVENT));
-    Dataset<Row> versions = silver.versions(source, from, to).select(versionColumns.toArray(Column[]::new));
+    Dataset<Row> versions = silver.versions(source, from, to).select(feed(dimension, rowKey, null, false));
     Dataset<Row> all = versions;
     if (from.before(to)) {
-      List<Column> deleteColumns = new ArrayList<>(columns);
-      deleteColumns.add(lit(true).as(Scd2Columns.DELETE_EVENT));
-      Dataset<Row> deletes = silver.deletes(source.name(), from, to).select(deleteColumns.toArray(Column[]::new));
+      Dataset<Row> deletes = silver.deletes(source.name(), from, to).select(feed(dimension, rowKey, null, true));
       if (source.log()) {
         // Every delete the log holds, including those silver never showed (deleted, then back).
         Dataset<Row> logged = silver.logDeletes(source, from, to);
-        List<String> present = java.util.Arrays.asList(logged.columns());
-        List<Column> logColumns = new ArrayList<>();
-        for (String column : dimension.sourceColumns()) {
-          logColumns.add(present.contains(column) ? col(Identifiers.quote(column)) : lit(null).as(column));
-        }
-        logColumns.add(col(SilverVersions.CHANGE_TIME).as(Scd2Columns.CHANGE_TIME));
-        logColumns.add(col(SilverVersions.OBSERVED_AT).as(Scd2Columns.OBSERVED_AT));
-        for (int i = 0; i < rowKey.size(); i++) {
-          logColumns.add(col(Identifiers.quote(rowKey.get(i))).as(ROW + i));
-        }
-        logColumns.add(lit(true).as(Scd2Columns.DELETE_EVENT));
-        deletes = deletes.unionByName(logged.select(logColumns.toArray(Column[]::new)), true);
+        deletes = deletes.unionByName(logged.select(feed(dimension, rowKey, List.of(logged.columns()), true)), true);
       }
       all = versions.unionByName(deletes);
     }
@@ -107,10 +84,28 @@ final class DimensionChanges {
   }
 
   /**
+   * The feed's columns: the dimension's source columns ({@code present}: those the rows hold, the
+   * rest NULL; null: all), the change and observation times, the row key and the delete flag.
+   */
+  private static Column[] feed(DimensionSpec dimension, List<String> rowKey, List<String> present, boolean delete) {
+    List<Column> columns = new ArrayList<>();
+    for (String column : dimension.sourceColumns()) {
+      columns.add(present == null || present.contains(column) ? col(Identifiers.quote(column)) : lit(null).as(column));
+    }
+    columns.add(col(SilverVersions.CHANGE_TIME).as(Scd2Columns.CHANGE_TIME));
+    columns.add(col(SilverVersions.OBSERVED_AT).as(Scd2Columns.OBSERVED_AT));
+    for (int i = 0; i < rowKey.size(); i++) {
+      columns.add(col(Identifiers.quote(rowKey.get(i))).as(ROW + i));
+    }
+    columns.add(lit(delete).as(Scd2Columns.DELETE_EVENT));
+    return columns.toArray(Column[]::new);
+  }
+
+  /**
    * Silver's columns that identify a row, when they are not the natural key (empty when they are):
    * the table's key, or for a keyless table the identity bronze gives each row.
    */
-  static List<String> rowKey(TableSpec source, DimensionSpec dimension) {
+  private static List<String> rowKey(TableSpec source, DimensionSpec dimension) {
     List<String> rowKey = BronzeOps.identity(source).stream().map(source.conform()::silverName).toList();
     Set<String> key = rowKey.stream().map(c -> c.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
     Set<String> natural = dimension.naturalKey().stream().map(c -> c.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
@@ -142,27 +137,20 @@ final class DimensionChanges {
     Column member = when(complete, struct(fields.toArray(Column[]::new)));
     Dataset<Row> typed = events.withColumn(MEMBER, member)
         .withColumn(KIND, when(col(Scd2Columns.DELETE_EVENT), lit(DELETE)).otherwise(lit(VERSION)));
+    List<String> rowColumns = java.util.stream.IntStream.range(0, rowKey.size()).mapToObj(i -> ROW + i).toList();
+    Column[] byRow = rowColumns.stream().map(functions::col).toArray(Column[]::new);
     if (prior != null) {
       List<Column> priorColumns = new ArrayList<>();
       for (int i = 0; i < rowKey.size(); i++) {
-        priorColumns.add(col(Identifiers.quote(rowKey.get(i))).as(ROW + i));
+        priorColumns.add(col(Identifiers.quote(rowKey.get(i))).as(rowColumns.get(i)));
       }
       priorColumns.add(member.as(MEMBER));
       priorColumns.add(lit(PRIOR).as(KIND));
       // Only the rows that have an event: the rest of silver cannot change a member now.
-      List<String> rowColumns = new ArrayList<>();
-      for (int i = 0; i < rowKey.size(); i++) {
-        rowColumns.add(ROW + i);
-      }
       Dataset<Row> held = prior.select(priorColumns.toArray(Column[]::new))
-          .join(typed.select(rowColumns.stream().map(Identifiers::quote).map(org.apache.spark.sql.functions::col)
-              .toArray(Column[]::new)).distinct(), scala.jdk.javaapi.CollectionConverters.asScala(rowColumns).toSeq(),
+          .join(typed.select(byRow).distinct(), scala.jdk.javaapi.CollectionConverters.asScala(rowColumns).toSeq(),
               "left_semi");
       typed = typed.unionByName(held, true);
-    }
-    Column[] byRow = new Column[rowKey.size()];
-    for (int i = 0; i < rowKey.size(); i++) {
-      byRow[i] = col(ROW + i);
     }
     WindowSpec order = Window.partitionBy(byRow).orderBy(col(Scd2Columns.OBSERVED_AT).asc_nulls_first(),
         col(Scd2Columns.CHANGE_TIME).asc_nulls_first(), col(KIND));
