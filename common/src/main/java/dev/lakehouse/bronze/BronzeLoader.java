@@ -150,7 +150,8 @@ public final class BronzeLoader {
       if (committed.isPresent() && committed.get().batch() > recordedBatch) {
         return recover(table, committed.get(), previous);
       }
-      Extracted extracted = extract(runId, table, batchId, previous, Instant.now());
+      Extracted extracted = extract(runId, table, batchId, previous, Instant.now(), Optional.empty(),
+          committed.flatMap(c -> SourceIdentity.recorded(c.positions())));
       if (!extracted.committed()) {
         LOG.info("bronze {}: read {} rows, nothing new to land", table.name(), extracted.rowsRead());
         return new TableResult(table.name(), recordedBatch, extracted.rowsRead(), 0, previous,
@@ -225,7 +226,10 @@ public final class BronzeLoader {
         rows = rows.withColumn(BronzeOps.ROW_HASH, BronzeOps.hash(columns.stream().map(SourceColumn::name).toList()));
       }
       Observation landed = new Observation("bronze-relanded-" + table.name());
-      append(rows.observe(landed, functions.count(lit(1)).as("rows")), table, batchId, runId, false, Map.of(),
+      // The identity bronze read by goes on unchanged: these rows are not a read of the whole table.
+      Map<String, String> identity = Commits.last(spark, paths.bronze(table.name()), JOB)
+          .map(c -> SourceIdentity.of(c.positions())).orElse(Map.of());
+      append(rows.observe(landed, functions.count(lit(1)).as("rows")), table, batchId, runId, false, identity,
           paths.bronze(table.name()));
       connection.commit();
       long written = (Long) Observations.required(landed, "the rows landed in bronze." + table.name()).get("rows");
@@ -266,7 +270,8 @@ public final class BronzeLoader {
    */
   public TableResult snapshot(String runId, TableSpec table, LogSnapshot snapshot) {
     try {
-      Extracted extracted = extract(runId, table, 1, Optional.empty(), Instant.now(), Optional.of(snapshot));
+      Extracted extracted = extract(runId, table, 1, Optional.empty(), Instant.now(), Optional.of(snapshot),
+          Optional.empty());
       LOG.info("bronze {}: snapshot of {} rows as of log position {}", table.name(), extracted.rowsWritten(),
           org.postgresql.replication.LogSequenceNumber.valueOf(snapshot.lsn()));
       return new TableResult(table.name(), 1, extracted.rowsRead(), extracted.rowsWritten(), Optional.empty(),
@@ -279,13 +284,10 @@ public final class BronzeLoader {
     }
   }
 
+  /** {@code recorded}: the source identity the last bronze commit holds (see {@link SourceIdentity}). */
   private Extracted extract(String runId, TableSpec table, long batchId, Optional<CursorValue> previous,
-                            Instant started) throws SQLException, InterruptedException {
-    return extract(runId, table, batchId, previous, started, Optional.empty());
-  }
-
-  private Extracted extract(String runId, TableSpec table, long batchId, Optional<CursorValue> previous,
-                            Instant started, Optional<LogSnapshot> logSnapshot) throws SQLException, InterruptedException {
+                            Instant started, Optional<LogSnapshot> logSnapshot, Optional<SourceIdentity> recorded)
+      throws SQLException, InterruptedException {
     String path = paths.bronze(table.name());
     try (Connection connection = SourceDatabase.connect(source)) {
       // One snapshot for the whole extraction: every partition imports it, as pg_dump -j does.
@@ -312,6 +314,7 @@ public final class BronzeLoader {
       Map<String, SourceColumn> byName = new LinkedHashMap<>();
       columns.forEach(c -> byName.put(c.name(), c));
       checkColumnNames(table, qualified, columns);
+      SourceIdentity identity = SourceIdentity.read(connection, qualified);
       for (String key : table.primaryKey()) {
         requireColumn(byName, key, qualified, table, "primary-key");
       }
@@ -359,7 +362,15 @@ public final class BronzeLoader {
           LOG.info("bronze {}: new {} {}: the rows holding a value in {} are read too, whatever their cursor",
               table.name(), added.size() == 1 ? "column" : "columns", added, added.size() == 1 ? "it" : "them");
         }
-        window = incremental.predicate(ident(table.cursor().get()), added.stream().map(SourceDatabase::ident).toList());
+        Optional<String> renewed = landedBefore && recorded.isPresent()
+            ? identity.renewedSince(recorded.get(), landedSchema) : Optional.empty();
+        if (renewed.isPresent()) {
+          LOG.warn("bronze {}: {} since the last landing, which no cursor shows: every row is read again, whatever its"
+              + " cursor", table.name(), renewed.get());
+          window = incremental.everyRow(ident(table.cursor().get()));
+        } else {
+          window = incremental.predicate(ident(table.cursor().get()), added.stream().map(SourceDatabase::ident).toList());
+        }
         lower = incremental.lower();
         waiting = waiting(connection, table, qualified, incremental);
       }
@@ -381,7 +392,7 @@ public final class BronzeLoader {
       List<String> sourceColumns = columns.stream().map(SourceColumn::name).toList();
       Dataset<Row> landing = landing(table, rows, sourceColumns, landedBefore, lower, path, batchId, started, qualified,
           empty);
-      Map<String, String> positions = new LinkedHashMap<>();
+      Map<String, String> positions = new LinkedHashMap<>(table.log() ? Map.of() : identity.positions());
       if (logSnapshot.isPresent()) {
         landing = LogCapture.snapshotRows(landing, logSnapshot.get().lsn());
         positions.put(LogCapture.LOG_END, Long.toString(logSnapshot.get().lsn()));

@@ -49,6 +49,15 @@ public record IncrementalWindow(Optional<CursorValue> lower, Optional<CursorValu
   }
 
   /**
+   * Every row up to the upper bound, whatever the lower: for the one extraction after something no
+   * cursor shows changed every row (a column dropped and added again, a table created again; see
+   * {@link SourceIdentity}). Rows beyond the upper bound still wait for the next run.
+   */
+  public String everyRow(String cursorColumn) {
+    return upper.map(u -> cursorColumn + " <= " + u.sqlLiteral()).orElse("TRUE");
+  }
+
+  /**
    * The rows stamped after the upper bound (a clock ahead of the database's, a placeholder such as
    * 9999-12-31): they wait until the source's clock passes them, so they are counted and named,
    * never landed early. Empty without an upper bound.

@@ -86,6 +86,53 @@ class SilverSchemaDriftTest extends EngineTestBase {
   }
 
   @Test
+  void aColumnDroppedAndAddedAgainOrATableCreatedAgainIsReadAgainInEveryRow() {
+    sourceExecute(
+        "CREATE TABLE readded (id int PRIMARY KEY, qty int, region text,"
+            + " updated_at timestamptz NOT NULL DEFAULT now() - interval '1 day')",
+        "INSERT INTO readded (id, qty, region) SELECT i, i, 'us' FROM generate_series(1, 3) i",
+        // The watermark moves past the others' cursors, and their lookback.
+        "INSERT INTO readded (id, qty, region, updated_at) VALUES (4, 4, 'us', now())");
+    LakehouseSpec spec = spec("readded", "tables.readded { primary-key = [id], mode = incremental, cursor = updated_at }");
+    String bronze = spec.paths().bronze("readded");
+    String silver = spec.paths().silver("readded");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+
+    // Both ALTERs between two runs: the name is bronze's, yet every row now holds the new default.
+    sourceExecute(
+        "ALTER TABLE readded DROP COLUMN region",
+        "ALTER TABLE readded ADD COLUMN region text DEFAULT 'eu'",
+        "UPDATE readded SET qty = 30, updated_at = now() WHERE id = 3");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(Arrays.asList(1, 1, "eu"), Arrays.asList(2, 2, "eu"), Arrays.asList(3, 30, "eu"),
+        Arrays.asList(4, 4, "eu")), sql("SELECT id, qty, region FROM delta.`%s` ORDER BY id", silver));
+
+    // Dropped in one run (kept, as any dropped column), added again without a default in the next:
+    // every row holds NULL there now.
+    sourceExecute("ALTER TABLE readded DROP COLUMN qty");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    sourceExecute("ALTER TABLE readded ADD COLUMN qty int");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(Arrays.asList(1, null, "eu"), Arrays.asList(2, null, "eu"), Arrays.asList(3, null, "eu"),
+        Arrays.asList(4, null, "eu")), sql("SELECT id, qty, region FROM delta.`%s` ORDER BY id", silver));
+
+    // Read again once: the next run reads its window only.
+    long landed = count("SELECT count(*) FROM delta.`%s`", bronze);
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(landed, count("SELECT count(*) FROM delta.`%s`", bronze), "nothing read again");
+
+    // Dropped and restored from an older copy: every cursor is behind the watermark.
+    sourceExecute(
+        "CREATE TABLE readded_copy AS SELECT * FROM readded",
+        "UPDATE readded_copy SET region = 'apac'",
+        "DROP TABLE readded",
+        "ALTER TABLE readded_copy RENAME TO readded",
+        "ALTER TABLE readded ADD PRIMARY KEY (id)");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(List.of(4L)), sql("SELECT count(*) FROM delta.`%s` WHERE region = 'apac'", silver));
+  }
+
+  @Test
   void aWidenedColumnFollowsThroughEveryLayerWithoutNewVersions() {
     String db = cloneDatabase("template1");
     executeIn(db,
