@@ -101,6 +101,14 @@ public final class LogCapture {
   public static final String TRUNCATE = "T";
   /** In bronze commits and log watermarks: the log position the table holds everything before. */
   public static final String LOG_END = "log_end";
+  /**
+   * In bronze commits: the table's columns as the log last described them up to {@link #LOG_END}
+   * (a JSON array), so the first description of the next session is compared with the log's, not
+   * with every column bronze ever held: a column the log had stopped describing (dropped) and
+   * describes again (added again under its old name) is then seen as new.
+   */
+  static final String LOG_COLUMNS = "log_columns";
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
   /** What one capture did per table. */
   public record Captured(List<BronzeLoader.TableResult> results, long transactions, long changes,
@@ -352,6 +360,10 @@ public final class LogCapture {
     List<Watermark> marks = new ArrayList<>();
     for (TableState state : states.values()) {
       long rows = batch.rows(state);
+      List<String> described = batch.described.get(state.table.name());
+      if (described != null) {
+        state.landedDescription = described;
+      }
       if (rows > 0) {
         long batchId = state.batchId + 1;
         try {
@@ -365,8 +377,13 @@ public final class LogCapture {
           if (!create) {
             BronzeLoader.followTypes(landing, state.table, path);
           }
+          Map<String, String> positions = new LinkedHashMap<>();
+          positions.put(LOG_END, Long.toString(position.asLong()));
+          if (state.landedDescription != null) {
+            positions.put(LOG_COLUMNS, JSON.valueToTree(state.landedDescription).toString());
+          }
           BronzeLoader.append(landing, state.table, Commits.Tag.of(BronzeLoader.JOB, state.table.name(), batchId, runId)
-              .with(Map.of(LOG_END, Long.toString(position.asLong()))), create, path);
+              .with(positions), create, path);
           state.batchId = batchId;
           results.add(new BronzeLoader.TableResult(state.table.name(), batchId, rows, rows,
               Optional.of(new CursorValue.IntegerValue(position.asLong())), RunLog.Status.SUCCEEDED, null));
@@ -416,6 +433,26 @@ public final class LogCapture {
   }
 
   /**
+   * The columns (lower case) the log last described up to bronze's last batch, as that batch's
+   * commit recorded them; else bronze's columns ({@link #bronzeColumns}); null when bronze does not
+   * exist yet.
+   */
+  private Set<String> lastDescribed(TableSpec table) {
+    Optional<String> recorded = Commits.last(spark, paths.bronze(table.name()), BronzeLoader.JOB)
+        .map(c -> c.positions().get(LOG_COLUMNS));
+    if (recorded.isEmpty()) {
+      return bronzeColumns(table);
+    }
+    Set<String> names = new HashSet<>();
+    try {
+      JSON.readTree(recorded.get()).forEach(name -> names.add(name.asText().toLowerCase(java.util.Locale.ROOT)));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return bronzeColumns(table);
+    }
+    return names;
+  }
+
+  /**
    * The rows that hold a value in a column new to the log, as of the ALTER that made it: added
    * with a default ({@code ADD COLUMN ... DEFAULT} writes no row, yet every row then holds the
    * default) or renamed (every row holds its value under the new name). The log carries no change
@@ -426,7 +463,9 @@ public final class LogCapture {
    * so each lands as a version of the transaction that first showed the new column, ordered before
    * that transaction's own changes. A row changed since the
    * ALTER is left out: the log holds that change, and its version is exact. A column added without
-   * a default finds no row and lands nothing.
+   * a default finds no row and lands nothing. A name bronze holds already (dropped and added again,
+   * or renamed back) reads every row unchanged since the ALTER, whatever it holds: silver has the
+   * old values there.
    *
    * <p>Each row goes to {@code each} as it is read (the caller spills as it does for a large
    * transaction), as log text per column of {@code columns}: null where a column is not in the
@@ -459,12 +498,18 @@ public final class LogCapture {
       for (SourceColumn column : columns) {
         select.add(present.contains(column.name()) ? Identifiers.pgQuote(column.name()) + "::text" : "NULL::text");
       }
+      // A name bronze holds already was dropped and added again (or renamed back): every row holds
+      // its default or NULL there now, where silver holds the old values, so every row is read.
+      Set<String> held = bronzeColumns(state.table);
+      List<String> again = held == null ? List.of()
+          : named.stream().filter(n -> held.contains(n.toLowerCase(java.util.Locale.ROOT))).toList();
+      String holding = again.isEmpty() ? named.stream().map(n -> Identifiers.pgQuote(n) + " IS NOT NULL")
+          .collect(java.util.stream.Collectors.joining(" OR ")) : "TRUE";
       long found = 0;
       connection.setAutoCommit(false);
       try (PreparedStatement query = connection.prepareStatement("SELECT " + String.join(", ", select) + " FROM "
           + SourceDatabase.qualified(state.schema, state.table.sourceTable()) + " WHERE age(xmin) >= age(?::xid) AND ("
-          + named.stream().map(n -> Identifiers.pgQuote(n) + " IS NOT NULL").collect(java.util.stream.Collectors.joining(" OR "))
-          + ")")) {
+          + holding + ")")) {
         query.setFetchSize(10_000);
         query.setString(1, alteredBy);
         try (ResultSet rows = query.executeQuery()) {
@@ -480,9 +525,12 @@ public final class LogCapture {
       } finally {
         connection.rollback();
       }
-      if (found > 0) {
+      if (found > 0 && again.isEmpty()) {
         LOG.info("log {}: columns {} are new to the log; the {} rows that have held a value in them since the ALTER"
             + " land as versions", state.table.name(), named, found);
+      } else if (found > 0) {
+        LOG.warn("log {}: columns {} are described by the log again (dropped and added again); the {} rows unchanged"
+            + " since the ALTER land as versions", state.table.name(), again, found);
       }
     } catch (SQLException e) {
       // Not fatal: the rows keep NULL in the new column until they change, and the user is told.
@@ -577,6 +625,8 @@ public final class LogCapture {
 
     /** The log position its watermark records. */
     long position;
+    /** The columns the log last described, up to the last batch landed (writer thread; null: not known yet). */
+    volatile List<String> landedDescription;
 
     /** The table's shape as the log last described it (null until its first relation message). */
     Relation relation;
@@ -623,6 +673,8 @@ public final class LogCapture {
     private final Map<String, List<Row>> rows = new LinkedHashMap<>();
     private final Map<String, StructType> schemas = new HashMap<>();
     private final Map<String, Long> counts = new HashMap<>();
+    /** Per table, the columns of the last relation message in this batch. */
+    final Map<String, List<String>> described = new HashMap<>();
     private int inMemory;
     /** The end of the last complete transaction added. */
     LogSequenceNumber position;
@@ -695,9 +747,11 @@ public final class LogCapture {
       Relation described = state.relation;
       state.relation = relation;
       List<String> names = relation.columns().stream().map(Relation.Column::name).toList();
-      // New to the log since it last described the table (or since bronze's last batch, for the
-      // first description of a session): added or renamed by an ALTER, perhaps holding values.
-      Set<String> seen = described == null ? bronzeColumns(state.table) : new HashSet<>(described.columns().stream()
+      this.described.put(state.table.name(), names);
+      // New to the log since it last described the table (for the first description of a session:
+      // since the description bronze's last batch recorded, else every column bronze holds): added,
+      // renamed or added again by an ALTER, perhaps holding values.
+      Set<String> seen = described == null ? lastDescribed(state.table) : new HashSet<>(described.columns().stream()
           .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList());
       if (seen != null) {
         List<String> fresh = names.stream().filter(n -> !seen.contains(n.toLowerCase(java.util.Locale.ROOT))).toList();

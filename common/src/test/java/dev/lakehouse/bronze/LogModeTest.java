@@ -312,6 +312,45 @@ class LogModeTest extends LakehouseTestBase {
   }
 
   @Test
+  void aColumnDroppedAndAddedAgainReachesEveryRowUnchangedSince() {
+    Fixture f = fixture("log-readded", "", "ALTER TABLE lab.devices ADD COLUMN colour text DEFAULT 'grey'");
+    try {
+      succeeded(runAll(f.spec()));
+      // In one read, the log stops describing colour, then describes it again: added back without
+      // a default, it is NULL in every row, where silver held 'grey'.
+      executeIn(f.db(), "ALTER TABLE lab.devices DROP COLUMN colour",
+          "UPDATE lab.devices SET name = 'device one' WHERE device_id = 1",
+          "ALTER TABLE lab.devices ADD COLUMN colour text",
+          "UPDATE lab.devices SET colour = 'red' WHERE device_id = 2");
+      succeeded(runAll(f.spec()));
+      assertSilverEqualsTheSource(f);
+
+      // Across two runs: dropped in one, added again with a default in the next.
+      executeIn(f.db(), "ALTER TABLE lab.devices DROP COLUMN colour",
+          "UPDATE lab.devices SET name = 'device three' WHERE device_id = 3");
+      succeeded(runAll(f.spec()));
+      executeIn(f.db(), "ALTER TABLE lab.devices ADD COLUMN colour text DEFAULT 'blue'",
+          "UPDATE lab.devices SET name = 'device four' WHERE device_id = 4");
+      succeeded(runAll(f.spec()));
+      assertSilverEqualsTheSource(f);
+      assertEquals(50L, count("SELECT count(*) FROM delta.`%s` WHERE NOT _is_deleted AND colour = 'blue'",
+          f.spec().paths().silver("devices")));
+      String dimension = f.spec().paths().gold("dim_device");
+      assertEquals(List.of(List.of("device four")), sql("SELECT name FROM delta.`%s` WHERE device_id = 4 AND is_current",
+          dimension));
+      assertEquals(List.of(), Scd2Invariants.check(spark, dimension, Scd2Spec.of(f.spec().gold().dimensions().get("device"))));
+
+      // Read once: the next run adds only its own change.
+      long bronzeRows = count("SELECT count(*) FROM delta.`%s`", f.spec().paths().bronze("devices"));
+      executeIn(f.db(), "UPDATE lab.devices SET name = 'device five' WHERE device_id = 5");
+      succeeded(runAll(f.spec()));
+      assertEquals(bronzeRows + 1, count("SELECT count(*) FROM delta.`%s`", f.spec().paths().bronze("devices")));
+    } finally {
+      teardown(f);
+    }
+  }
+
+  @Test
   void aColumnAddedWithADefaultReachesTheRowsNoChangeTouchedSince() {
     Fixture f = fixture("log-default");
     try {
