@@ -45,9 +45,10 @@ public final class SpecCheck {
                                            List<TableSpec> tables) {
     List<String> problems = new ArrayList<>();
     Map<String, StructType> silver = new LinkedHashMap<>();
+    Map<String, StructType> given = new LinkedHashMap<>();
     try (Connection connection = SourceDatabase.connect(source)) {
       for (TableSpec table : tables) {
-        checkTable(connection, source, table, problems).ifPresent(s -> silver.put(table.name(), s));
+        checkTable(connection, source, table, problems, given).ifPresent(s -> silver.put(table.name(), s));
       }
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot check the source", e);
@@ -77,12 +78,40 @@ public final class SpecCheck {
         }
       }
     }
+    if (!problems.isEmpty() && spark != null) {
+      problems.addAll(0, droppedColumns(spark, spec, given));
+    }
     return problems;
+  }
+
+  /**
+   * Only when there are problems: the columns silver holds that the source no longer gives (bronze
+   * and silver keep a dropped column, NULL from then on), one line per table. The checks above
+   * see the source's columns only, so a problem naming such a column would read as a typo.
+   */
+  private static List<String> droppedColumns(SparkSession spark, LakehouseSpec spec, Map<String, StructType> given) {
+    List<String> lines = new ArrayList<>();
+    given.forEach((table, schema) -> {
+      String path = spec.paths().silver(table);
+      if (!io.delta.tables.DeltaTable.isDeltaTable(spark, path)) {
+        return;
+      }
+      List<String> now = Arrays.asList(schema.fieldNames());
+      List<String> gone = Arrays.stream(spark.read().format("delta").load(path).schema().fieldNames())
+          .filter(name -> !Identifiers.ownColumn(name) && !now.contains(name)).toList();
+      if (!gone.isEmpty()) {
+        lines.add("lakehouse.tables." + table + ": " + (gone.size() == 1 ? "column " + gone.get(0) + " is"
+            : "columns " + String.join(", ", gone) + " are") + " no longer in the source; bronze and silver keep "
+            + (gone.size() == 1 ? "its" : "their") + " values (NULL from now on), but the configuration can name only"
+            + " the source's columns");
+      }
+    });
+    return lines;
   }
 
   /** The table's silver schema as the source gives it, if the table checks out. */
   private static java.util.Optional<StructType> checkTable(Connection connection, SourceSettings source, TableSpec table,
-                                                           List<String> problems) {
+                                                           List<String> problems, Map<String, StructType> given) {
     String where = "lakehouse.tables." + table.name();
     List<SourceColumn> columns;
     String qualified;
@@ -134,6 +163,7 @@ public final class SpecCheck {
     }
     schema = schema.add("_batch_id", DataTypes.LongType).add("_updated_at", DataTypes.TimestampType)
         .add("_row_hash", DataTypes.LongType);
+    given.put(table.name(), schema);
     missing(where + ".silver.cast", new ArrayList<>(table.conform().casts().keySet()), schema, qualified + " (silver names)",
         problems);
     missing(where + ".silver.lowercase", table.conform().lowercase(), schema, qualified + " (silver names)", problems);

@@ -133,6 +133,29 @@ class SilverSchemaDriftTest extends EngineTestBase {
   }
 
   @Test
+  void aDroppedColumnTheConfigurationNamesStopsTheRunAndSaysItWasDropped() {
+    sourceExecute(
+        "CREATE TABLE named (id int PRIMARY KEY, grade text, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO named (id, grade) VALUES (1, 'a'), (2, 'b')");
+    LakehouseSpec spec = spec("named", """
+        tables.named {
+          primary-key = [id], mode = incremental, cursor = updated_at
+          quality = [ { rule = not_null, column = grade, action = quarantine } ]
+        }""");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    sourceExecute("ALTER TABLE named DROP COLUMN grade", "UPDATE named SET updated_at = now() WHERE id = 1");
+    List<Long> versions = List.of(version(spec.paths().bronze("named")), version(spec.paths().silver("named")));
+    dev.lakehouse.spec.SpecException stopped = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.lakehouse.spec.SpecException.class, () -> run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of("lakehouse.tables.named: column grade is no longer in the source; bronze and silver keep its"
+            + " values (NULL from now on), but the configuration can name only the source's columns",
+        "lakehouse.tables.named.quality[0]: no column grade in public.named (silver names); its columns are"
+            + " [id, updated_at]"), stopped.problems());
+    assertEquals(versions, List.of(version(spec.paths().bronze("named")), version(spec.paths().silver("named"))),
+        "nothing written");
+  }
+
+  @Test
   void aWidenedColumnFollowsThroughEveryLayerWithoutNewVersions() {
     String db = cloneDatabase("template1");
     executeIn(db,
