@@ -228,7 +228,7 @@ public final class BronzeLoader {
       Observation landed = new Observation("bronze-relanded-" + table.name());
       // The identity bronze read by goes on unchanged: these rows are not a read of the whole table.
       Map<String, String> identity = Commits.last(spark, paths.bronze(table.name()), JOB)
-          .map(c -> SourceIdentity.of(c.positions())).orElse(Map.of());
+          .flatMap(c -> SourceIdentity.recorded(c.positions())).map(SourceIdentity::positions).orElse(Map.of());
       append(rows.observe(landed, functions.count(lit(1)).as("rows")), table, batchId, runId, false, identity,
           paths.bronze(table.name()));
       connection.commit();

@@ -69,17 +69,6 @@ record SourceIdentity(long table, Map<String, Integer> columns) {
     return Optional.of(new SourceIdentity(Long.parseLong(table), columns));
   }
 
-  /** Only the identity's entries of a commit's positions (to carry them over unchanged). */
-  static Map<String, String> of(Map<String, String> positions) {
-    Map<String, String> kept = new LinkedHashMap<>();
-    positions.forEach((key, value) -> {
-      if (key.equals(TABLE) || key.startsWith(COLUMN)) {
-        kept.put(key, value);
-      }
-    });
-    return kept;
-  }
-
   /** The identity as commit-tag positions. */
   Map<String, String> positions() {
     Map<String, String> positions = new LinkedHashMap<>();
