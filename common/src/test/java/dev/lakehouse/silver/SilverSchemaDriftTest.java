@@ -133,6 +133,31 @@ class SilverSchemaDriftTest extends EngineTestBase {
   }
 
   @Test
+  void reconcileLandingAKeyBackBetweenTheAlterAndTheNextBronzeRunDoesNotHideIt() {
+    sourceExecute(
+        "CREATE TABLE relanded (id int PRIMARY KEY, region text,"
+            + " updated_at timestamptz NOT NULL DEFAULT now() - interval '1 day')",
+        "INSERT INTO relanded (id, region) SELECT i, 'us' FROM generate_series(1, 3) i",
+        "INSERT INTO relanded (id, region, updated_at) VALUES (4, 'us', now())");
+    LakehouseSpec spec = spec("relanded", "tables.relanded { primary-key = [id], mode = incremental, cursor = updated_at }");
+    String silver = spec.paths().silver("relanded");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER, Stage.RECONCILE));
+    sourceExecute("DELETE FROM relanded WHERE id = 1");
+    succeeded(run(spec, Stage.RECONCILE));
+
+    // Key 1 comes back with its old cursor, and region is dropped and added again: reconcile
+    // lands key 1 before bronze runs, which must still read every row.
+    sourceExecute(
+        "INSERT INTO relanded (id, region, updated_at) VALUES (1, 'us', now() - interval '1 day')",
+        "ALTER TABLE relanded DROP COLUMN region",
+        "ALTER TABLE relanded ADD COLUMN region text DEFAULT 'eu'");
+    succeeded(run(spec, Stage.RECONCILE));
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(Arrays.asList(1, "eu"), Arrays.asList(2, "eu"), Arrays.asList(3, "eu"), Arrays.asList(4, "eu")),
+        sql("SELECT id, region FROM delta.`%s` WHERE NOT _is_deleted ORDER BY id", silver));
+  }
+
+  @Test
   void aDroppedColumnTheConfigurationNamesStopsTheRunAndSaysItWasDropped() {
     sourceExecute(
         "CREATE TABLE named (id int PRIMARY KEY, grade text, updated_at timestamptz NOT NULL DEFAULT now())",
