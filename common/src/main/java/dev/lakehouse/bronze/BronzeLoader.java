@@ -45,6 +45,9 @@ import org.apache.spark.sql.Observation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -470,6 +473,7 @@ public final class BronzeLoader {
   static StructType followTypes(Dataset<Row> rows, TableSpec table, String path) {
     SparkSession spark = rows.sparkSession();
     StructType stored = spark.read().format("delta").load(path).schema();
+    checkAsTextChange(table, rows.schema(), stored);
     TypeWidening.followOrStop(spark, path, stored, rows.schema(), table.name(), "bronze." + table.name());
     return stored;
   }
@@ -682,6 +686,35 @@ public final class BronzeLoader {
   }
 
   /**
+   * as-text decides a column's bronze type when the table first lands. A column listed (or no
+   * longer listed) after that would change bronze's type, which TypeWidening refuses; this says
+   * so in the configuration's words, since its own message would blame the source.
+   */
+  private static void checkAsTextChange(TableSpec table, StructType incoming, StructType landed) {
+    for (StructField field : incoming.fields()) {
+      if (!landed.getFieldIndex(field.name()).isDefined()) {
+        continue;
+      }
+      DataType before = landed.apply(field.name()).dataType();
+      boolean wasText = before instanceof StringType;
+      boolean isText = field.dataType() instanceof StringType;
+      String key = "lakehouse.tables." + table.name() + ".as-text";
+      if (!wasText && isText && table.asText().contains(field.name())) {
+        throw new LakehouseException(key + " lists " + field.name() + ", but bronze." + table.name() + " holds it as "
+            + before.simpleString() + " from earlier landings, and as-text sets a column's type only when a table first"
+            + " lands; nothing was landed. Either take it out of as-text and read the source through a view that maps"
+            + " the values that do not fit, or land the table under a new lakehouse name (source-table = \""
+            + table.sourceTable() + "\") with as-text");
+      }
+      if (wasText && !isText && !table.asText().contains(field.name())) {
+        throw new LakehouseException("bronze." + table.name() + " holds " + field.name() + " as text, and the source now"
+            + " gives " + field.dataType().simpleString() + "; nothing was landed. If " + key + " listed it, list it"
+            + " again; if the source's column changed type, read the table through a view that casts it back to text");
+      }
+    }
+  }
+
+  /**
    * New source columns are added by the append (older rows read NULL); a dropped one stays in
    * bronze, NULL from now on; a widened type is followed, another change of type stops the table
    * before anything is written (TypeWidening).
@@ -692,6 +725,7 @@ public final class BronzeLoader {
     for (SourceColumn column : columns) {
       incoming = incoming.add(column.name(), column.dataType());
     }
+    checkAsTextChange(table, incoming, landed);
     TypeWidening.followOrStop(spark, path, landed, incoming, qualified, "bronze." + table.name());
     Set<String> present = columns.stream().map(SourceColumn::name).collect(Collectors.toSet());
     List<String> dropped = Arrays.stream(landed.fieldNames()).filter(name -> !Identifiers.ownColumn(name) && !present.contains(name))

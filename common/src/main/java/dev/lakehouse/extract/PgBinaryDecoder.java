@@ -380,7 +380,7 @@ public final class PgBinaryDecoder {
   private ValueException doesNotFit(int i, byte[] buf, int offset) {
     return new ValueException(labels[i] + " holds " + exactValue(buf, offset).toPlainString()
         + ", which does not fit decimal(" + precision[i] + "," + scale[i] + ") exactly;"
-        + " declare the column numeric(p,s), or list it in as-text");
+        + " declare the column numeric(p,s), or " + AS_TEXT);
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.lakehouse.bronze;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -245,5 +246,43 @@ class BronzeBadInputTest extends EngineTestBase {
         "the error names the schema the search path chose");
     assertEquals(List.of(List.of("orders", 1L)), sql("SELECT table_name, batch_id FROM (%s)",
         Watermarks.currentSql(spec.paths().control("watermarks"))));
+  }
+
+  /**
+   * as-text sets a column's bronze type when the table first lands. A value that does not fit
+   * advises as-text "on a table already landed" only with a view; listing the column anyway, or
+   * no longer listing one that was, says so in the configuration's words and lands nothing.
+   */
+  @Test
+  void aColumnListedInAsTextAfterItsTableLandedIsNamedWithWhatToDoAndNothingLands() {
+    sourceExecute(
+        "CREATE TABLE readings (id int PRIMARY KEY, val numeric, updated_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO readings (id, val) VALUES (1, 1.5), (2, 2.25)");
+    String table = "tables.readings { primary-key = [id], mode = incremental, cursor = updated_at%s }";
+    LakehouseSpec plain = spec("as-text-later", table.formatted(""));
+    LakehouseSpec listed = spec("as-text-later", table.formatted(", as-text = [val]"));
+    assertNull(load(plain, "readings").error());
+    sourceExecute("UPDATE readings SET val = 1 / 3.0, updated_at = now() WHERE id = 2");
+
+    String tooPrecise = load(plain, "readings").error();
+    assertTrue(tooPrecise.endsWith("holds 0.33333333333333333333, which does not fit decimal(38,18) exactly; declare"
+        + " the column numeric(p,s), or list the column in as-text (on a table already landed that changes the"
+        + " column's type: read the table through a view that maps such values instead)"), tooPrecise);
+    assertEquals("lakehouse.tables.readings.as-text lists val, but bronze.readings holds it as decimal(38,18) from"
+        + " earlier landings, and as-text sets a column's type only when a table first lands; nothing was landed."
+        + " Either take it out of as-text and read the source through a view that maps the values that do not fit,"
+        + " or land the table under a new lakehouse name (source-table = \"readings\") with as-text",
+        load(listed, "readings").error());
+    assertEquals(2, rows(plain.paths().bronze("readings")), "only the first landing");
+
+    // The other way round: landed as text, then no longer listed.
+    LakehouseSpec textFirst = spec("as-text-dropped", table.formatted(", as-text = [val]"));
+    assertNull(load(textFirst, "readings").error());
+    sourceExecute("UPDATE readings SET val = 2.5, updated_at = now() WHERE id = 1");
+    assertEquals("bronze.readings holds val as text, and the source now gives decimal(38,18); nothing was landed. If"
+        + " lakehouse.tables.readings.as-text listed it, list it again; if the source's column changed type, read the"
+        + " table through a view that casts it back to text",
+        load(spec("as-text-dropped", table.formatted("")), "readings").error());
+    assertEquals(2, rows(textFirst.paths().bronze("readings")));
   }
 }

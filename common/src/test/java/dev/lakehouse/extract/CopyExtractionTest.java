@@ -241,7 +241,9 @@ class CopyExtractionTest extends LakehouseTestBase {
         LakehouseException e = failureOf(() -> CopyExtraction.read(spark, config.spec().source(), List.of(v),
             List.of("SELECT 1.25 UNION ALL SELECT " + value), Optional.empty()).collectAsList());
         assertEquals("COPY partition 0 (row 2): column v holds " + value + ", which does not fit decimal(" + precision
-            + ",2) exactly; declare the column numeric(p,s), or list it in as-text", e.getMessage());
+            + ",2) exactly; declare the column numeric(p,s), or list the column in as-text (on a table already landed"
+            + " that changes the column's type: read the table through a view that maps such values instead)",
+            e.getMessage());
       }
     }
     SourceColumn narrow = new SourceColumn("v", "numeric", "numeric", DataTypes.createDecimalType(5, 2), true,

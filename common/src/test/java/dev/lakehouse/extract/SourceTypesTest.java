@@ -299,9 +299,9 @@ class SourceTypesTest extends LakehouseTestBase {
 
   @Test
   void valuesThatDoNotFitFailWithOneLineNamingTableColumnValueAndFix() {
-    String numericFix = "; declare the column numeric(p,s), or list it in as-text";
     String asText = "; list the column in as-text (on a table already landed that changes the column's type: read the"
         + " table through a view that maps such values instead)";
+    String numericFix = "; declare the column numeric(p,s), or" + asText.substring(1);
     Map<Integer, String> expected = Map.ofEntries(
         Map.entry(1, "column n of public.bad_values holds 0.1234567890123456789, which does not fit decimal(38,18)"
             + " exactly" + numericFix),
