@@ -310,7 +310,15 @@ public final class LogCapture {
           lastHeartbeat = System.nanoTime();
         }
       }
-      return new Captured(merge(results), transactions, changes, stream.lastConfirmed());
+      List<BronzeLoader.TableResult> merged = merge(results);
+      for (TableState state : states.values()) {
+        // A table with nothing new reports the batch it holds, as a query-mode table does.
+        if (merged.stream().noneMatch(r -> r.table().equals(state.table.name()))) {
+          merged.add(new BronzeLoader.TableResult(state.table.name(), state.batchId, 0, 0, Optional.empty(),
+              RunLog.Status.SUCCEEDED, null));
+        }
+      }
+      return new Captured(merged, transactions, changes, stream.lastConfirmed());
     } finally {
       if (inFlight != null) {
         // The reader failed while a batch was being written: let that write end before the stream

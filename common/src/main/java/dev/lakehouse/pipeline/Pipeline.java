@@ -273,14 +273,13 @@ public final class Pipeline {
         LogCapture.Captured captured = capture.capture(runId, ready, drain, stop, lakehouse.spec().log().trigger(),
             afterBatch);
         for (BronzeLoader.TableResult r : captured.results()) {
+          // An initial copy in this run stays the table's line unless the log landed more after it.
+          boolean copied = results.stream().anyMatch(c -> c.table().equals(r.table()));
+          if (copied && r.rowsWritten() == 0) {
+            continue;
+          }
           results.removeIf(c -> c.table().equals(r.table()) && !c.failed() && r.batchId() > c.batchId());
           results.add(r);
-        }
-        for (TableSpec table : ready) {
-          if (results.stream().noneMatch(r -> r.table().equals(table.name()))) {
-            results.add(new BronzeLoader.TableResult(table.name(), 0, 0, 0, java.util.Optional.empty(),
-                RunLog.Status.SUCCEEDED, null));
-          }
         }
         return new LogCapture.Captured(results, captured.transactions(), captured.changes(), captured.position());
       }
