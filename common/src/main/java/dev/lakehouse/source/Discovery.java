@@ -228,7 +228,23 @@ public final class Discovery {
       }
     }
     Map<String, String> renames = renames(relation, notes);
+    List<String> unbounded = unboundedNumerics(relation);
+    if (!unbounded.isEmpty()) {
+      notes.add(String.join(", ", unbounded.stream().map(Discovery::display).toList())
+          + (unbounded.size() == 1 ? " is numeric" : " are numeric") + " without a precision, landed as decimal(38,18):"
+          + " a value with more than 18 decimals (a division's result often has 20) or 20 digits before the point"
+          + " stops the table. If the values may not fit, list " + (unbounded.size() == 1 ? "it" : "them")
+          + " in as-text (the line below) before the first run, since as-text sets a column's type only when its"
+          + " table first lands; or give the column a precision in the source.");
+    }
     return new Table(name, relation, key, keySource, keyIndex, mode, cursor, renames, List.of(), notes);
+  }
+
+  /** Columns (or arrays) of {@code numeric} without a precision: their values may not fit decimal(38,18). */
+  static List<String> unboundedNumerics(Relation relation) {
+    return relation.columns().stream()
+        .filter(c -> c.type().equals("numeric") || c.type().equals("numeric[]"))
+        .map(Column::name).toList();
   }
 
   private static void describe(Relation relation, List<String> notes) {
@@ -564,6 +580,10 @@ public final class Discovery {
     } else {
       out.append(body).append("mode = full\n");
       out.append(body).append("land = changed\n");
+    }
+    List<String> unbounded = unboundedNumerics(table.relation());
+    if (!unbounded.isEmpty()) {
+      out.append(body).append("# as-text = ").append(list(unbounded)).append('\n');
     }
     if (!table.renames().isEmpty()) {
       out.append(body).append("silver.rename {\n");

@@ -297,6 +297,25 @@ class DiscoveryTest extends LakehouseTestBase {
         notes("substation_daily_kwh"));
   }
 
+  /**
+   * A numeric without precision lands as decimal(38,18), and as-text only counts on a table's first
+   * landing: so discovery says so beside the table and writes the as-text line, commented out.
+   */
+  @Test
+  void numericWithoutPrecisionIsNotedWithAnAsTextLineToUncomment() {
+    assertTrue(notes("substations").contains("capacity_mva is numeric without a precision, landed as decimal(38,18)"),
+        notes("substations"));
+    assertTrue(notes("tariffs").contains("energy_rate is numeric without a precision"), notes("tariffs"));
+    String substations = text.substring(text.indexOf("    substations {"), text.indexOf("\n    }\n", text.indexOf("    substations {")));
+    assertTrue(substations.contains("\n      # as-text = [capacity_mva]\n"), substations);
+    // numeric(5,1) is not named, and a table without such a column has neither.
+    assertFalse(notes("substations").contains("voltage_kv"), notes("substations"));
+    assertFalse(notes("meters").contains("without a precision"), notes("meters"));
+    // Uncommented, the line is a valid entry.
+    Config uncommented = ConfigFactory.parseString(text.replace("# as-text = [capacity_mva]", "as-text = [capacity_mva]"));
+    assertEquals(List.of("capacity_mva"), uncommented.getStringList("lakehouse.tables.substations.as-text"));
+  }
+
   @Test
   void cursorRulesNamesTypesNullabilityIndexesAndKeys() {
     Plan odd = Discovery.plan(read(List.of("odd")));
