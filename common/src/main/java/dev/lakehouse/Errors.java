@@ -2,6 +2,13 @@ package dev.lakehouse;
 
 import dev.lakehouse.spec.SpecException;
 import java.io.FileNotFoundException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -51,11 +58,53 @@ public final class Errors {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
+    if (root instanceof FileSystemException files) {
+      String ours = ourMessage(error, root);
+      return ours == null ? fileProblem(files) : ours + ": " + fileProblem(files);
+    }
     String message = clean(root.getMessage() != null ? root.getMessage() : error.getMessage());
     if (root instanceof IllegalArgumentException || root instanceof SpecException) {
       return message;
     }
     return root.getClass().getSimpleName() + ": " + message;
+  }
+
+  /**
+   * What is wrong with a file, in words: Java names the problem by the exception's class (its
+   * message is only the path), which means nothing to the person who chose the path.
+   */
+  private static String fileProblem(FileSystemException error) {
+    String file = error.getFile() == null ? "a file" : local(error.getFile());
+    if (error instanceof NoSuchFileException) {
+      return file + ": no such file or directory";
+    }
+    if (error instanceof AccessDeniedException) {
+      return file + ": permission denied";
+    }
+    if (error instanceof NotDirectoryException || error instanceof FileAlreadyExistsException
+        || "Not a directory".equals(error.getReason())) {
+      // The path itself, or the nearest of its parents, that is there but is not a directory.
+      for (Path p = error.getFile() == null ? null : Path.of(error.getFile()); p != null; p = p.getParent()) {
+        if (Files.exists(p) && !Files.isDirectory(p)) {
+          return p + " is a file where a directory is needed";
+        }
+      }
+    }
+    if (error instanceof FileAlreadyExistsException) {
+      return file + " exists already";
+    }
+    return file + ": " + (error.getReason() != null ? error.getReason() : "cannot be used");
+  }
+
+  /** The message of the outermost exception our own code threw around {@code root}, if any: it says what was being done. */
+  private static String ourMessage(Throwable error, Throwable root) {
+    for (Throwable t = error; t != null && t != root; t = t.getCause()) {
+      StackTraceElement[] frames = t.getStackTrace();
+      if (t.getMessage() != null && frames.length > 0 && frames[0].getClassName().startsWith("dev.lakehouse.")) {
+        return oneLine(t.getMessage());
+      }
+    }
+    return null;
   }
 
   /** A local file's path without Hadoop's {@code file:} scheme, which only gets in a person's way. */

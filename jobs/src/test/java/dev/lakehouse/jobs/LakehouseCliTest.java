@@ -217,6 +217,10 @@ class LakehouseCliTest extends LakehouseTestBase {
         1, "more than once in");
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.customers.silver.cast.nope=int"), 1,
         "lakehouse.tables.customers.silver.cast: no column nope");
+    Path aFile = Files.writeString(lakehouseRoot.resolve("not-a-directory"), "in the way");
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root=" + aFile.resolve("lakehouse")), 1,
+        "Cannot create the lock file " + aFile.resolve("lakehouse") + "/_control/.lock: " + aFile
+            + " is a file where a directory is needed");
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root"), 2, "--set");
     assertOneLine(CliRunner.run(target, "run", "--nope"), 2, "--nope");
     // The hint names the whole command, and its --help works.
