@@ -1,5 +1,6 @@
 package dev.lakehouse.spark;
 
+import dev.lakehouse.LakehouseException;
 import dev.lakehouse.spec.SparkSettings;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,12 +37,29 @@ public final class LakehouseSpark {
     } else if (!master.isBlank()) {
       builder.master(master);
     }
+    boolean fromSubmit = submitted != null && !submitted.isBlank();
+    String effective = fromSubmit ? submitted : master;
+    String setting = fromSubmit ? "spark-submit's --master" : "lakehouse.spark.master";
+    if (SparkSession.getDefaultSession().isEmpty()) {
+      checkReachable(effective, setting);
+    }
     Map<String, String> sparkConf = config.conf();
     Map<String, String> s3a = s3aSettings(config);
     s3a.forEach((key, value) -> builder.config("spark.hadoop." + key, value));
     // Explicit lakehouse.spark.conf entries win over the ones derived above.
     sparkConf.forEach(builder::config);
-    SparkSession spark = builder.getOrCreate();
+    SparkSession spark;
+    try {
+      spark = builder.getOrCreate();
+    } catch (Exception e) {
+      // Scala declares no checked exceptions: Spark's own (checked) SparkException arrives here too.
+      if (e.getMessage() != null && (e.getMessage().startsWith("Could not parse Master URL")
+          || e.getMessage().startsWith("Invalid master URL"))) {
+        throw new LakehouseException(setting + ": Spark does not know the master URL '" + effective
+            + "'; use local[N] (N cores on this machine), spark://host:port (a standalone master), yarn or k8s://...", e);
+      }
+      throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+    }
     DeletionVectors.fromBytes(spark); // a setting that is not a size stops the run here, before any work
     long bound = boundBroadcasts(spark);
     if (bound > 0) {
@@ -57,6 +75,44 @@ public final class LakehouseSpark {
       }
     });
     return spark;
+  }
+
+  /** How long a standalone master may take to accept a connection before the run stops. */
+  private static final int CONNECT_TIMEOUT_MS = 5_000;
+
+  /**
+   * A standalone master ({@code spark://host:port}, or several for standby masters) must accept a
+   * connection from here before the session starts. Spark itself retries an unreachable master for
+   * a minute and then fails inside its own shutdown with an error that names neither the master nor
+   * the setting; this says both at once.
+   */
+  static void checkReachable(String master, String setting) {
+    if (master == null || !master.startsWith("spark://")) {
+      return;
+    }
+    List<String> problems = new java.util.ArrayList<>();
+    for (String address : master.substring("spark://".length()).split(",")) {
+      int colon = address.lastIndexOf(':');
+      String host = colon > 0 ? address.substring(0, colon) : address;
+      int port;
+      try {
+        port = colon > 0 ? Integer.parseInt(address.substring(colon + 1)) : 7077;
+      } catch (NumberFormatException e) {
+        throw new LakehouseException(setting + ": the port of " + master + " is not a number");
+      }
+      try (java.net.Socket socket = new java.net.Socket()) {
+        socket.connect(new java.net.InetSocketAddress(host, port), CONNECT_TIMEOUT_MS);
+        return;
+      } catch (java.net.UnknownHostException e) {
+        problems.add(host + " is not a known host name");
+      } catch (java.io.IOException e) {
+        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().toLowerCase(java.util.Locale.ROOT);
+        problems.add(host + ":" + port + " " + (why.contains("refused") ? "refused the connection"
+            : why.contains("timed out") ? "did not answer within " + CONNECT_TIMEOUT_MS / 1000 + " s" : "cannot be reached (" + why + ")"));
+      }
+    }
+    throw new LakehouseException("Cannot reach the Spark master " + master + " (" + setting + "): "
+        + String.join("; ", problems) + ". Start the master, or run in this JVM with lakehouse.spark.master = \"local[2]\"");
   }
 
   /**

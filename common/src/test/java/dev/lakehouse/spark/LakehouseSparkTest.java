@@ -1,8 +1,14 @@
 package dev.lakehouse.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lakehouse.LakehouseException;
 import dev.lakehouse.spec.LakehouseConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -10,7 +16,10 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 
-/** The S3A settings derived from {@code lakehouse.s3}; no Spark session needed. */
+/**
+ * The S3A settings derived from {@code lakehouse.s3}, and the check that a standalone master
+ * answers before a session is built; no Spark session needed.
+ */
 class LakehouseSparkTest {
 
   private static final Map<String, String> ENV = Map.of("LAKEHOUSE_CONF_DIR", confDir().toString());
@@ -54,5 +63,41 @@ class LakehouseSparkTest {
     hadoop.set("fs.s3a.buffer.dir", LakehouseSpark.S3A_BUFFER_DIR);
     assertEquals(Paths.get(System.getProperty("java.io.tmpdir"), "lakehouse-s3a").toString(),
         Paths.get(hadoop.get("fs.s3a.buffer.dir")).toString());
+  }
+
+  @Test
+  void aStandaloneMasterThatAcceptsConnectionsPassesAndOneOfSeveralIsEnough() throws IOException {
+    try (ServerSocket master = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      LakehouseSpark.checkReachable("spark://127.0.0.1:" + master.getLocalPort(), "lakehouse.spark.master");
+      LakehouseSpark.checkReachable("spark://127.0.0.1:" + closedPort() + ",127.0.0.1:" + master.getLocalPort(),
+          "lakehouse.spark.master");
+    }
+    // Only standalone masters are checked: local and cluster managers have nothing to connect to here.
+    LakehouseSpark.checkReachable("local[2]", "lakehouse.spark.master");
+    LakehouseSpark.checkReachable("yarn", "lakehouse.spark.master");
+  }
+
+  @Test
+  void aStandaloneMasterThatIsNotThereIsOneLineNamingItAndTheSetting() throws IOException {
+    int port = closedPort();
+    LakehouseException refused = assertThrows(LakehouseException.class,
+        () -> LakehouseSpark.checkReachable("spark://127.0.0.1:" + port, "lakehouse.spark.master"));
+    assertEquals("Cannot reach the Spark master spark://127.0.0.1:" + port + " (lakehouse.spark.master): 127.0.0.1:"
+        + port + " refused the connection. Start the master, or run in this JVM with lakehouse.spark.master = \"local[2]\"",
+        refused.getMessage());
+    LakehouseException unknown = assertThrows(LakehouseException.class,
+        () -> LakehouseSpark.checkReachable("spark://master.invalid:7077", "spark-submit's --master"));
+    assertTrue(unknown.getMessage().startsWith("Cannot reach the Spark master spark://master.invalid:7077 (spark-submit's"
+        + " --master): master.invalid is not a known host name."), unknown.getMessage());
+    LakehouseException port0 = assertThrows(LakehouseException.class,
+        () -> LakehouseSpark.checkReachable("spark://127.0.0.1:70x7", "lakehouse.spark.master"));
+    assertEquals("lakehouse.spark.master: the port of spark://127.0.0.1:70x7 is not a number", port0.getMessage());
+  }
+
+  /** A loopback port nothing listens on (it was just free). */
+  private static int closedPort() throws IOException {
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return free.getLocalPort();
+    }
   }
 }

@@ -291,6 +291,22 @@ class LakehouseCliTest extends LakehouseTestBase {
       assertEquals(1, run.err().lines().count(), "one line on stderr: " + run.describe());
       assertTrue(run.err().startsWith("lakehouse: "), run.describe());
     }
+    // A standalone master that is not there, or a master URL Spark does not know: one line at
+    // once, not Spark's minute of retries ending in an error that names neither. In a child JVM,
+    // since this one's session is running already, and a running session keeps its master.
+    Map<String, String> masters = Map.of(
+        "spark://127.0.0.1:1", "Cannot reach the Spark master spark://127.0.0.1:1 (lakehouse.spark.master): 127.0.0.1:1"
+            + " refused the connection. Start the master, or run in this JVM with lakehouse.spark.master = \"local[2]\"",
+        "nowhere", "lakehouse.spark.master: Spark does not know the master URL 'nowhere'; use local[N]");
+    for (Map.Entry<String, String> master : masters.entrySet()) {
+      List<String> all = new ArrayList<>(List.of("run", "--set", "lakehouse.spark.master=" + master.getKey()));
+      all.addAll(target(new Built(database, lakehouseRoot.resolve("no-master"))));
+      LakehouseProcess run = LakehouseProcess.run(Map.of("LAKEHOUSE_CONF_DIR", confDir().toString()), List.of(), all);
+      assertEquals(1, run.exit(), run.describe());
+      assertEquals(1, run.err().lines().count(), "one line on stderr: " + run.describe());
+      assertTrue(run.err().startsWith("lakehouse: " + master.getValue()), run.describe());
+    }
+    assertFalse(Files.exists(lakehouseRoot.resolve("no-master").resolve("bronze")), "nothing was written");
   }
 
   /** The newest entry of a Delta table's log. */
