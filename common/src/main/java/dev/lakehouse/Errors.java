@@ -58,6 +58,17 @@ public final class Errors {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
+    if (all.contains("Unable to load credentials") || all.contains("NoAuthWithAWSException")) {
+      String ours = ourMessage(error, root);
+      return (ours == null ? "" : ours + ": ") + "S3 found no credentials; set AWS_ACCESS_KEY_ID and"
+          + " AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN with temporary ones) in the environment";
+    }
+    if (all.contains("Status Code: 403")) {
+      // The SDK's own message is often just "null" and the status.
+      String ours = ourMessage(error, root);
+      return (ours == null ? "" : ours + ": ") + "S3 refused the request (403 Forbidden); check that AWS_ACCESS_KEY_ID"
+          + " and AWS_SECRET_ACCESS_KEY are right and may read and write the lakehouse's bucket";
+    }
     if (root instanceof FileSystemException files) {
       String ours = ourMessage(error, root);
       return ours == null ? fileProblem(files) : ours + ": " + fileProblem(files);

@@ -71,6 +71,7 @@ public final class Lakehouse implements AutoCloseable {
 
   public synchronized SparkSession spark() {
     if (spark == null) {
+      LakehouseSpark.checkStorageReachable(spec.root(), spec.spark());
       spark = LakehouseSpark.getOrCreate(spec.spark());
     }
     return spark;

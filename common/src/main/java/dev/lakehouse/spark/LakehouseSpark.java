@@ -77,14 +77,9 @@ public final class LakehouseSpark {
     return spark;
   }
 
-  /** How long a standalone master may take to accept a connection before the run stops. */
-  private static final int CONNECT_TIMEOUT_MS = 5_000;
-
   /**
    * A standalone master ({@code spark://host:port}, or several for standby masters) must accept a
-   * connection from here before the session starts. Spark itself retries an unreachable master for
-   * a minute and then fails inside its own shutdown with an error that names neither the master nor
-   * the setting; this says both at once.
+   * connection from here before the session starts ({@link Reachable}).
    */
   static void checkReachable(String master, String setting) {
     if (master == null || !master.startsWith("spark://")) {
@@ -93,26 +88,45 @@ public final class LakehouseSpark {
     List<String> problems = new java.util.ArrayList<>();
     for (String address : master.substring("spark://".length()).split(",")) {
       int colon = address.lastIndexOf(':');
-      String host = colon > 0 ? address.substring(0, colon) : address;
       int port;
       try {
         port = colon > 0 ? Integer.parseInt(address.substring(colon + 1)) : 7077;
       } catch (NumberFormatException e) {
         throw new LakehouseException(setting + ": the port of " + master + " is not a number");
       }
-      try (java.net.Socket socket = new java.net.Socket()) {
-        socket.connect(new java.net.InetSocketAddress(host, port), CONNECT_TIMEOUT_MS);
+      java.util.Optional<String> problem = Reachable.problem(colon > 0 ? address.substring(0, colon) : address, port);
+      if (problem.isEmpty()) {
         return;
-      } catch (java.net.UnknownHostException e) {
-        problems.add(host + " is not a known host name");
-      } catch (java.io.IOException e) {
-        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().toLowerCase(java.util.Locale.ROOT);
-        problems.add(host + ":" + port + " " + (why.contains("refused") ? "refused the connection"
-            : why.contains("timed out") ? "did not answer within " + CONNECT_TIMEOUT_MS / 1000 + " s" : "cannot be reached (" + why + ")"));
       }
+      problems.add(problem.get());
     }
     throw new LakehouseException("Cannot reach the Spark master " + master + " (" + setting + "): "
         + String.join("; ", problems) + ". Start the master, or run in this JVM with lakehouse.spark.master = \"local[2]\"");
+  }
+
+  /**
+   * A lakehouse on {@code s3a://} with an endpoint of its own (MinIO, another S3 API server) needs
+   * that endpoint to accept a connection ({@link Reachable}); AWS S3 itself (no endpoint) is not asked.
+   */
+  public static void checkStorageReachable(String root, SparkSettings config) {
+    String endpoint = config.s3().endpoint();
+    if (root == null || !root.startsWith("s3a://") || endpoint.isEmpty()) {
+      return;
+    }
+    java.net.URI uri;
+    try {
+      uri = java.net.URI.create(endpoint.contains("://") ? endpoint : (config.s3().ssl() ? "https://" : "http://") + endpoint);
+    } catch (IllegalArgumentException e) {
+      throw new LakehouseException("lakehouse.s3.endpoint: " + endpoint + " is not a URL");
+    }
+    if (uri.getHost() == null) {
+      throw new LakehouseException("lakehouse.s3.endpoint: " + endpoint + " names no host");
+    }
+    int port = uri.getPort() > 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    Reachable.problem(uri.getHost(), port).ifPresent(problem -> {
+      throw new LakehouseException("Cannot reach the S3 endpoint " + endpoint + " (lakehouse.s3.endpoint) of "
+          + root + ": " + problem);
+    });
   }
 
   /**

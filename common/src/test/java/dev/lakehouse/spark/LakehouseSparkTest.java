@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.spec.LakehouseConfig;
+import dev.lakehouse.spec.SparkSettings;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -92,6 +93,25 @@ class LakehouseSparkTest {
     LakehouseException port0 = assertThrows(LakehouseException.class,
         () -> LakehouseSpark.checkReachable("spark://127.0.0.1:70x7", "lakehouse.spark.master"));
     assertEquals("lakehouse.spark.master: the port of spark://127.0.0.1:70x7 is not a number", port0.getMessage());
+  }
+
+  @Test
+  void anS3EndpointIsAskedOnlyForAnS3aRootAndNamedWithTheRootWhenAbsent() throws IOException {
+    int port = closedPort();
+    SparkSettings minio = LakehouseConfig.load("local", Map.of("lakehouse.s3.endpoint", "http://127.0.0.1:" + port), ENV)
+        .spec().spark();
+    // A local root, or AWS S3 itself (no endpoint): nothing to ask.
+    LakehouseSpark.checkStorageReachable("/tmp/lakehouse", minio);
+    LakehouseSpark.checkStorageReachable("s3a://bucket/lakehouse",
+        LakehouseConfig.load("local", Map.of(), ENV).spec().spark());
+    LakehouseException absent = assertThrows(LakehouseException.class,
+        () -> LakehouseSpark.checkStorageReachable("s3a://bucket/lakehouse", minio));
+    assertEquals("Cannot reach the S3 endpoint http://127.0.0.1:" + port + " (lakehouse.s3.endpoint) of s3a://bucket/lakehouse:"
+        + " 127.0.0.1:" + port + " refused the connection", absent.getMessage());
+    try (ServerSocket s3 = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      LakehouseSpark.checkStorageReachable("s3a://bucket/lakehouse", LakehouseConfig.load("local",
+          Map.of("lakehouse.s3.endpoint", "127.0.0.1:" + s3.getLocalPort(), "lakehouse.s3.ssl", "false"), ENV).spec().spark());
+    }
   }
 
   /** A loopback port nothing listens on (it was just free). */

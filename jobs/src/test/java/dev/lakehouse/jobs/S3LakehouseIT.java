@@ -188,6 +188,44 @@ class S3LakehouseIT extends LakehouseTestBase {
   }
 
   /**
+   * An S3 endpoint that is not there, no credentials, or a wrong secret: one line each, at once
+   * (S3A alone retries an absent endpoint for two minutes), and nothing written.
+   */
+  @Test
+  void anAbsentEndpointAndMissingOrWrongCredentialsAreOneLineEach() throws IOException {
+    String root = "s3a://" + BUCKET + "/acme-refused";
+    List<String> target = new ArrayList<>(cliTarget(root, database));
+    int closed = freePort();
+    target.addAll(List.of("--set", "lakehouse.s3.endpoint=http://127.0.0.1:" + closed));
+    long started = System.nanoTime();
+    Child absent = lakehouse("run", target);
+    assertOneLine(absent, "lakehouse: Cannot reach the S3 endpoint http://127.0.0.1:" + closed
+        + " (lakehouse.s3.endpoint) of " + root + ": 127.0.0.1:" + closed + " refused the connection");
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(60), "at once, not after S3A's retries");
+
+    Child none = lakehouse("run", cliTarget(root, database), Map.of());
+    assertOneLine(none, "lakehouse: Cannot use the lock file " + root + "/" + LakehouseLock.LOCK_FILE
+        + ": S3 found no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+
+    Child wrong = lakehouse("run", cliTarget(root, database),
+        Map.of("AWS_ACCESS_KEY_ID", ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", "not-" + SECRET_KEY));
+    assertOneLine(wrong, "lakehouse: Cannot use the lock file " + root + "/" + LakehouseLock.LOCK_FILE
+        + ": S3 refused the request (403 Forbidden); check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are right");
+    assertFalse(wrong.err().contains("not-" + SECRET_KEY), "the secret is never printed");
+    assertEquals(Set.of(), objectKeys().stream().filter(k -> k.startsWith("acme-refused/")).collect(Collectors.toSet()),
+        "nothing written");
+  }
+
+  /** One line for the user (the test classpath's logging adds Hadoop's start-up warnings around it), no stack trace. */
+  private static void assertOneLine(Child child, String startsWith) {
+    assertEquals(1, child.exit(), child.describe());
+    List<String> lines = child.err().lines().filter(line -> line.startsWith("lakehouse: ")).toList();
+    assertEquals(1, lines.size(), child.describe());
+    assertTrue(lines.get(0).startsWith(startsWith), child.describe());
+    assertFalse(child.err().contains("\tat "), child.describe());
+  }
+
+  /**
    * On a copy of the first run (another prefix) and of its source: a run without source changes
    * leaves silver and the dimension as they were; a simulated day is picked up by the next run.
    */
@@ -317,6 +355,11 @@ class S3LakehouseIT extends LakehouseTestBase {
    * --set, the credentials only in the environment (and any other AWS_* variable removed).
    */
   private static Child lakehouse(String command, List<String> target) {
+    return lakehouse(command, target, Map.of("AWS_ACCESS_KEY_ID", ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", SECRET_KEY));
+  }
+
+  /** As {@link #lakehouse(String, List)}, with these AWS_* variables only. */
+  private static Child lakehouse(String command, List<String> target, Map<String, String> aws) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx2g");
@@ -338,8 +381,7 @@ class S3LakehouseIT extends LakehouseTestBase {
       ProcessBuilder builder = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
       Map<String, String> env = builder.environment();
       env.keySet().removeIf(name -> name.startsWith("AWS_"));
-      env.put("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-      env.put("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+      env.putAll(aws);
       env.put("LAKEHOUSE_CONF_DIR", confDir().toString());
       env.put("SPARK_LOCAL_IP", "127.0.0.1");
       Process process = builder.start();
