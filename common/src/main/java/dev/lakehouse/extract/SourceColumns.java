@@ -3,6 +3,7 @@ package dev.lakehouse.extract;
 import static dev.lakehouse.source.SourceDatabase.ident;
 
 import dev.lakehouse.LakehouseException;
+import dev.lakehouse.source.SourceCatalog;
 import dev.lakehouse.source.SourceDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -43,7 +44,8 @@ public final class SourceColumns {
   /** %s: whether the column is generated (attgenerated exists from PostgreSQL 12 on). */
   private static final String COLUMNS = """
       SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull,
-             t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, t.typlen, t.typcategory, %s
+             t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, t.typlen, t.typcategory, %s,
+             has_column_privilege(a.attrelid, a.attnum, 'SELECT'), current_user
       FROM pg_catalog.pg_attribute a
       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
@@ -82,6 +84,8 @@ public final class SourceColumns {
       long relationId = relationId(connection, schema, table);
       List<SourceColumn> columns = new ArrayList<>();
       List<String> leftOut = new ArrayList<>();
+      List<String> unreadable = new ArrayList<>();
+      String user = null;
       String isGenerated = connection.getMetaData().getDatabaseMajorVersion() >= 12 ? "a.attgenerated <> ''" : "false";
       try (PreparedStatement s = connection.prepareStatement(COLUMNS.formatted(isGenerated));
            PreparedStatement types = connection.prepareStatement(TYPE)) {
@@ -92,6 +96,10 @@ public final class SourceColumns {
             if (!generated && rs.getBoolean(12)) {
               leftOut.add(name);
               continue;
+            }
+            user = rs.getString(14);
+            if (!rs.getBoolean(13)) {
+              unreadable.add(name);
             }
             String sqlType = rs.getString(2);
             int typmod = rs.getInt(3);
@@ -122,6 +130,15 @@ public final class SourceColumns {
       }
       if (columns.isEmpty()) {
         throw new LakehouseException("Source table " + where + " has no columns");
+      }
+      if (!unreadable.isEmpty()) {
+        // Said here, before any read: COPY would fail later with only "permission denied".
+        String grant = "GRANT SELECT ON " + SourceCatalog.sqlName(schema) + "." + SourceCatalog.sqlName(table) + " TO "
+            + SourceCatalog.sqlName(user);
+        throw new LakehouseException(unreadable.size() == columns.size()
+            ? "user '" + user + "' may not read " + where + "; " + grant
+            : "user '" + user + "' may not read the columns " + String.join(", ", unreadable) + " of " + where
+                + "; " + grant + " (or SELECT on those columns)");
       }
       Set<String> unknown = new TreeSet<>(asText);
       columns.forEach(c -> unknown.remove(c.name()));

@@ -207,6 +207,10 @@ class LakehouseCliTest extends LakehouseTestBase {
         "--set", "lakehouse.source.password=letmein");
     assertOneLine(password, 1, "Authentication failed for " + urlOf(database) + " as user '" + role + "'");
     assertFalse(password.err().contains("letmein"), "the password is never printed");
+    // The role may log in but read nothing: said before any COPY, with the grant that would do.
+    assertOneLine(CliRunner.run(target, "run", "--tables", "customers", "--set", "lakehouse.source.user=" + role,
+        "--set", "lakehouse.source.password=opensesame"), 1, "lakehouse.tables.customers: user '" + role
+        + "' may not read operations.customers; GRANT SELECT ON operations.customers TO " + role);
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.invoices.primary-key=[invoice_id]"), 1,
         "lakehouse.tables.invoices");
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.tables.customers.cursor=updatd_at"), 1,
