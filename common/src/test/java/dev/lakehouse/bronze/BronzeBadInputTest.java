@@ -78,6 +78,23 @@ class BronzeBadInputTest extends EngineTestBase {
     assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "nothing written");
   }
 
+  /**
+   * Timeouts a DBA sets for interactive users (here absurdly short) do not cut a run short: the
+   * lakehouse's sessions lift statement_timeout and idle_in_transaction_session_timeout, as
+   * pg_dump's do, since a large COPY outlasts any statement timeout and the session holding the
+   * exported snapshot waits idle in its transaction while the readers copy.
+   */
+  @Test
+  void aRolesShortTimeoutsDoNotCutTheReadShort() {
+    sourceExecute(
+        "CREATE ROLE etl_hurried LOGIN PASSWORD '" + PASSWORD + "'",
+        "GRANT SELECT ON good TO etl_hurried",
+        "ALTER ROLE etl_hurried SET statement_timeout = '1ms'",
+        "ALTER ROLE etl_hurried SET idle_in_transaction_session_timeout = '1ms'");
+    LakehouseSpec spec = good("hurried", "source { user = etl_hurried, password = \"" + PASSWORD + "\" }");
+    assertEquals(3L, outcome(run(spec, Stage.BRONZE), Stage.BRONZE, "good").rowsWritten());
+  }
+
   @Test
   void aMissingTableOrColumnIsNamedWithItsSchemaAndTheColumnsThereAre() {
     LakehouseSpec spec = spec("missing", """
