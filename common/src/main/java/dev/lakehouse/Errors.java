@@ -59,19 +59,16 @@ public final class Errors {
       root = root.getCause();
     }
     if (all.contains("Unable to load credentials") || all.contains("NoAuthWithAWSException")) {
-      String ours = ourMessage(error, root);
-      return (ours == null ? "" : ours + ": ") + "S3 found no credentials; set AWS_ACCESS_KEY_ID and"
-          + " AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN with temporary ones) in the environment";
+      return inContext(error, root, "S3 found no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and"
+          + " AWS_SESSION_TOKEN with temporary ones) in the environment");
     }
     if (all.contains("Status Code: 403")) {
       // The SDK's own message is often just "null" and the status.
-      String ours = ourMessage(error, root);
-      return (ours == null ? "" : ours + ": ") + "S3 refused the request (403 Forbidden); check that AWS_ACCESS_KEY_ID"
-          + " and AWS_SECRET_ACCESS_KEY are right and may read and write the lakehouse's bucket";
+      return inContext(error, root, "S3 refused the request (403 Forbidden); check that AWS_ACCESS_KEY_ID and"
+          + " AWS_SECRET_ACCESS_KEY are right and may read and write the lakehouse's bucket");
     }
     if (root instanceof FileSystemException files) {
-      String ours = ourMessage(error, root);
-      return ours == null ? fileProblem(files) : ours + ": " + fileProblem(files);
+      return inContext(error, root, fileProblem(files));
     }
     String message = clean(root.getMessage() != null ? root.getMessage() : error.getMessage());
     if (root instanceof IllegalArgumentException || root instanceof SpecException) {
@@ -107,15 +104,18 @@ public final class Errors {
     return file + ": " + (error.getReason() != null ? error.getReason() : "cannot be used");
   }
 
-  /** The message of the outermost exception our own code threw around {@code root}, if any: it says what was being done. */
-  private static String ourMessage(Throwable error, Throwable root) {
+  /**
+   * {@code problem}, after the message of the outermost exception our own code threw around
+   * {@code root}, if any: that one says what was being done.
+   */
+  private static String inContext(Throwable error, Throwable root, String problem) {
     for (Throwable t = error; t != null && t != root; t = t.getCause()) {
       StackTraceElement[] frames = t.getStackTrace();
       if (t.getMessage() != null && frames.length > 0 && frames[0].getClassName().startsWith("dev.lakehouse.")) {
-        return oneLine(t.getMessage());
+        return oneLine(t.getMessage()) + ": " + problem;
       }
     }
-    return null;
+    return problem;
   }
 
   /** A local file's path without Hadoop's {@code file:} scheme, which only gets in a person's way. */

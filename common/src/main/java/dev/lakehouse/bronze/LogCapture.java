@@ -139,7 +139,7 @@ public final class LogCapture {
     java.util.Properties props = source.jdbcProperties();
     // Values come in text form, as ::text gives them on the COPY path: ISO dates, UTC, hex bytea;
     // money in the C locale, so its text is digits, '.', ',', '-' and '$' whatever the server's is.
-    props.setProperty("options", SourceSettings.SESSION_OPTIONS + " " + TextValues.sessionOptions() + " -c lc_monetary=C");
+    props.setProperty("options", props.getProperty("options", "") + " " + TextValues.sessionOptions() + " -c lc_monetary=C");
     return ReplicationEndpoint.of(source.url(), props);
   }
 

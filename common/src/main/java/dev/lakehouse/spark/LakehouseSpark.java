@@ -2,9 +2,12 @@ package dev.lakehouse.spark;
 
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.spec.SparkSettings;
+import java.net.URI;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.spark.network.util.JavaUtils;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -85,7 +88,7 @@ public final class LakehouseSpark {
     if (master == null || !master.startsWith("spark://")) {
       return;
     }
-    List<String> problems = new java.util.ArrayList<>();
+    List<String> problems = new ArrayList<>();
     for (String address : master.substring("spark://".length()).split(",")) {
       int colon = address.lastIndexOf(':');
       int port;
@@ -94,7 +97,7 @@ public final class LakehouseSpark {
       } catch (NumberFormatException e) {
         throw new LakehouseException(setting + ": the port of " + master + " is not a number");
       }
-      java.util.Optional<String> problem = Reachable.problem(colon > 0 ? address.substring(0, colon) : address, port);
+      Optional<String> problem = Reachable.problem(colon > 0 ? address.substring(0, colon) : address, port);
       if (problem.isEmpty()) {
         return;
       }
@@ -113,9 +116,9 @@ public final class LakehouseSpark {
     if (root == null || !root.startsWith("s3a://") || endpoint.isEmpty()) {
       return;
     }
-    java.net.URI uri;
+    URI uri;
     try {
-      uri = java.net.URI.create(endpoint.contains("://") ? endpoint : (config.s3().ssl() ? "https://" : "http://") + endpoint);
+      uri = URI.create(endpoint.contains("://") ? endpoint : (config.s3().ssl() ? "https://" : "http://") + endpoint);
     } catch (IllegalArgumentException e) {
       throw new LakehouseException("lakehouse.s3.endpoint: " + endpoint + " is not a URL");
     }

@@ -58,9 +58,10 @@ public record SourceSettings(
    * Timeouts a server, database or role may set for interactive users, lifted on the lakehouse's
    * own sessions as pg_dump lifts them on its: a COPY of a large table outlasts any statement
    * timeout, and the session that holds an exported snapshot sits idle in its transaction while
-   * the readers copy. A URL's own {@code options} parameter wins over these.
+   * the readers copy. A URL's own {@code options} parameter wins over these; a caller adding
+   * options of its own appends them.
    */
-  public static final String SESSION_OPTIONS = "-c statement_timeout=0 -c idle_in_transaction_session_timeout=0";
+  private static final String SESSION_OPTIONS = "-c statement_timeout=0 -c idle_in_transaction_session_timeout=0";
 
   @Override
   public String toString() {
