@@ -43,10 +43,10 @@ public final class LakehouseSpark {
     boolean fromSubmit = submitted != null && !submitted.isBlank();
     String effective = fromSubmit ? submitted : master;
     String setting = fromSubmit ? "spark-submit's --master" : "lakehouse.spark.master";
-    if (SparkSession.getDefaultSession().isEmpty()) {
-      checkReachable(effective, setting);
-    }
     Map<String, String> sparkConf = config.conf();
+    if (SparkSession.getDefaultSession().isEmpty()) {
+      checkReachable(effective, setting, sparkConf);
+    }
     Map<String, String> s3a = s3aSettings(config);
     s3a.forEach((key, value) -> builder.config("spark.hadoop." + key, value));
     // Explicit lakehouse.spark.conf entries win over the ones derived above.
@@ -81,10 +81,11 @@ public final class LakehouseSpark {
   }
 
   /**
-   * A standalone master ({@code spark://host:port}, or several for standby masters) must accept a
-   * connection from here before the session starts ({@link Reachable}).
+   * A standalone master ({@code spark://host:port}, or one of several standby masters) must accept
+   * a connection from here ({@link Reachable}) and answer as a master ({@link StandaloneMaster})
+   * before the session starts.
    */
-  static void checkReachable(String master, String setting) {
+  static void checkReachable(String master, String setting, Map<String, String> sparkConf) {
     if (master == null || !master.startsWith("spark://")) {
       return;
     }
@@ -97,14 +98,16 @@ public final class LakehouseSpark {
       } catch (NumberFormatException e) {
         throw new LakehouseException(setting + ": the port of " + master + " is not a number");
       }
-      Optional<String> problem = Reachable.problem(colon > 0 ? address.substring(0, colon) : address, port);
+      String host = colon > 0 ? address.substring(0, colon) : address;
+      Optional<String> problem = Reachable.problem(host, port).or(() -> StandaloneMaster.problem(host, port, sparkConf));
       if (problem.isEmpty()) {
         return;
       }
       problems.add(problem.get());
     }
     throw new LakehouseException("Cannot reach the Spark master " + master + " (" + setting + "): "
-        + String.join("; ", problems) + ". Start the master, or run in this JVM with lakehouse.spark.master = \"local[2]\"");
+        + String.join("; ", problems) + ". Start the master or correct the URL (a master logs it at start and shows it"
+        + " on its web UI, usually spark://host:7077), or run in this JVM with lakehouse.spark.master = \"local[2]\"");
   }
 
   /**

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.spec.LakehouseConfig;
 import dev.lakehouse.spec.SparkSettings;
+import dev.lakehouse.testing.InProcessMaster;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -67,32 +68,80 @@ class LakehouseSparkTest {
   }
 
   @Test
-  void aStandaloneMasterThatAcceptsConnectionsPassesAndOneOfSeveralIsEnough() throws IOException {
-    try (ServerSocket master = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      LakehouseSpark.checkReachable("spark://127.0.0.1:" + master.getLocalPort(), "lakehouse.spark.master");
-      LakehouseSpark.checkReachable("spark://127.0.0.1:" + closedPort() + ",127.0.0.1:" + master.getLocalPort(),
-          "lakehouse.spark.master");
+  void aStandaloneMasterThatAnswersPassesAndOneOfSeveralIsEnough() throws IOException {
+    try (InProcessMaster master = InProcessMaster.start()) {
+      LakehouseSpark.checkReachable("spark://127.0.0.1:" + master.port(), "lakehouse.spark.master", Map.of());
+      LakehouseSpark.checkReachable("spark://127.0.0.1:" + closedPort() + ",127.0.0.1:" + master.port(),
+          "lakehouse.spark.master", Map.of());
     }
     // Only standalone masters are checked: local and cluster managers have nothing to connect to here.
-    LakehouseSpark.checkReachable("local[2]", "lakehouse.spark.master");
-    LakehouseSpark.checkReachable("yarn", "lakehouse.spark.master");
+    LakehouseSpark.checkReachable("local[2]", "lakehouse.spark.master", Map.of());
+    LakehouseSpark.checkReachable("yarn", "lakehouse.spark.master", Map.of());
   }
 
   @Test
   void aStandaloneMasterThatIsNotThereIsOneLineNamingItAndTheSetting() throws IOException {
     int port = closedPort();
     LakehouseException refused = assertThrows(LakehouseException.class,
-        () -> LakehouseSpark.checkReachable("spark://127.0.0.1:" + port, "lakehouse.spark.master"));
+        () -> LakehouseSpark.checkReachable("spark://127.0.0.1:" + port, "lakehouse.spark.master", Map.of()));
     assertEquals("Cannot reach the Spark master spark://127.0.0.1:" + port + " (lakehouse.spark.master): 127.0.0.1:"
-        + port + " refused the connection. Start the master, or run in this JVM with lakehouse.spark.master = \"local[2]\"",
+        + port + " refused the connection. Start the master or correct the URL (a master logs it at start and shows it"
+        + " on its web UI, usually spark://host:7077), or run in this JVM with lakehouse.spark.master = \"local[2]\"",
         refused.getMessage());
     LakehouseException unknown = assertThrows(LakehouseException.class,
-        () -> LakehouseSpark.checkReachable("spark://master.invalid:7077", "spark-submit's --master"));
+        () -> LakehouseSpark.checkReachable("spark://master.invalid:7077", "spark-submit's --master", Map.of()));
     assertTrue(unknown.getMessage().startsWith("Cannot reach the Spark master spark://master.invalid:7077 (spark-submit's"
         + " --master): master.invalid is not a known host name."), unknown.getMessage());
     LakehouseException port0 = assertThrows(LakehouseException.class,
-        () -> LakehouseSpark.checkReachable("spark://127.0.0.1:70x7", "lakehouse.spark.master"));
+        () -> LakehouseSpark.checkReachable("spark://127.0.0.1:70x7", "lakehouse.spark.master", Map.of()));
     assertEquals("lakehouse.spark.master: the port of spark://127.0.0.1:70x7 is not a number", port0.getMessage());
+  }
+
+  /**
+   * A port that accepts connections but is no master: Spark would try three times for 20 s each
+   * and then fail with a NullPointerException; the check says which within its timeout.
+   */
+  @Test
+  void somethingElseOnTheMastersPortIsOneLineWithinTheTimeout() throws IOException {
+    try (InProcessMaster master = InProcessMaster.start()) {
+      int webUi = master.webUiPort();
+      long start = System.nanoTime();
+      LakehouseException web = assertThrows(LakehouseException.class,
+          () -> LakehouseSpark.checkReachable("spark://127.0.0.1:" + webUi, "lakehouse.spark.master", Map.of()));
+      assertTrue(web.getMessage().startsWith("Cannot reach the Spark master spark://127.0.0.1:" + webUi
+          + " (lakehouse.spark.master): 127.0.0.1:" + webUi + " is not a Spark master: it answered in another protocol"
+          + " (a web UI or an HTTP proxy?). Start the master or correct the URL"), web.getMessage());
+      assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(Reachable.TIMEOUT_MS / 1000 + 2),
+          "the web UI's answer is recognized at once, not after Spark's retries");
+    }
+    try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      long start = System.nanoTime();
+      LakehouseException mute = assertThrows(LakehouseException.class, () -> LakehouseSpark.checkReachable(
+          "spark://127.0.0.1:" + silent.getLocalPort(), "lakehouse.spark.master", Map.of()));
+      assertTrue(mute.getMessage().contains("127.0.0.1:" + silent.getLocalPort() + " accepted a connection, but no Spark"
+          + " master answered within 5 s."), mute.getMessage());
+      assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(15), "bounded by the timeout");
+    }
+    // Spark's RPC without a master (a worker's or a driver's port).
+    org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf(false);
+    org.apache.spark.rpc.RpcEnv worker = org.apache.spark.rpc.RpcEnv.create("not-a-master", "127.0.0.1", 0, conf,
+        new org.apache.spark.SecurityManager(conf, scala.Option.empty(), org.apache.spark.SecurityManager.$lessinit$greater$default$3()),
+        false);
+    try {
+      int port = worker.address().port();
+      LakehouseException other = assertThrows(LakehouseException.class,
+          () -> LakehouseSpark.checkReachable("spark://127.0.0.1:" + port, "lakehouse.spark.master", Map.of()));
+      assertTrue(other.getMessage().contains("127.0.0.1:" + port + " answers in Spark's protocol but runs no master"
+          + " (a worker's port?)."), other.getMessage());
+    } finally {
+      worker.shutdown();
+      worker.awaitTermination();
+    }
+    // Authentication on: the question needs the application's secret, so Spark asks it (no check here).
+    try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      LakehouseSpark.checkReachable("spark://127.0.0.1:" + silent.getLocalPort(), "lakehouse.spark.master",
+          Map.of("spark.authenticate", "true"));
+    }
   }
 
   @Test

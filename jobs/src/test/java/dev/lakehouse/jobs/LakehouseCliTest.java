@@ -298,17 +298,25 @@ class LakehouseCliTest extends LakehouseTestBase {
     // A standalone master that is not there, or a master URL Spark does not know: one line at
     // once, not Spark's minute of retries ending in an error that names neither. In a child JVM,
     // since this one's session is running already, and a running session keeps its master.
+    // Or a port where something else answers (here a real master's web UI): one line, without
+    // the stack traces Spark's network layer logs for the exchange.
+    dev.lakehouse.testing.InProcessMaster sparkMaster = dev.lakehouse.testing.InProcessMaster.start();
     Map<String, String> masters = Map.of(
         "spark://127.0.0.1:1", "Cannot reach the Spark master spark://127.0.0.1:1 (lakehouse.spark.master): 127.0.0.1:1"
-            + " refused the connection. Start the master, or run in this JVM with lakehouse.spark.master = \"local[2]\"",
+            + " refused the connection. Start the master or correct the URL",
+        "spark://127.0.0.1:" + sparkMaster.webUiPort(), "Cannot reach the Spark master spark://127.0.0.1:"
+            + sparkMaster.webUiPort() + " (lakehouse.spark.master): 127.0.0.1:" + sparkMaster.webUiPort()
+            + " is not a Spark master: it answered in another protocol",
         "nowhere", "lakehouse.spark.master: Spark does not know the master URL 'nowhere'; use local[N]");
-    for (Map.Entry<String, String> master : masters.entrySet()) {
-      List<String> all = new ArrayList<>(List.of("run", "--set", "lakehouse.spark.master=" + master.getKey()));
-      all.addAll(target(new Built(database, lakehouseRoot.resolve("no-master"))));
-      LakehouseProcess run = LakehouseProcess.run(Map.of("LAKEHOUSE_CONF_DIR", confDir().toString()), List.of(), all);
-      assertEquals(1, run.exit(), run.describe());
-      assertEquals(1, run.err().lines().count(), "one line on stderr: " + run.describe());
-      assertTrue(run.err().startsWith("lakehouse: " + master.getValue()), run.describe());
+    try (sparkMaster) {
+      for (Map.Entry<String, String> master : masters.entrySet()) {
+        List<String> all = new ArrayList<>(List.of("run", "--set", "lakehouse.spark.master=" + master.getKey()));
+        all.addAll(target(new Built(database, lakehouseRoot.resolve("no-master"))));
+        LakehouseProcess run = LakehouseProcess.run(Map.of("LAKEHOUSE_CONF_DIR", confDir().toString()), List.of(), all);
+        assertEquals(1, run.exit(), run.describe());
+        assertEquals(1, run.err().lines().count(), "one line on stderr: " + run.describe());
+        assertTrue(run.err().startsWith("lakehouse: " + master.getValue()), run.describe());
+      }
     }
     assertFalse(Files.exists(lakehouseRoot.resolve("no-master").resolve("bronze")), "nothing was written");
   }
