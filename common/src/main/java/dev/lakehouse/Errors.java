@@ -22,6 +22,8 @@ public final class Errors {
   private static final Pattern SQL_STATE = Pattern.compile("\\s*SQLSTATE: \\w+\\.?");
   private static final Pattern ERROR_CLASS = Pattern.compile("^\\[[A-Z_.]+\\]\\s*");
   private static final Pattern MISSING_FILE = Pattern.compile("(?:File|file|path)\\s+(\\S+?\\.parquet)\\S*\\s+does not exist");
+  private static final Pattern S3A_BUCKET = Pattern.compile("s3a://([^/\\s]+)");
+  private static final Pattern SCHEME = Pattern.compile("scheme \"([^\"]+)\"");
   private static final Pattern DELTA_TABLE = Pattern.compile("((?:[a-z0-9]+:)?/\\S*?)/(?:_delta_log|part-|[^/\\s]+\\.parquet)");
 
   private Errors() {}
@@ -66,6 +68,24 @@ public final class Errors {
       // The SDK's own message is often just "null" and the status.
       return inContext(error, root, "S3 refused the request (403 Forbidden); check that AWS_ACCESS_KEY_ID and"
           + " AWS_SECRET_ACCESS_KEY are right and may read and write the lakehouse's bucket");
+    }
+    if (root.getClass().getSimpleName().equals("UnsupportedFileSystemException")) {
+      Matcher scheme = SCHEME.matcher(all);
+      String name = scheme.find() ? scheme.group(1) : "?";
+      // Hadoop's S3 connector is S3A; "s3://" and "s3n://" name connectors it no longer has.
+      return inContext(error, root, "lakehouse.root: Hadoop has no file system for " + name + "://"
+          + (name.matches("s3n?") ? "; S3 is s3a://bucket/path here (Hadoop's S3A)" : "; use a local path, file:// or s3a://"));
+    }
+    if (all.contains("UnknownStoreException") || all.contains("NoSuchBucket")
+        || all.contains("The specified bucket does not exist")) {
+      Matcher bucket = S3A_BUCKET.matcher(all);
+      return inContext(error, root, "the bucket " + (bucket.find() ? bucket.group(1) + " " : "") + "does not exist at"
+          + " the S3 endpoint; create it, or correct lakehouse.root (or lakehouse.s3.endpoint)");
+    }
+    if (all.contains("Status Code: 404") && all.contains("Request ID: null")) {
+      // Every S3 API server names its request; a 404 without that is a web server of another kind.
+      return inContext(error, root, "the S3 endpoint answered 404 Not Found without an S3 request id, so it is not"
+          + " an S3 API server; check lakehouse.s3.endpoint (host and port)");
     }
     if (root instanceof FileSystemException files) {
       return inContext(error, root, fileProblem(files));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.acme.AcmeSeeder;
 import dev.lakehouse.control.LakehouseLock;
@@ -17,6 +18,7 @@ import dev.lakehouse.testing.AcmeLakehouses;
 import dev.lakehouse.testing.AcmeMarts;
 import io.delta.tables.DeltaTable;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -192,7 +194,7 @@ class S3LakehouseIT extends LakehouseTestBase {
    * (S3A alone retries an absent endpoint for two minutes), and nothing written.
    */
   @Test
-  void anAbsentEndpointAndMissingOrWrongCredentialsAreOneLineEach() throws IOException {
+  void anAbsentEndpointMissingOrWrongCredentialsAMissingBucketOrANonS3EndpointAreOneLineEach() throws IOException {
     String root = "s3a://" + BUCKET + "/acme-refused";
     List<String> target = new ArrayList<>(cliTarget(root, database));
     int closed = freePort();
@@ -212,6 +214,28 @@ class S3LakehouseIT extends LakehouseTestBase {
     assertOneLine(wrong, "lakehouse: Cannot use the lock file " + root + "/" + LakehouseLock.LOCK_FILE
         + ": S3 refused the request (403 Forbidden); check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are right");
     assertFalse(wrong.err().contains("not-" + SECRET_KEY), "the secret is never printed");
+
+    // A bucket the S3 server does not have, and an endpoint that is a web server of another kind
+    // (it answers 404 to everything): one line each, saying which setting to correct.
+    Child noBucket = lakehouse("run", cliTarget("s3a://no-such-bucket/acme", database));
+    assertOneLine(noBucket, "lakehouse: Cannot use the lock file s3a://no-such-bucket/acme/" + LakehouseLock.LOCK_FILE
+        + ": the bucket no-such-bucket does not exist at the S3 endpoint; create it, or correct lakehouse.root");
+    HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    web.createContext("/", exchange -> {
+      exchange.sendResponseHeaders(404, -1);
+      exchange.close();
+    });
+    web.start();
+    try {
+      List<String> elsewhere = new ArrayList<>(cliTarget(root, database));
+      elsewhere.addAll(List.of("--set", "lakehouse.s3.endpoint=http://127.0.0.1:" + web.getAddress().getPort()));
+      Child notS3 = lakehouse("run", elsewhere);
+      assertOneLine(notS3, "lakehouse: Cannot use the lock file " + root + "/" + LakehouseLock.LOCK_FILE
+          + ": the S3 endpoint answered 404 Not Found without an S3 request id, so it is not an S3 API server;"
+          + " check lakehouse.s3.endpoint");
+    } finally {
+      web.stop(0);
+    }
     assertEquals(Set.of(), objectKeys().stream().filter(k -> k.startsWith("acme-refused/")).collect(Collectors.toSet()),
         "nothing written");
   }
