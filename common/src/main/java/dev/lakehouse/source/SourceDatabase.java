@@ -28,6 +28,11 @@ public final class SourceDatabase {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     String where = source.safeUrl() + " as user '" + source.user() + "'";
     String reason = firstLine(e.getMessage());
+    if (!source.url().startsWith("jdbc:postgresql:")) {
+      // DriverManager finds no driver for it: "No suitable driver", which names neither the setting nor the form.
+      return new LakehouseException("lakehouse.source.url: " + source.safeUrl() + " is not a URL of the PostgreSQL"
+          + " driver; write it jdbc:postgresql://host:port/database", e);
+    }
     if (state.equals("28P01") || state.equals("28000")) {
       return new LakehouseException("Authentication failed for " + where + ": " + reason, e);
     }

@@ -25,9 +25,12 @@ public record SourceSettings(
     return new SourceSettings(name, newUrl, newUser, newPassword, schema, timeZone, connectTimeout, embeddedDataDir);
   }
 
-  /** The URL with any password parameter masked, for messages and logs. */
+  /**
+   * The URL with any password masked, for messages and logs: a {@code password} parameter, and the
+   * {@code user:password@} of a libpq-style URL pasted where the driver's form belongs.
+   */
   public String safeUrl() {
-    return url.replaceAll("(?i)(password=)[^&;]*", "$1***");
+    return url.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("(//[^/@:]*:)[^/@]*@", "$1***@");
   }
 
   /** The database name in the URL, for the {@code _source} label when no name is configured. */

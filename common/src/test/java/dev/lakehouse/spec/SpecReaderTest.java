@@ -233,6 +233,11 @@ class SpecReaderTest {
         "lakehouse.source.password", "hunter2"), ENV).spec().source();
     assertFalse(source.toString().contains("hunter2"), source.toString());
     assertFalse(source.safeUrl().contains("hunter2"), source.safeUrl());
+    // A libpq-style URL pasted where the driver's belongs keeps its password in the user part.
+    SourceSettings pasted = LakehouseConfig.load("local", Map.of(
+        "lakehouse.source.url", "postgresql://etl:hunter2@db.example:5432/shop"), ENV).spec().source();
+    assertEquals("postgresql://etl:***@db.example:5432/shop", pasted.safeUrl());
+    assertFalse(pasted.toString().contains("hunter2"), pasted.toString());
   }
 
   @Test

@@ -203,6 +203,11 @@ class LakehouseCliTest extends LakehouseTestBase {
 
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.source.url=jdbc:postgresql://127.0.0.1:1/nowhere",
         "--set", "lakehouse.source.connect-timeout=2s"), 1, "127.0.0.1:1");
+    // A libpq-style URL where the driver's belongs: the form to write, its password masked.
+    CliRunner libpq = CliRunner.run(target, "run", "--set", "lakehouse.source.url=postgresql://etl:hunter2@127.0.0.1/shop");
+    assertOneLine(libpq, 1, "lakehouse.source.url: postgresql://etl:***@127.0.0.1/shop is not a URL of the PostgreSQL"
+        + " driver; write it jdbc:postgresql://host:port/database");
+    assertFalse(libpq.err().contains("hunter2"), "the password is never printed");
     CliRunner password = CliRunner.run(target, "run", "--set", "lakehouse.source.user=" + role,
         "--set", "lakehouse.source.password=letmein");
     assertOneLine(password, 1, "Authentication failed for " + urlOf(database) + " as user '" + role + "'");
@@ -225,6 +230,12 @@ class LakehouseCliTest extends LakehouseTestBase {
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root=" + aFile.resolve("lakehouse")), 1,
         "Cannot create the lock file " + aFile.resolve("lakehouse") + "/_control/.lock: " + aFile
             + " is a file where a directory is needed");
+    // A scheme Hadoop has no file system for; S3's old schemes point at the one it has.
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root=s3://bucket/lakehouse"), 1,
+        "Cannot use the lock file s3://bucket/lakehouse/_control/.lock: lakehouse.root: Hadoop has no file system for"
+            + " s3://; S3 is s3a://bucket/path here (Hadoop's S3A)");
+    assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root=gs://bucket/lakehouse"), 1,
+        "lakehouse.root: Hadoop has no file system for gs://; use a local path, file:// or s3a://");
     assertOneLine(CliRunner.run(target, "run", "--set", "lakehouse.root"), 2, "--set");
     assertOneLine(CliRunner.run(target, "run", "--nope"), 2, "--nope");
     // The hint names the whole command, and its --help works.
