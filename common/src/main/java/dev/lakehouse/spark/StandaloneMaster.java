@@ -18,6 +18,8 @@ import org.apache.spark.rpc.RpcAddress;
 import org.apache.spark.rpc.RpcEndpointNotFoundException;
 import org.apache.spark.rpc.RpcEnv;
 import org.apache.spark.rpc.RpcTimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether a Spark standalone master answers at an address that accepts connections, asked in
@@ -31,6 +33,8 @@ import org.apache.spark.rpc.RpcTimeoutException;
  * public API asks a master anything before registering an application with it.
  */
 final class StandaloneMaster {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StandaloneMaster.class);
 
   private StandaloneMaster() {}
 
@@ -47,10 +51,16 @@ final class StandaloneMaster {
       return Optional.empty(); // a master that requires a secret answers nobody without it: Spark asks
     }
     conf.set("spark.rpc.lookupTimeout", Reachable.TIMEOUT_MS + "ms");
-    SecurityManager security = new SecurityManager(conf, SecurityManager.$lessinit$greater$default$2(),
-        SecurityManager.$lessinit$greater$default$3());
     return quietly(() -> {
-      RpcEnv env = RpcEnv.create("lakehouse-master-check", "127.0.0.1", 0, conf, security, true);
+      RpcEnv env;
+      try {
+        SecurityManager security = new SecurityManager(conf, SecurityManager.$lessinit$greater$default$2(),
+            SecurityManager.$lessinit$greater$default$3());
+        env = RpcEnv.create("lakehouse-master-check", "127.0.0.1", 0, conf, security, true);
+      } catch (Exception e) { // the question cannot be asked from here: Spark asks it, as before
+        LOG.debug("Cannot ask {}:{} whether it is a Spark master", host, port, e);
+        return Optional.empty();
+      }
       try {
         env.setupEndpointRef(RpcAddress.apply(host, port), Master.ENDPOINT_NAME());
         return Optional.empty();
