@@ -11,6 +11,7 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.hadoop.fs.UnsupportedFileSystemException;
 
 /**
  * The one place where a failure becomes a line for a person: our own messages as they are, and
@@ -69,7 +70,7 @@ public final class Errors {
       return inContext(error, root, "S3 refused the request (403 Forbidden); check that AWS_ACCESS_KEY_ID and"
           + " AWS_SECRET_ACCESS_KEY are right and may read and write the lakehouse's bucket");
     }
-    if (root.getClass().getSimpleName().equals("UnsupportedFileSystemException")) {
+    if (root instanceof UnsupportedFileSystemException) {
       Matcher scheme = SCHEME.matcher(all);
       String name = scheme.find() ? scheme.group(1) : "?";
       // Hadoop's S3 connector is S3A; "s3://" and "s3n://" name connectors it no longer has.

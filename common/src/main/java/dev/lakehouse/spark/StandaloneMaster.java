@@ -100,7 +100,9 @@ final class StandaloneMaster {
   }
 
   private static String describe(Throwable e) {
+    Throwable root = e;
     for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      root = cause;
       String message = cause.getMessage() == null ? "" : cause.getMessage();
       if (cause instanceof RpcEndpointNotFoundException) {
         return "answers in Spark's protocol but runs no master (a worker's port?)";
@@ -111,10 +113,6 @@ final class StandaloneMaster {
       if (message.startsWith("Too large frame")) {
         return "is not a Spark master: it answered in another protocol (a web UI or an HTTP proxy?)";
       }
-    }
-    Throwable root = e;
-    while (root.getCause() != null) {
-      root = root.getCause();
     }
     return "is not a Spark master (" + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage()) + ")";
   }

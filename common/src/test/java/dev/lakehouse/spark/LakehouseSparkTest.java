@@ -15,8 +15,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SecurityManager;
+import org.apache.spark.SparkConf;
+import org.apache.spark.rpc.RpcEnv;
 import org.junit.jupiter.api.Test;
+import scala.Option;
 
 /**
  * The S3A settings derived from {@code lakehouse.s3}, and the check that a standalone master
@@ -111,7 +116,7 @@ class LakehouseSparkTest {
       assertTrue(web.getMessage().startsWith("Cannot reach the Spark master spark://127.0.0.1:" + webUi
           + " (lakehouse.spark.master): 127.0.0.1:" + webUi + " is not a Spark master: it answered in another protocol"
           + " (a web UI or an HTTP proxy?). Start the master or correct the URL"), web.getMessage());
-      assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(Reachable.TIMEOUT_MS / 1000 + 2),
+      assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(Reachable.TIMEOUT_MS / 1000 + 2),
           "the web UI's answer is recognized at once, not after Spark's retries");
     }
     try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -120,13 +125,12 @@ class LakehouseSparkTest {
           "spark://127.0.0.1:" + silent.getLocalPort(), "lakehouse.spark.master", Map.of()));
       assertTrue(mute.getMessage().contains("127.0.0.1:" + silent.getLocalPort() + " accepted a connection, but no Spark"
           + " master answered within 5 s."), mute.getMessage());
-      assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(15), "bounded by the timeout");
+      assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(15), "bounded by the timeout");
     }
     // Spark's RPC without a master (a worker's or a driver's port).
-    org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf(false);
-    org.apache.spark.rpc.RpcEnv worker = org.apache.spark.rpc.RpcEnv.create("not-a-master", "127.0.0.1", 0, conf,
-        new org.apache.spark.SecurityManager(conf, scala.Option.empty(), org.apache.spark.SecurityManager.$lessinit$greater$default$3()),
-        false);
+    SparkConf conf = new SparkConf(false);
+    RpcEnv worker = RpcEnv.create("not-a-master", "127.0.0.1", 0, conf,
+        new SecurityManager(conf, Option.empty(), SecurityManager.$lessinit$greater$default$3()), false);
     try {
       int port = worker.address().port();
       LakehouseException other = assertThrows(LakehouseException.class,

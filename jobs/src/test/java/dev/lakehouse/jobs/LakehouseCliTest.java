@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lakehouse.testing.AcmeLakehouses;
 import dev.lakehouse.testing.AcmeLakehouses.Built;
+import dev.lakehouse.testing.InProcessMaster;
 import dev.lakehouse.testing.LakehouseTestBase;
 import java.io.File;
 import java.io.IOException;
@@ -311,15 +312,14 @@ class LakehouseCliTest extends LakehouseTestBase {
     // since this one's session is running already, and a running session keeps its master.
     // Or a port where something else answers (here a real master's web UI): one line, without
     // the stack traces Spark's network layer logs for the exchange.
-    dev.lakehouse.testing.InProcessMaster sparkMaster = dev.lakehouse.testing.InProcessMaster.start();
-    Map<String, String> masters = Map.of(
-        "spark://127.0.0.1:1", "Cannot reach the Spark master spark://127.0.0.1:1 (lakehouse.spark.master): 127.0.0.1:1"
-            + " refused the connection. Start the master or correct the URL",
-        "spark://127.0.0.1:" + sparkMaster.webUiPort(), "Cannot reach the Spark master spark://127.0.0.1:"
-            + sparkMaster.webUiPort() + " (lakehouse.spark.master): 127.0.0.1:" + sparkMaster.webUiPort()
-            + " is not a Spark master: it answered in another protocol",
-        "nowhere", "lakehouse.spark.master: Spark does not know the master URL 'nowhere'; use local[N]");
-    try (sparkMaster) {
+    try (InProcessMaster sparkMaster = InProcessMaster.start()) {
+      Map<String, String> masters = Map.of(
+          "spark://127.0.0.1:1", "Cannot reach the Spark master spark://127.0.0.1:1 (lakehouse.spark.master): 127.0.0.1:1"
+              + " refused the connection. Start the master or correct the URL",
+          "spark://127.0.0.1:" + sparkMaster.webUiPort(), "Cannot reach the Spark master spark://127.0.0.1:"
+              + sparkMaster.webUiPort() + " (lakehouse.spark.master): 127.0.0.1:" + sparkMaster.webUiPort()
+              + " is not a Spark master: it answered in another protocol",
+          "nowhere", "lakehouse.spark.master: Spark does not know the master URL 'nowhere'; use local[N]");
       for (Map.Entry<String, String> master : masters.entrySet()) {
         List<String> all = new ArrayList<>(List.of("run", "--set", "lakehouse.spark.master=" + master.getKey()));
         all.addAll(target(new Built(database, lakehouseRoot.resolve("no-master"))));
