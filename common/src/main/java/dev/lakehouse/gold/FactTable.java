@@ -54,7 +54,12 @@ final class FactTable {
 
   private static final Logger LOG = LoggerFactory.getLogger(FactTable.class);
 
-  record Result(String table, long inserted, long updated, long deleted) {}
+  /** The rows a run wrote; {@code inputsMoved} is false when no input changed since the last run. */
+  record Result(String table, long inserted, long updated, long deleted, boolean inputsMoved) {
+    Result(String table, long inserted, long updated, long deleted) {
+      this(table, inserted, updated, deleted, true);
+    }
+  }
 
   private final SparkSession spark;
   private final LakehousePaths paths;
@@ -116,10 +121,10 @@ final class FactTable {
           }
           if (positions.equals(consumed)) {
             LOG.info("gold {}: no input changed", spec.name());
-          } else {
-            LOG.info("gold {}: its inputs changed, but no fact of it", spec.name());
-            Commits.record(spark, path, tag(runId, positions));
+            return new Result(spec.name(), 0, 0, 0, false);
           }
+          LOG.info("gold {}: its inputs changed, but no fact of it", spec.name());
+          Commits.record(spark, path, tag(runId, positions));
           return new Result(spec.name(), 0, 0, 0);
         }
         touched = grain.get();

@@ -40,11 +40,31 @@ public final class GoldBuilder {
   private static final Logger LOG = LoggerFactory.getLogger(GoldBuilder.class);
   public static final String JOB = "gold";
 
-  /** What one gold table got in this run; {@code committed} is false when it was already up to date. */
-  public record TableResult(String table, long inserted, long updated, long deleted, boolean committed,
+  /** What one gold table got in this run. */
+  public record TableResult(String table, long inserted, long updated, long deleted, Outcome outcome,
                             RunLog.Status status, String error) {
     public boolean failed() {
       return status == RunLog.Status.FAILED;
+    }
+
+    /** How the run's report describes a table that succeeded without rows to count, else null. */
+    public String detail() {
+      return failed() ? null : outcome.detail;
+    }
+  }
+
+  /**
+   * Whether a gold table was written. Its inputs may have moved without changing any of its rows
+   * (an update of a column the table does not use): the run then records its progress only, and
+   * says so rather than "up to date", which means there was nothing to look at.
+   */
+  public enum Outcome {
+    WRITTEN(null), NOTHING_CHANGED("nothing changed"), UP_TO_DATE("up to date");
+
+    private final String detail;
+
+    Outcome(String detail) {
+      this.detail = detail;
     }
   }
 
@@ -106,7 +126,9 @@ public final class GoldBuilder {
               dev.lakehouse.spark.Cached.release(persisted);
             }
             return new TableResult(fact.name(), r.inserted(), r.updated(), r.deleted(),
-                r.inserted() + r.updated() + r.deleted() > 0, RunLog.Status.SUCCEEDED, null);
+                !r.inputsMoved() ? Outcome.UP_TO_DATE
+                    : r.inserted() + r.updated() + r.deleted() > 0 ? Outcome.WRITTEN : Outcome.NOTHING_CHANGED,
+                RunLog.Status.SUCCEEDED, null);
           });
         }));
     for (TableResult r : results) {
@@ -122,14 +144,15 @@ public final class GoldBuilder {
       mart.inputs().forEach(i -> needs.add(i.startsWith("gold.") ? i.substring(5) : i));
       results.add(guarded(mart.name(), needs, failed, () -> {
         long rows = marts.refresh(mart, runId);
-        return new TableResult(mart.name(), Math.max(rows, 0), 0, 0, rows >= 0, RunLog.Status.SUCCEEDED, null);
+        return new TableResult(mart.name(), Math.max(rows, 0), 0, 0, rows >= 0 ? Outcome.WRITTEN : Outcome.UP_TO_DATE,
+            RunLog.Status.SUCCEEDED, null);
       }));
     }
     CrashPoints.reach("gold.after-marts");
     results.forEach(r -> {
       if (!r.failed()) {
-        LOG.info("gold {}: {}", r.table(), r.committed()
-            ? r.inserted() + " inserted, " + r.updated() + " updated, " + r.deleted() + " deleted" : "up to date");
+        LOG.info("gold {}: {}", r.table(), r.detail() == null
+            ? r.inserted() + " inserted, " + r.updated() + " updated, " + r.deleted() + " deleted" : r.detail());
       }
     });
     return results;
@@ -150,7 +173,7 @@ public final class GoldBuilder {
     Scd2Merge merge = new Scd2Merge(session, paths.gold(dimension.table()), Scd2Spec.of(dimension));
     merge.createIfMissing(sessionInputs.silver().all(dimension.source()).schema());
     if (!from.before(to) && from.bronzeBatch() >= to.bronzeBatch()) {
-      return new TableResult(dimension.table(), 0, 0, 0, false, RunLog.Status.SUCCEEDED, null);
+      return new TableResult(dimension.table(), 0, 0, 0, Outcome.UP_TO_DATE, RunLog.Status.SUCCEEDED, null);
     }
     Dataset<Row> changes = DimensionChanges.between(sessionInputs.silver(), tables.get(dimension.source()), dimension,
         from, to).persist(StorageLevel.MEMORY_AND_DISK());
@@ -168,7 +191,7 @@ public final class GoldBuilder {
     Scd2Result scd2 = merge.apply(changes, Optional.of(tag));
     CrashPoints.reach("gold.after-dimension");
     return new TableResult(dimension.table(), scd2.rowsInserted(), scd2.rowsUpdated(), 0,
-        !scd2.equals(Scd2Result.NOTHING), RunLog.Status.SUCCEEDED, null);
+        scd2.equals(Scd2Result.NOTHING) ? Outcome.NOTHING_CHANGED : Outcome.WRITTEN, RunLog.Status.SUCCEEDED, null);
   }
 
   private interface Step {
@@ -180,7 +203,7 @@ public final class GoldBuilder {
     Optional<String> missing = needs.stream().filter(failed::contains).findFirst();
     if (missing.isPresent()) {
       failed.add(table);
-      return new TableResult(table, 0, 0, 0, false, RunLog.Status.FAILED, "skipped: " + missing.get() + " failed");
+      return new TableResult(table, 0, 0, 0, Outcome.UP_TO_DATE, RunLog.Status.FAILED, "skipped: " + missing.get() + " failed");
     }
     try {
       return step.run();
@@ -189,7 +212,7 @@ public final class GoldBuilder {
       String message = Errors.describe(e);
       LOG.error("gold {} failed: {}", table, message);
       LOG.debug("gold {} failure detail", table, e);
-      return new TableResult(table, 0, 0, 0, false, RunLog.Status.FAILED, message);
+      return new TableResult(table, 0, 0, 0, Outcome.UP_TO_DATE, RunLog.Status.FAILED, message);
     }
   }
 }

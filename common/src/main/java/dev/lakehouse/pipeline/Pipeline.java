@@ -407,7 +407,7 @@ public final class Pipeline {
       counts.put("updated", r.updated());
       counts.put("deleted", r.deleted());
       runs.add(new TableRun(Stage.GOLD, r.table(), r.status(), 0, 0, r.inserted() + r.updated() + r.deleted(), counts,
-          r.error(), r.failed() ? null : r.committed() ? null : "up to date", Duration.ZERO));
+          r.error(), r.detail(), Duration.ZERO));
     }
     return runs;
   }

@@ -120,8 +120,9 @@ class FactTableTest extends LakehouseTestBase {
     executeIn(db, "UPDATE sites SET notes = 'moved', changed_at = now() WHERE id = 2",
         "UPDATE visits SET remark = 'late', changed_at = now() WHERE id = 5");
     var result = succeeded(runAll(spec));
-    result.of(dev.lakehouse.pipeline.Stage.GOLD).forEach(table -> assertEquals(List.of(0L, 0L, 0L),
-        List.of(table.count("inserted"), table.count("updated"), table.count("deleted")), table.table()));
+    result.of(dev.lakehouse.pipeline.Stage.GOLD).forEach(table -> assertEquals(List.of(0L, 0L, 0L, "nothing changed"),
+        java.util.Arrays.asList(table.count("inserted"), table.count("updated"), table.count("deleted"), table.detail()),
+        table.table()));
     assertEquals(GoldInputs.encode(silver.position("sites")), positions(dimension).get(GoldInputs.silverKey("sites")),
         "the dimension records the silver version it has read");
     assertEquals(GoldInputs.encode(silver.position("visits")), positions(fact).get(GoldInputs.silverKey("visits")),
@@ -135,7 +136,8 @@ class FactTableTest extends LakehouseTestBase {
 
     long dimensionVersion = dev.lakehouse.control.Commits.version(spark, dimension).getAsLong();
     long factVersion = dev.lakehouse.control.Commits.version(spark, fact).getAsLong();
-    succeeded(runAll(spec));
+    succeeded(runAll(spec)).of(dev.lakehouse.pipeline.Stage.GOLD).forEach(table ->
+        assertEquals("up to date", table.detail(), table.table()));
     assertEquals(dimensionVersion, dev.lakehouse.control.Commits.version(spark, dimension).getAsLong(),
         "nothing new: the dimension is not written");
     assertEquals(factVersion, dev.lakehouse.control.Commits.version(spark, fact).getAsLong(),
