@@ -12,6 +12,7 @@ import dev.lakehouse.control.Commits;
 import dev.lakehouse.spark.Cached;
 import dev.lakehouse.silver.SilverVersions.Position;
 import dev.lakehouse.spark.DeletionVectors;
+import dev.lakehouse.spark.SourceTime;
 import dev.lakehouse.spec.DimensionSpec;
 import dev.lakehouse.spec.FactSpec;
 import dev.lakehouse.spec.Identifiers;
@@ -193,6 +194,13 @@ final class FactTable {
       throw new LakehouseException(where() + ": the query returns no column " + String.join(", ", missing)
           + " (it returns " + columns + ")");
     }
+    for (FactSpec.DimensionRef ref : spec.dimensions()) {
+      var type = rows.schema().apply(ref.asOf()).dataType();
+      if (SourceTime.instant(col(Identifiers.quote(ref.asOf())), type, inputs.silver().sourceZone()).isEmpty()) {
+        throw new LakehouseException(where() + ".dimensions: as-of " + ref.asOf() + " is " + type.simpleString()
+            + ", not a time (timestamp or date)");
+      }
+    }
     for (String date : spec.dates()) {
       var type = rows.schema().apply(date).dataType();
       if (!(type instanceof DateType || type instanceof TimestampType || type instanceof TimestampNTZType)) {
@@ -305,8 +313,10 @@ final class FactTable {
     Dataset<Row> facts = rows;
     for (FactSpec.DimensionRef ref : spec.dimensions()) {
       DimensionSpec dimension = dimensions.get(ref.dimension());
+      Column asOf = SourceTime.instant(col(Identifiers.quote(ref.asOf())), facts.schema().apply(ref.asOf()).dataType(),
+          inputs.silver().sourceZone()).orElseThrow();
       facts = PointInTime.resolve(facts, spec.grain(), merges.get(ref.dimension()).read(), dimension.surrogateKey(),
-          dimension.naturalKey(), ref.key(), ref.asOf(), ref.column(), hold);
+          dimension.naturalKey(), ref.key(), asOf, ref.column(), hold);
     }
     for (String date : spec.dates()) {
       facts = facts.withColumn(FactSpec.dateKey(date), DateDimension.dateKey(dateOf(facts, date)));

@@ -4,20 +4,17 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
 import dev.lakehouse.bronze.BronzeOps;
+import dev.lakehouse.spark.SourceTime;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.TableSpec;
 import java.time.ZoneId;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.DateType;
-import org.apache.spark.sql.types.TimestampNTZType;
-import org.apache.spark.sql.types.TimestampType;
 
 /**
  * How silver reads bronze rows, shared by the apply ({@link SilverLoader}) and the versions it
@@ -57,20 +54,12 @@ final class SilverRows {
       return landed;
     }
     String cursor = table.cursor().get();
-    DataType type = bronze.schema().apply(cursor).dataType();
-    Column value = col(Identifiers.quote(cursor));
-    Column time;
-    if (type instanceof TimestampType) {
-      time = value;
-    } else if (type instanceof TimestampNTZType) {
-      time = functions.convert_timezone(lit(zone.getId()), lit("UTC"), value).cast(DataTypes.TimestampType);
-    } else if (type instanceof DateType) {
-      time = functions.convert_timezone(lit(zone.getId()), lit("UTC"), value.cast(DataTypes.TimestampNTZType))
-          .cast(DataTypes.TimestampType);
-    } else {
+    Optional<Column> time = SourceTime.instant(col(Identifiers.quote(cursor)),
+        bronze.schema().apply(cursor).dataType(), zone);
+    if (time.isEmpty()) {
       return landed;
     }
-    return functions.when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), landed).otherwise(time);
+    return functions.when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), landed).otherwise(time.get());
   }
 
   /**

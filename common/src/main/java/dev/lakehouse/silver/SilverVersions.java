@@ -44,6 +44,11 @@ public final class SilverVersions {
   private final LakehousePaths paths;
   private final ZoneId sourceZone;
 
+  /** The zone the source writes times without a zone in ({@code lakehouse.source.time-zone}). */
+  public ZoneId sourceZone() {
+    return sourceZone;
+  }
+
   public SilverVersions(SparkSession spark, LakehousePaths paths, ZoneId sourceZone) {
     this.spark = spark;
     this.paths = paths;

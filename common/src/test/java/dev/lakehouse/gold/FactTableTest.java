@@ -181,6 +181,53 @@ class FactTableTest extends LakehouseTestBase {
         + " JOIN delta.`%s` visited ON visited.site_sk = f.site_sk", spec.paths().gold("fact_visits"), dimension, dimension));
   }
 
+  /**
+   * A fact time without a zone is a wall-clock time in the source's zone, as a {@code timestamp}
+   * cursor is: read in UTC instead, a visit at 11:00 in New York (15:00 UTC) would take the site
+   * as it was before its 14:00 UTC rename.
+   */
+  @Test
+  void aFactTimeWithoutAZoneIsReadInTheSourcesZone() {
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE TABLE sites (id int PRIMARY KEY, name text NOT NULL, changed_at timestamptz NOT NULL)",
+        "CREATE TABLE visits (id int PRIMARY KEY, site_id int NOT NULL, at timestamp NOT NULL,"
+            + " changed_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO sites VALUES (1, 'old name', '2025-06-01 12:00+00')");
+    String config = """
+        lakehouse {
+          root = "%s"
+          source { url = "%s", user = postgres, time-zone = "America/New_York" }
+          spark.conf { "spark.sql.shuffle.partitions" = "2" }
+          tables.sites { primary-key = [id], mode = incremental, cursor = changed_at, lookback = 1000d }
+          tables.visits { primary-key = [id], mode = incremental, cursor = changed_at }
+          gold.dimensions.site { source = sites, natural-key = [id], tracked = [name] }
+          gold.facts.fact_visits {
+            grain = [id]
+            query = "SELECT id, site_id, at FROM silver.visits"
+            dimensions = [ { dimension = site, key = [site_id], as-of = %s } ]
+            touched-by = [ { table = visits, column = id } ]
+          }
+        }""";
+    LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString(
+        config.formatted(lakehouseRoot.resolve("wall-clock"), urlOf(db), "at"))).spec();
+    succeeded(runAll(spec));
+    executeIn(db, "UPDATE sites SET name = 'new name', changed_at = '2025-06-01 14:00+00' WHERE id = 1",
+        "INSERT INTO visits (id, site_id, at) VALUES (1, 1, '2025-06-01 11:00'), (2, 1, '2025-06-01 09:30')");
+    succeeded(runAll(spec));
+    String dimension = spec.paths().gold(spec.gold().dimensions().get("site").table());
+    assertEquals(List.of(List.of(1, "new name"), List.of(2, "old name")), sql("SELECT f.id, d.name FROM delta.`%s` f"
+        + " JOIN delta.`%s` d ON d.site_sk = f.site_sk ORDER BY f.id", spec.paths().gold("fact_visits"), dimension));
+
+    // An as-of column that holds no time is the configuration's mistake, named as such.
+    LakehouseSpec byNumber = LakehouseConfig.of(ConfigFactory.parseString(
+        config.formatted(lakehouseRoot.resolve("wall-clock-number"), urlOf(db), "site_id"))).spec();
+    var fact = runAll(byNumber).of(dev.lakehouse.pipeline.Stage.GOLD).stream()
+        .filter(t -> t.table().equals("fact_visits")).findFirst().orElseThrow();
+    assertEquals("lakehouse.gold.facts.fact_visits.dimensions: as-of site_id is int, not a time (timestamp or date)",
+        fact.error());
+  }
+
   private static java.util.Map<String, String> positions(String path) {
     return dev.lakehouse.control.Commits.last(spark, path, GoldInputs.LAYER).orElseThrow().positions();
   }

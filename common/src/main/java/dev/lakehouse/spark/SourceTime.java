@@ -1,0 +1,44 @@
+package dev.lakehouse.spark;
+
+import static org.apache.spark.sql.functions.convert_timezone;
+import static org.apache.spark.sql.functions.lit;
+
+import java.time.ZoneId;
+import java.util.Optional;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.DateType;
+import org.apache.spark.sql.types.TimestampNTZType;
+import org.apache.spark.sql.types.TimestampType;
+
+/**
+ * The instant of a source time. A {@code timestamp} (without time zone) or a {@code date} from
+ * the source is a wall-clock time in the source's zone ({@code lakehouse.source.time-zone}); a
+ * date is its midnight there. Compared with an instant as Spark would compare it, it would be
+ * read in the session's zone, UTC, and be hours off wherever the source does not write in UTC.
+ * Silver's change times and gold's as-of times both come from here.
+ */
+public final class SourceTime {
+
+  private SourceTime() {}
+
+  /** {@code value}, of type {@code type}, as a Spark {@code timestamp}; empty when it is not a time. */
+  public static Optional<Column> instant(Column value, DataType type, ZoneId zone) {
+    if (type instanceof TimestampType) {
+      return Optional.of(value);
+    }
+    if (type instanceof TimestampNTZType) {
+      return Optional.of(inZone(value, zone));
+    }
+    if (type instanceof DateType) {
+      return Optional.of(inZone(value.cast(DataTypes.TimestampNTZType), zone));
+    }
+    return Optional.empty();
+  }
+
+  /** The session is UTC, so the UTC wall-clock time cast to {@code timestamp} is the instant. */
+  private static Column inZone(Column wallClock, ZoneId zone) {
+    return convert_timezone(lit(zone.getId()), lit("UTC"), wallClock).cast(DataTypes.TimestampType);
+  }
+}
