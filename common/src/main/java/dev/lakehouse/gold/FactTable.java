@@ -33,8 +33,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.DateType;
 import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.TimestampNTZType;
-import org.apache.spark.sql.types.TimestampType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -196,15 +194,16 @@ final class FactTable {
     }
     for (FactSpec.DimensionRef ref : spec.dimensions()) {
       var type = rows.schema().apply(ref.asOf()).dataType();
-      if (SourceTime.instant(col(Identifiers.quote(ref.asOf())), type, inputs.silver().sourceZone()).isEmpty()) {
-        throw new LakehouseException(where() + ".dimensions: as-of " + ref.asOf() + " is " + type.simpleString()
-            + ", not a time (timestamp or date)");
+      if (!SourceTime.isTime(type)) {
+        throw new LakehouseException(where() + ".dimensions(" + ref.dimension() + ").as-of: " + ref.asOf() + " is "
+            + type.simpleString() + ", not a time (timestamp or date)");
       }
     }
     for (String date : spec.dates()) {
       var type = rows.schema().apply(date).dataType();
-      if (!(type instanceof DateType || type instanceof TimestampType || type instanceof TimestampNTZType)) {
-        throw new LakehouseException(where() + ".dates: " + date + " is " + type.simpleString() + ", not a date");
+      if (!SourceTime.isTime(type)) {
+        throw new LakehouseException(where() + ".dates: " + date + " is " + type.simpleString()
+            + ", not a date (timestamp or date)");
       }
     }
   }

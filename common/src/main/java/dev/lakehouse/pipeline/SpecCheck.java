@@ -7,6 +7,7 @@ import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
 import dev.lakehouse.quality.Rule;
 import dev.lakehouse.source.SourceDatabase;
+import dev.lakehouse.spark.SourceTime;
 import dev.lakehouse.spec.DimensionSpec;
 import dev.lakehouse.spec.FactSpec;
 import dev.lakehouse.spec.Identifiers;
@@ -214,8 +215,10 @@ public final class SpecCheck {
       for (FactSpec.DimensionRef ref : fact.dimensions()) {
         missing(where + ".dimensions(" + ref.dimension() + ").key", ref.key(), output, "the query's output", problems);
         missing(where + ".dimensions(" + ref.dimension() + ").as-of", List.of(ref.asOf()), output, "the query's output", problems);
+        notATime(where + ".dimensions(" + ref.dimension() + ").as-of", List.of(ref.asOf()), output, "a time", problems);
       }
       missing(where + ".dates", fact.dates(), output, "the query's output", problems);
+      notATime(where + ".dates", fact.dates(), output, "a date", problems);
       for (FactSpec.TouchedBy by : fact.touchedBy()) {
         if (!columns.contains(by.column())) {
           missing(where + ".touched-by(" + by.table() + ").column", List.of(by.column()), output, "the query's output", problems);
@@ -229,6 +232,16 @@ public final class SpecCheck {
       problems.add(where + ".query: " + Errors.describe(e));
     } finally {
       created.forEach(v -> spark.catalog().dropTempView(v));
+    }
+  }
+
+  /** Columns of {@code output} that must hold a time (timestamp or date) and do not. */
+  private static void notATime(String where, List<String> columns, StructType output, String what, List<String> problems) {
+    for (String column : columns) {
+      if (Arrays.asList(output.fieldNames()).contains(column) && !SourceTime.isTime(output.apply(column).dataType())) {
+        problems.add(where + ": " + column + " is " + output.apply(column).dataType().simpleString() + ", not " + what
+            + " (timestamp or date)");
+      }
     }
   }
 

@@ -23,6 +23,11 @@ public final class SourceTime {
 
   private SourceTime() {}
 
+  /** Whether a column of this type holds a time: {@code timestamp}, {@code timestamp_ntz} or {@code date}. */
+  public static boolean isTime(DataType type) {
+    return type instanceof TimestampType || type instanceof TimestampNTZType || type instanceof DateType;
+  }
+
   /** {@code value}, of type {@code type}, as a Spark {@code timestamp}; empty when it is not a time. */
   public static Optional<Column> instant(Column value, DataType type, ZoneId zone) {
     if (type instanceof TimestampType) {

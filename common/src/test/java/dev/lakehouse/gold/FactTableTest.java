@@ -219,13 +219,14 @@ class FactTableTest extends LakehouseTestBase {
     assertEquals(List.of(List.of(1, "new name"), List.of(2, "old name")), sql("SELECT f.id, d.name FROM delta.`%s` f"
         + " JOIN delta.`%s` d ON d.site_sk = f.site_sk ORDER BY f.id", spec.paths().gold("fact_visits"), dimension));
 
-    // An as-of column that holds no time is the configuration's mistake, named as such.
+    // An as-of column that holds no time is the configuration's mistake: named, and nothing runs.
     LakehouseSpec byNumber = LakehouseConfig.of(ConfigFactory.parseString(
         config.formatted(lakehouseRoot.resolve("wall-clock-number"), urlOf(db), "site_id"))).spec();
-    var fact = runAll(byNumber).of(dev.lakehouse.pipeline.Stage.GOLD).stream()
-        .filter(t -> t.table().equals("fact_visits")).findFirst().orElseThrow();
-    assertEquals("lakehouse.gold.facts.fact_visits.dimensions: as-of site_id is int, not a time (timestamp or date)",
-        fact.error());
+    var problem = org.junit.jupiter.api.Assertions.assertThrows(dev.lakehouse.spec.SpecException.class,
+        () -> runAll(byNumber));
+    assertEquals(List.of("lakehouse.gold.facts.fact_visits.dimensions(site).as-of: site_id is int, not a time"
+        + " (timestamp or date)"), problem.problems());
+    assertEquals(false, java.nio.file.Files.exists(lakehouseRoot.resolve("wall-clock-number").resolve("bronze")));
   }
 
   private static java.util.Map<String, String> positions(String path) {
