@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.fs.UnsupportedFileSystemException;
+import org.apache.spark.sql.AnalysisException;
 
 /**
  * The one place where a failure becomes a line for a person: our own messages as they are, and
@@ -90,6 +91,13 @@ public final class Errors {
     }
     if (root instanceof FileSystemException files) {
       return inContext(error, root, fileProblem(files));
+    }
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof AnalysisException analysis) {
+        // A query's mistake, said as Spark says it, with its line and position but without the
+        // plan Spark appends (hundreds of characters of internal column ids).
+        return inContext(error, t, oneLine(analysis.getSimpleMessage()));
+      }
     }
     String message = clean(root.getMessage() != null ? root.getMessage() : error.getMessage());
     if (root instanceof IllegalArgumentException || root instanceof SpecException) {

@@ -64,6 +64,10 @@ class LakehouseCliTest extends LakehouseTestBase {
     assertEquals("[\n  {\"job\":\"bronze\",\"status\":\"succeeded\"}\n]\n", json.out(), json.err());
     CliRunner table = CliRunner.run(target, "sql", "SELECT 'a,b' AS x, CAST(NULL AS INT) AS y");
     assertEquals("x   | y\n----+-----\na,b | NULL\n(1 row)\n", table.out());
+    // A mistake in the query: Spark's words, its position, not the plan it appends.
+    CliRunner typo = CliRunner.run(target, "sql", "SELECT nope FROM bronze.orders");
+    assertOneLine(typo, 1, "with name `nope` cannot be resolved. Did you mean one of the following?");
+    assertTrue(typo.err().endsWith("; line 1 pos 7\n"), typo.err());
 
     // Global options before or after the subcommand.
     CliRunner after = CliRunner.run(target, "sql", "SELECT 1 AS one", "--format", "csv", "--env", "local");
