@@ -2,6 +2,7 @@ package dev.lakehouse.pipeline;
 
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.bronze.BronzeLoader;
+import dev.lakehouse.bronze.CursorValue;
 import dev.lakehouse.bronze.LogCapture;
 import dev.lakehouse.bronze.LogSetup;
 import dev.lakehouse.control.CrashPoints;
@@ -246,7 +247,7 @@ public final class Pipeline {
     if (!logged.isEmpty()) {
       results.addAll(captureLog(runId, logged, true, () -> false, b -> { }).results());
     }
-    return bronzeRuns(results);
+    return bronzeRuns(results, logged.stream().map(TableSpec::name).collect(java.util.stream.Collectors.toSet()));
   }
 
   /**
@@ -298,11 +299,15 @@ public final class Pipeline {
     return new LogCapture.Captured(results, 0, 0, null, sourceLost);
   }
 
-  static List<TableRun> bronzeRuns(List<BronzeLoader.TableResult> results) {
+  /** The run log's entries for bronze; a {@code logTables} table's watermark is a log position, shown as one. */
+  static List<TableRun> bronzeRuns(List<BronzeLoader.TableResult> results, Set<String> logTables) {
     List<TableRun> runs = new ArrayList<>();
     for (BronzeLoader.TableResult r : results) {
       String detail = r.failed() ? null : r.status() == RunLog.Status.RECOVERED ? r.error()
-          : r.rowsWritten() == 0 ? "nothing new" : r.watermark().map(w -> "watermark " + w.encode()).orElse(null);
+          : r.rowsWritten() == 0 ? "nothing new" : r.watermark().map(w -> logTables.contains(r.table())
+              && w instanceof CursorValue.IntegerValue lsn
+              ? "log position " + org.postgresql.replication.LogSequenceNumber.valueOf(lsn.value()).asString()
+              : "watermark " + w.encode()).orElse(null);
       if (r.note() != null) {
         detail = detail == null ? r.note() : r.note() + "; " + detail;
       }

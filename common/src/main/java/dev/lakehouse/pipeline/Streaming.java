@@ -153,7 +153,8 @@ public final class Streaming {
               long rows = batch.results().stream().mapToLong(r -> r.rowsWritten()).sum();
               changes.addAndGet(rows);
               Instant now = Instant.now();
-              landedEntries.addAll(Pipeline.entries(runId, Stage.BRONZE, Pipeline.bronzeRuns(batch.results()), now, now));
+              landedEntries.addAll(Pipeline.entries(runId, Stage.BRONZE, Pipeline.bronzeRuns(batch.results(),
+                  logged.stream().map(TableSpec::name).collect(java.util.stream.Collectors.toSet())), now, now));
               progress.accept("bronze: " + rows + " changes landed, log position " + batch.position());
             }
           });

@@ -116,6 +116,8 @@ class LogModeTest extends LakehouseTestBase {
           sql("SELECT device_id, price FROM delta.`%s` WHERE price IS NOT NULL ORDER BY device_id",
               f.spec().paths().silver("devices")));
       assertEquals(8L, second.of(Stage.BRONZE).get(0).rowsWritten(), second.tables().toString());
+      assertTrue(second.of(Stage.BRONZE).get(0).detail().matches("log position [0-9A-F]+/[0-9A-F]+"),
+          second.of(Stage.BRONZE).get(0).detail());
       assertEquals(List.of("U", "U", "D"), sql("SELECT _op FROM delta.`%s` WHERE device_id = 7 AND _op <> 'S'"
           + " ORDER BY _lsn, _seq", f.spec().paths().bronze("devices")).stream().map(r -> (String) r.get(0)).toList());
       assertEquals(List.of(List.of("SN-7b")), sql("SELECT DISTINCT `Serial No` FROM delta.`%s` WHERE device_id = 7"
