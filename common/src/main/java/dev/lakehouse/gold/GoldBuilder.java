@@ -172,6 +172,16 @@ public final class GoldBuilder {
     Position from = GoldInputs.decode(sessionInputs.consumed(dimension.table()).get(GoldInputs.silverKey(dimension.source())));
     Scd2Merge merge = new Scd2Merge(session, paths.gold(dimension.table()), Scd2Spec.of(dimension));
     merge.createIfMissing(sessionInputs.silver().all(dimension.source()).schema());
+    merge.shapeChange().ifPresent(change -> {
+      List<String> facts = gold.facts().values().stream()
+          .filter(f -> f.dimensions().stream().anyMatch(r -> r.dimension().equals(dimension.name())))
+          .map(f -> paths.gold(f.name())).toList();
+      throw new dev.lakehouse.LakehouseException("lakehouse.gold.dimensions." + dimension.name() + ": tracked or"
+          + " overwrite changed since gold." + dimension.table() + " was built (" + change + "); a dimension's"
+          + " history cannot change its attributes in place. To rebuild it from silver's versions, move "
+          + paths.gold(dimension.table()) + (facts.isEmpty() ? "" : " and the facts that use it (" + String.join(", ", facts)
+          + ")") + " aside and run again; or restore the configuration it was built with");
+    });
     if (!from.before(to) && from.bronzeBatch() >= to.bronzeBatch()) {
       return new TableResult(dimension.table(), 0, 0, 0, Outcome.UP_TO_DATE, RunLog.Status.SUCCEEDED, null);
     }

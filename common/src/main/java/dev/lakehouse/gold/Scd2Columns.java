@@ -20,6 +20,9 @@ public final class Scd2Columns {
   public static final String IS_DELETED = "is_deleted";
   public static final String IS_INFERRED = "is_inferred";
   public static final String ROW_HASH = "row_hash";
+  /** The columns every dimension has besides its surrogate key, natural key and attributes. */
+  static final java.util.Set<String> OWN = java.util.Set.of(VALID_FROM, VALID_TO, IS_CURRENT, IS_DELETED, IS_INFERRED,
+      ROW_HASH);
 
   /** In the change feed: when the source changed (becomes valid_from; not the load time). */
   public static final String CHANGE_TIME = "_change_time";

@@ -151,6 +151,40 @@ public final class Scd2Merge {
     LOG.info("Created dimension {} at {}", spec.name(), path);
   }
 
+  /** The table property that records which attributes a dimension's versions track. */
+  static final String TRACKED_PROPERTY = "lakehouse.scd2.tracked";
+
+  /**
+   * How the stored dimension differs from its specification, or empty when it does not: an
+   * attribute added or dropped, or one moved between tracked and overwrite. Its versions were cut
+   * by the tracked attributes it was built with, so none of these can change in place: stored
+   * versions hold no value for a new attribute, and the stored row hashes cover the old tracked
+   * set, so every member that changes would open a spurious version. A dimension built before
+   * its tracked set was recorded has it recorded now.
+   */
+  public Optional<String> shapeChange() {
+    List<String> stored = Arrays.stream(read().columns()).map(c -> c.toLowerCase(java.util.Locale.ROOT))
+        .filter(c -> !Scd2Columns.OWN.contains(c) && !c.equals(spec.surrogateKey().toLowerCase(java.util.Locale.ROOT)))
+        .toList();
+    List<String> wanted = keyAndAttributes().stream().map(c -> c.toLowerCase(java.util.Locale.ROOT)).toList();
+    List<String> added = wanted.stream().filter(c -> !stored.contains(c)).toList();
+    List<String> dropped = stored.stream().filter(c -> !wanted.contains(c)).toList();
+    if (!added.isEmpty() || !dropped.isEmpty()) {
+      return Optional.of((added.isEmpty() ? "" : "it has no column " + String.join(", ", added))
+          + (!added.isEmpty() && !dropped.isEmpty() ? ", and " : "")
+          + (dropped.isEmpty() ? "" : "it holds " + String.join(", ", dropped) + ", which is no longer configured"));
+    }
+    String tracked = String.join(",", spec.tracked().stream().map(c -> c.toLowerCase(java.util.Locale.ROOT)).toList());
+    String recorded = dev.lakehouse.spark.TableProperties.get(spark, path, TRACKED_PROPERTY);
+    if (recorded == null) {
+      dev.lakehouse.spark.TableProperties.ensure(spark, path, TRACKED_PROPERTY, tracked);
+    } else if (!recorded.equals(tracked)) {
+      return Optional.of("its versions track [" + recorded.replace(",", ", ") + "], the configuration tracks ["
+          + tracked.replace(",", ", ") + "]");
+    }
+    return Optional.empty();
+  }
+
   /**
    * Applies a batch of source changes: the natural key, tracked and overwrite columns,
    * {@value Scd2Columns#CHANGE_TIME} (TIMESTAMP, when the source changed) and
