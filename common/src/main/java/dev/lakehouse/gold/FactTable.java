@@ -193,18 +193,16 @@ final class FactTable {
           + " (it returns " + columns + ")");
     }
     for (FactSpec.DimensionRef ref : spec.dimensions()) {
-      var type = rows.schema().apply(ref.asOf()).dataType();
-      if (!SourceTime.isTime(type)) {
-        throw new LakehouseException(where() + ".dimensions(" + ref.dimension() + ").as-of: " + ref.asOf() + " is "
-            + type.simpleString() + ", not a time (timestamp or date)");
-      }
+      SourceTime.notATime(where() + ".dimensions(" + ref.dimension() + ").as-of", ref.asOf(),
+          rows.schema().apply(ref.asOf()).dataType(), "a time").ifPresent(problem -> {
+            throw new LakehouseException(problem);
+          });
     }
     for (String date : spec.dates()) {
-      var type = rows.schema().apply(date).dataType();
-      if (!SourceTime.isTime(type)) {
-        throw new LakehouseException(where() + ".dates: " + date + " is " + type.simpleString()
-            + ", not a date (timestamp or date)");
-      }
+      SourceTime.notATime(where() + ".dates", date, rows.schema().apply(date).dataType(), "a date")
+          .ifPresent(problem -> {
+            throw new LakehouseException(problem);
+          });
     }
   }
 

@@ -44,12 +44,12 @@ final class PointInTime {
    *
    * @param grain the fact columns identifying a fact row
    * @param factKey the fact columns holding the natural key, in the dimension's key order
-   * @param factTime the fact's time as an instant ({@link dev.lakehouse.spark.SourceTime})
+   * @param time the fact's time as an instant ({@link dev.lakehouse.spark.SourceTime})
    * @param hold keeps the covering join for its two readers (the covered facts and the rest);
    *     identity leaves both to recompute it
    */
   static Dataset<Row> resolve(Dataset<Row> facts, List<String> grain, Dataset<Row> dimension, String surrogateKey,
-                              List<String> dimensionKey, List<String> factKey, Column factTime, String into,
+                              List<String> dimensionKey, List<String> factKey, Column time, String into,
                               UnaryOperator<Dataset<Row>> hold) {
     List<Column> side = new ArrayList<>();
     side.add(col(Identifiers.quote(surrogateKey)).as("_pit_sk"));
@@ -65,7 +65,6 @@ final class PointInTime {
     for (int i = 0; i < factKey.size(); i++) {
       on = on.and(col(Identifiers.quote(factKey.get(i))).equalTo(col("_pit_key" + i)));
     }
-    Column time = factTime;
     Column covers = time.geq(col("_pit_from")).and(time.lt(col("_pit_to")));
     String[] pit = pitColumns(dimensionKey.size());
     // Live versions never overlap: most facts find exactly one covering version by a join alone.

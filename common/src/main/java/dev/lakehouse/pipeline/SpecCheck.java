@@ -238,9 +238,8 @@ public final class SpecCheck {
   /** Columns of {@code output} that must hold a time (timestamp or date) and do not. */
   private static void notATime(String where, List<String> columns, StructType output, String what, List<String> problems) {
     for (String column : columns) {
-      if (Arrays.asList(output.fieldNames()).contains(column) && !SourceTime.isTime(output.apply(column).dataType())) {
-        problems.add(where + ": " + column + " is " + output.apply(column).dataType().simpleString() + ", not " + what
-            + " (timestamp or date)");
+      if (Arrays.asList(output.fieldNames()).contains(column)) {
+        SourceTime.notATime(where, column, output.apply(column).dataType(), what).ifPresent(problems::add);
       }
     }
   }

@@ -10,7 +10,6 @@ import dev.lakehouse.spec.TableSpec;
 import java.time.ZoneId;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -54,12 +53,9 @@ final class SilverRows {
       return landed;
     }
     String cursor = table.cursor().get();
-    Optional<Column> time = SourceTime.instant(col(Identifiers.quote(cursor)),
-        bronze.schema().apply(cursor).dataType(), zone);
-    if (time.isEmpty()) {
-      return landed;
-    }
-    return functions.when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), landed).otherwise(time.get());
+    return SourceTime.instant(col(Identifiers.quote(cursor)), bronze.schema().apply(cursor).dataType(), zone)
+        .map(time -> functions.when(col(BronzeOps.OP).equalTo(BronzeOps.DELETE), landed).otherwise(time))
+        .orElse(landed);
   }
 
   /**

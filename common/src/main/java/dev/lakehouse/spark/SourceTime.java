@@ -28,6 +28,15 @@ public final class SourceTime {
     return type instanceof TimestampType || type instanceof TimestampNTZType || type instanceof DateType;
   }
 
+  /**
+   * The specification problem when {@code column}, of type {@code type}, holds no time: one line
+   * for {@code validate} and for a stage that finds it first.
+   */
+  public static Optional<String> notATime(String where, String column, DataType type, String what) {
+    return isTime(type) ? Optional.empty()
+        : Optional.of(where + ": " + column + " is " + type.simpleString() + ", not " + what + " (timestamp or date)");
+  }
+
   /** {@code value}, of type {@code type}, as a Spark {@code timestamp}; empty when it is not a time. */
   public static Optional<Column> instant(Column value, DataType type, ZoneId zone) {
     if (type instanceof TimestampType) {
