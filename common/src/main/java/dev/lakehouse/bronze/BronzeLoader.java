@@ -348,11 +348,11 @@ public final class BronzeLoader {
       }
       if (table.incremental()) {
         CursorValue.Kind kind = cursorKind.orElseThrow();
-        if (kind == CursorValue.Kind.INTEGER ? table.lookback().time().isPresent() && !table.lookback().time().get().isZero()
-            : table.lookback().units().isPresent() && table.lookback().units().getAsLong() > 0) {
-          throw new LakehouseException("lakehouse.tables." + table.name() + ".lookback is " + table.lookback()
-              + " but the cursor is " + kind.name().toLowerCase() + ": give "
-              + (kind == CursorValue.Kind.INTEGER ? "a number of cursor units, e.g. 1000" : "a duration, e.g. 10m"));
+        SourceColumn cursor = byName.get(table.cursor().get());
+        Optional<String> lookbackProblem = table.lookback().problemWith(table.name(), cursor.name(), cursor.sqlType(),
+            kind == CursorValue.Kind.INTEGER);
+        if (lookbackProblem.isPresent()) {
+          throw new LakehouseException(lookbackProblem.get());
         }
         if (byName.get(table.cursor().get()).nullable()) {
           // A NOT NULL cursor needs no look: without an index on it, the look is a scan per run.
@@ -619,16 +619,15 @@ public final class BronzeLoader {
 
   /** Source columns bronze can land side by side with its own (query and log mode alike). */
   static void checkColumnNames(TableSpec table, String qualified, List<SourceColumn> columns) {
-    Set<String> seen = new java.util.HashSet<>();
     for (SourceColumn column : columns) {
       String problem = Identifiers.sourceColumnProblem(column.name(), table.log());
       if (problem != null) {
         throw new LakehouseException(qualified + ": " + problem);
       }
-      if (!seen.add(column.name().toLowerCase(java.util.Locale.ROOT))) {
-        throw new LakehouseException(qualified + ": two columns are named " + column.name()
-            + " ignoring case, which Spark cannot tell apart; " + Identifiers.renameAdvice(table.log(), "one"));
-      }
+    }
+    String clash = Identifiers.caseClashProblem(columns.stream().map(SourceColumn::name).toList(), table.log());
+    if (clash != null) {
+      throw new LakehouseException(qualified + ": " + clash);
     }
     if (table.keyless() && columns.isEmpty()) {
       throw new LakehouseException(qualified + " has no columns");

@@ -99,9 +99,17 @@ public final class LogSetup {
   /** Before reading: the slot exists and the publication names every log table. */
   public void requireReady(List<TableSpec> tables) {
     try (Connection connection = SourceDatabase.connect(source)) {
-      if (ReplicationSlot.info(connection, settings.slot()).isEmpty()) {
+      Optional<ReplicationSlot.Info> slot = ReplicationSlot.info(connection, settings.slot());
+      if (slot.isEmpty()) {
         throw new LakehouseException("Replication slot " + settings.slot() + " does not exist on " + source.safeUrl()
             + "; run lakehouse log setup first");
+      }
+      String database = connection.getCatalog();
+      if (!database.equals(slot.get().database())) {
+        // Slot names are per server: another database's lakehouse (or tool) may hold this one.
+        throw new LakehouseException("Replication slot " + settings.slot() + " on " + source.safeUrl() + " belongs to"
+            + " database " + slot.get().database() + ", not " + database + "; set lakehouse.log.slot to another name"
+            + " and run lakehouse log setup");
       }
       Set<TableName> published = Publication.tables(connection, settings.publication())
           .<Set<TableName>>map(Set::copyOf).orElseThrow(() -> new LakehouseException("Publication "

@@ -77,7 +77,7 @@ public final class Pipeline {
     try (LakehouseLock lock = LakehouseLock.acquire(lakehouse.paths().root(), job, spec.lockLease(),
         lakehouse.spark().sessionState().newHadoopConf())) {
       if (stages.contains(Stage.BRONZE) || stages.contains(Stage.RECONCILE)) {
-        check(tables);
+        check(tables, stages.contains(Stage.BRONZE));
       }
       return execute(runId, stages, tables, started);
     }
@@ -85,7 +85,13 @@ public final class Pipeline {
 
   /** The specification against the live source; nothing has run when this throws. */
   void check(List<TableSpec> tables) {
-    List<String> problems = SpecCheck.againstSource(lakehouse.spark(), lakehouse.source(), lakehouse.spec(), tables);
+    check(tables, true);
+  }
+
+  /** As above; {@code logReady} when bronze will read the log tables. */
+  void check(List<TableSpec> tables, boolean logReady) {
+    List<String> problems = SpecCheck.againstSource(lakehouse.spark(), lakehouse.source(), lakehouse.spec(), tables,
+        logReady);
     if (!problems.isEmpty()) {
       throw new SpecException(problems);
     }
@@ -137,7 +143,7 @@ public final class Pipeline {
             lakehouse.spec().spark().codegenMinRows(), () -> rowsTaken(stage, tables, landedSoFar, sizes), () -> switch (stage) {
               case BRONZE -> bronze(runId, tables);
               case SILVER -> silver(runId, tables);
-              case RECONCILE -> reconcile(runId, tables);
+              case RECONCILE -> reconcile(runId, tables, results);
               case GOLD -> gold(runId);
               case MAINTAIN -> maintain(stages, results, runLog);
             });
@@ -348,10 +354,23 @@ public final class Pipeline {
     return runs;
   }
 
-  private List<TableRun> reconcile(String runId, List<TableSpec> tables) {
+  /**
+   * A table whose bronze failed in this run is not reconciled: the source did not give bronze the
+   * table, and its silver (perhaps none yet) is as the last good run left it.
+   */
+  private List<TableRun> reconcile(String runId, List<TableSpec> tables, List<TableRun> done) {
+    Set<String> bronzeFailed = done.stream().filter(r -> r.stage() == Stage.BRONZE && r.failed()).map(TableRun::table)
+        .collect(java.util.stream.Collectors.toSet());
     List<TableRun> runs = new ArrayList<>();
+    for (TableSpec table : tables) {
+      if (table.incremental() && bronzeFailed.contains(table.name())) {
+        runs.add(new TableRun(Stage.RECONCILE, table.name(), RunLog.Status.FAILED, 0, 0, 0, Map.of(),
+            "skipped: bronze failed", null, Duration.ZERO));
+      }
+    }
+    List<TableSpec> reconciled = tables.stream().filter(t -> !bronzeFailed.contains(t.name())).toList();
     for (SilverReconciler.TableResult r : new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
-        .reconcile(runId, tables, lakehouse.spec().parallelism())) {
+        .reconcile(runId, reconciled, lakehouse.spec().parallelism())) {
       runs.add(new TableRun(Stage.RECONCILE, r.table(), r.status(), 0, r.sourceKeys(), r.deleted(),
           Map.of("deleted", r.deleted()), r.error(), r.byFingerprint() ? "keys unchanged" : null, Duration.ZERO));
     }

@@ -3,6 +3,7 @@ package dev.lakehouse.pipeline;
 import dev.lakehouse.Errors;
 import dev.lakehouse.LakehouseException;
 import dev.lakehouse.bronze.CursorValue;
+import dev.lakehouse.bronze.LogSetup;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
 import dev.lakehouse.quality.Rule;
@@ -44,6 +45,15 @@ public final class SpecCheck {
 
   public static List<String> againstSource(SparkSession spark, SourceSettings source, LakehouseSpec spec,
                                            List<TableSpec> tables) {
+    return againstSource(spark, source, spec, tables, true);
+  }
+
+  /**
+   * As above; with {@code logReady}, also that the tables in mode = log can be read from the log
+   * (the slot exists on this database and the publication names them), as bronze needs.
+   */
+  public static List<String> againstSource(SparkSession spark, SourceSettings source, LakehouseSpec spec,
+                                           List<TableSpec> tables, boolean logReady) {
     List<String> problems = new ArrayList<>();
     Map<String, StructType> silver = new LinkedHashMap<>();
     Map<String, StructType> given = new LinkedHashMap<>();
@@ -53,6 +63,15 @@ public final class SpecCheck {
       }
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot check the source", e);
+    }
+    // After the tables: an unreachable source has failed above, once.
+    List<TableSpec> logged = tables.stream().filter(TableSpec::log).toList();
+    if (logReady && !logged.isEmpty()) {
+      try {
+        new LogSetup(source, spec.log()).requireReady(logged);
+      } catch (LakehouseException e) {
+        problems.add("lakehouse.log: " + e.getMessage());
+      }
     }
     for (TableSpec table : tables) {
       String where = "lakehouse.tables." + table.name();
@@ -136,6 +155,10 @@ public final class SpecCheck {
         problems.add(where + ": " + qualified + ": " + problem);
       }
     }
+    String clash = Identifiers.caseClashProblem(new ArrayList<>(byName.keySet()), table.log());
+    if (clash != null) {
+      problems.add(where + ": " + qualified + ": " + clash);
+    }
     sourceColumns(where + ".primary-key", table.primaryKey(), byName, qualified, problems);
     table.cursor().ifPresent(cursor -> {
       SourceColumn column = byName.get(cursor);
@@ -144,6 +167,9 @@ public final class SpecCheck {
       } else if (CursorValue.Kind.of(column.pgType()).isEmpty()) {
         problems.add(where + ".cursor: " + cursor + " is " + column.sqlType() + "; a cursor is a timestamptz, timestamp,"
             + " date or integer column");
+      } else if (table.incremental()) {
+        table.lookback().problemWith(table.name(), cursor, column.sqlType(),
+            CursorValue.Kind.of(column.pgType()).get() == CursorValue.Kind.INTEGER).ifPresent(problems::add);
       }
     });
     table.partitionColumn().ifPresent(c -> sourceColumns(where + ".partition-column", List.of(c), byName, qualified, problems));

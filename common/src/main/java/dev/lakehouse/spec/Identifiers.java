@@ -92,6 +92,18 @@ public final class Identifiers {
     return null;
   }
 
+  /** Why bronze cannot take these source columns together (two equal ignoring case), or null when it can. */
+  public static String caseClashProblem(List<String> columns, boolean log) {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (String column : columns) {
+      if (!seen.add(column.toLowerCase(java.util.Locale.ROOT))) {
+        return "two columns are named " + column + " ignoring case, which Spark cannot tell apart; "
+            + renameAdvice(log, "one");
+      }
+    }
+    return null;
+  }
+
   /**
    * What to do about a source column name bronze cannot take: a view that renames it, except for a
    * table in mode = log, whose changes come from a publication, which holds tables, never views.

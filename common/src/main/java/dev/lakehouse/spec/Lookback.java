@@ -7,19 +7,46 @@ import java.util.OptionalLong;
 /**
  * How far behind its watermark an incremental table re-reads, for late commits: a duration for a
  * time cursor ({@code 10m}), a number of cursor units for an integer cursor ({@code 1000}).
+ * {@code setting} is the configuration key it came from: the table's own, or the default
+ * {@code lakehouse.extract.lookback}.
  */
-public record Lookback(Optional<Duration> time, OptionalLong units) {
+public record Lookback(Optional<Duration> time, OptionalLong units, String setting) {
 
-  public static Lookback of(Duration duration) {
-    return new Lookback(Optional.of(duration), OptionalLong.empty());
+  public static Lookback of(Duration duration, String setting) {
+    return new Lookback(Optional.of(duration), OptionalLong.empty(), setting);
   }
 
-  public static Lookback units(long units) {
-    return new Lookback(Optional.empty(), OptionalLong.of(units));
+  public static Lookback units(long units, String setting) {
+    return new Lookback(Optional.empty(), OptionalLong.of(units), setting);
+  }
+
+  /**
+   * Why this lookback cannot go with a cursor (named {@code cursor}, of type {@code cursorType}),
+   * if it cannot: an integer cursor counts units, a time cursor a duration. Zero fits either.
+   */
+  public Optional<String> problemWith(String table, String cursor, String cursorType, boolean integerCursor) {
+    boolean fits = integerCursor ? time.isEmpty() || time.get().isZero() : units.isEmpty() || units.getAsLong() == 0;
+    if (fits) {
+      return Optional.empty();
+    }
+    String own = "lakehouse.tables." + table + ".lookback";
+    String given = setting.equals(own) ? "is " + this : "the default " + setting + " (" + this + ") applies";
+    return Optional.of(own + ": " + given + ", but cursor " + cursor + " is " + cursorType + ": give "
+        + (integerCursor ? "a number of cursor units (how far below the watermark each run reads again), e.g. 1000"
+            : "a duration, e.g. 10m"));
   }
 
   @Override
   public String toString() {
-    return time.map(Duration::toString).orElseGet(() -> Long.toString(units.orElse(0)));
+    return time.map(Lookback::written).orElseGet(() -> Long.toString(units.orElse(0)));
+  }
+
+  /** A duration as a configuration file writes it ({@code 10m}, {@code 2h}, {@code 90s}). */
+  private static String written(Duration d) {
+    long s = d.getSeconds();
+    if (d.getNano() != 0) {
+      return d.toMillis() + "ms";
+    }
+    return s % 3600 == 0 && s > 0 ? s / 3600 + "h" : s % 60 == 0 && s > 0 ? s / 60 + "m" : s + "s";
   }
 }

@@ -242,7 +242,8 @@ public final class SpecReader {
     if (mode == TableSpec.Mode.INCREMENTAL && cursor.isEmpty()) {
       t.problem("cursor", "is required for mode = incremental: the change-time (or increasing number) column");
     }
-    Lookback lookback = lookback(t.has("lookback") ? t : defaults, "lookback");
+    Lookback lookback = t.has("lookback") ? lookback(t, "lookback", "lakehouse.tables." + name + ".lookback")
+        : lookback(defaults, "lookback", "lakehouse.extract.lookback");
     if (t.has("land") && mode != TableSpec.Mode.FULL) {
       t.problem("land", "applies to full tables only; mode is " + mode.name().toLowerCase());
     }
@@ -277,19 +278,19 @@ public final class SpecReader {
         method, fetchSize, new LinkedHashSet<>(t.strings("as-text")), conform, quality);
   }
 
-  private static Lookback lookback(ConfigNode node, String key) {
+  private static Lookback lookback(ConfigNode node, String key, String setting) {
     if (node.isNumber(key)) {
       int units = node.integer(key, 0);
       if (units < 0) {
         node.problem(key, "must not be negative");
       }
-      return Lookback.units(units);
+      return Lookback.units(units, setting);
     }
     Duration duration = node.duration(key, Duration.ofMinutes(10));
     if (duration.isNegative()) {
       node.problem(key, "must not be negative");
     }
-    return Lookback.of(duration);
+    return Lookback.of(duration, setting);
   }
 
   private static void checkColumns(ConfigNode node, String key, List<String> columns) {

@@ -139,6 +139,40 @@ class BronzeBadInputTest extends EngineTestBase {
     assertFalse(DeltaTable.isDeltaTable(spark, logged.paths().bronze("clash")));
   }
 
+  /**
+   * What bronze would fail on, named before anything runs (and by {@code validate}, which makes
+   * the same check): two columns one name ignoring case, and an integer cursor whose lookback is a
+   * duration, the default one or the table's own. Bronze says the same, should the source change.
+   */
+  @Test
+  void aCaseClashAndALookbackOfTheWrongKindAreNamedBeforeAnythingRuns() {
+    sourceExecute("CREATE TABLE twins (id int PRIMARY KEY, \"Label\" text, label text)",
+        "INSERT INTO twins VALUES (1, 'A', 'a')",
+        "CREATE TABLE counted (id int PRIMARY KEY, version bigint NOT NULL)",
+        "INSERT INTO counted VALUES (1, 1), (2, 2)");
+    LakehouseSpec spec = spec("twins", """
+        tables {
+          twins { primary-key = [id], mode = full }
+          counted { primary-key = [id], mode = incremental, cursor = version }
+          timed { source-table = good, primary-key = [id], mode = incremental, cursor = updated_at, lookback = 100 }
+        }""");
+    SpecException e = assertThrows(SpecException.class, () -> run(spec, Stage.BRONZE));
+    String twins = "two columns are named label ignoring case, which Spark cannot tell apart; read the table through"
+        + " a view that renames one";
+    String counted = "lakehouse.tables.counted.lookback: the default lakehouse.extract.lookback (10m) applies, but"
+        + " cursor version is bigint: give a number of cursor units (how far below the watermark each run reads"
+        + " again), e.g. 1000";
+    assertEquals(List.of(counted, "lakehouse.tables.timed.lookback: is 100, but cursor updated_at is timestamp with time"
+        + " zone: give a duration, e.g. 10m", "lakehouse.tables.twins: public.twins: " + twins), e.problems());
+    assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "nothing written");
+    assertEquals("\"public\".\"twins\": " + twins, load(spec, "twins").error(), "bronze says the same");
+    assertEquals(counted, load(spec, "counted").error());
+
+    LakehouseSpec fixed = spec("counted", """
+        tables.counted { primary-key = [id], mode = incremental, cursor = version, lookback = 1000 }""");
+    assertEquals(2L, outcome(run(fixed, Stage.BRONZE), Stage.BRONZE, "counted").rowsWritten());
+  }
+
   @Test
   void aNullKeyFailsItsTableInOneLineAndCommitsNothing() {
     sourceExecute(

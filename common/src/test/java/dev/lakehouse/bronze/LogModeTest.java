@@ -2,10 +2,12 @@ package dev.lakehouse.bronze;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lakehouse.Lakehouse;
+import dev.lakehouse.LakehouseException;
 import dev.lakehouse.catalog.LakehouseCatalog;
 import dev.lakehouse.gold.Scd2Invariants;
 import dev.lakehouse.gold.Scd2Spec;
@@ -15,9 +17,11 @@ import dev.lakehouse.pipeline.Stage;
 import dev.lakehouse.pipeline.Streaming;
 import dev.lakehouse.spec.LakehouseConfig;
 import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.SpecException;
 import dev.lakehouse.spec.TableSpec;
 import dev.lakehouse.testing.LakehouseTestBase;
 import dev.lakehouse.testing.PgText;
+import io.delta.tables.DeltaTable;
 import java.nio.file.Path;
 import java.sql.Timestamp;
 import java.util.Arrays;
@@ -63,8 +67,17 @@ class LogModeTest extends LakehouseTestBase {
       executeIn(db, statements);
     }
     String slot = "lh_test_" + SLOTS.incrementAndGet() + "_" + ProcessHandle.current().pid();
+    LakehouseSpec spec = logSpec(name, db, slot, more);
+    try (Lakehouse lakehouse = new Lakehouse(spec)) {
+      new LogSetup(lakehouse.source(), spec.log()).setup(spec.logTables());
+    }
+    return new Fixture(db, spec);
+  }
+
+  /** The devices lakehouse on {@code db}, reading the log through {@code slot} (and a publication of that name). */
+  private static LakehouseSpec logSpec(String name, String db, String slot, String more) {
     Path root = lakehouseRoot.resolve(name);
-    LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
+    return LakehouseConfig.of(ConfigFactory.parseString("""
         lakehouse {
           root = "%s"
           source { url = "%s", user = postgres, schema = lab }
@@ -74,10 +87,6 @@ class LogModeTest extends LakehouseTestBase {
           gold.dimensions.device { source = devices, natural-key = [device_id], tracked = [name, firmware] }
           %s
         }""".formatted(root, urlOf(db), slot, slot, more))).spec();
-    try (Lakehouse lakehouse = new Lakehouse(spec)) {
-      new LogSetup(lakehouse.source(), spec.log()).setup(spec.logTables());
-    }
-    return new Fixture(db, spec);
   }
 
   private static void teardown(Fixture f) {
@@ -90,6 +99,45 @@ class LogModeTest extends LakehouseTestBase {
     TableSpec devices = f.spec().table("devices").orElseThrow();
     PgText.assertSameLines(PgText.sourceRows(urlOf(f.db()), devices, "lab"),
         PgText.silverRows(spark, f.spec().paths().silver("devices"), devices, urlOf(f.db()), "lab"), "silver.devices");
+  }
+
+  /**
+   * A log table that bronze could not read stops the run before anything runs, in one line: the
+   * slot was never set up, or the slot's name is taken by another database of the server (slot
+   * names are per server), which setup refuses and a run must not read as its own.
+   */
+  @Test
+  void aSlotNotSetUpOrHeldByAnotherDatabaseStopsTheRunInOneLine() {
+    Fixture f = fixture("log-slot-taken");
+    try {
+      String other = cloneDatabase("template1");
+      executeIn(other, "CREATE SCHEMA lab", "CREATE TABLE lab.devices (device_id bigint PRIMARY KEY, name text NOT NULL,"
+          + " firmware text, \"notes.text\" text, price money, \"Serial No\" text, _rev int)");
+      String slot = f.spec().log().slot();
+      LakehouseSpec taken = logSpec("log-slot-taken-other", other, slot, "");
+      SpecException e = assertThrows(SpecException.class, () -> runAll(taken));
+      assertEquals(List.of("lakehouse.log: Replication slot " + slot + " on " + urlOf(other) + " belongs to database "
+          + f.db() + ", not " + other + "; set lakehouse.log.slot to another name and run lakehouse log setup"),
+          e.problems());
+      LakehouseException refused = assertThrows(LakehouseException.class, () -> {
+        try (Lakehouse lakehouse = new Lakehouse(taken)) {
+          new LogSetup(lakehouse.source(), taken.log()).setup(taken.logTables());
+        }
+      });
+      assertTrue(refused.getMessage().endsWith("set lakehouse.log.slot to another name (a slot's name is unique on the"
+          + " server, not per database)"), refused.getMessage());
+
+      LakehouseSpec unset = logSpec("log-slot-unset", other, slot + "_unset", "");
+      e = assertThrows(SpecException.class, () -> runAll(unset));
+      assertEquals(List.of("lakehouse.log: Replication slot " + slot + "_unset does not exist on " + urlOf(other)
+          + "; run lakehouse log setup first"), e.problems());
+      for (LakehouseSpec spec : List.of(taken, unset)) {
+        assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("devices")), "nothing landed");
+        assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "no run recorded");
+      }
+    } finally {
+      teardown(f);
+    }
   }
 
   @Test

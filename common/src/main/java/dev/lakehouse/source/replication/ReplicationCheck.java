@@ -161,7 +161,8 @@ public final class ReplicationCheck {
             problems.add("replication slot " + slot + " already exists but is a " + rs.getString(1) + " slot"
                 + (rs.getString(2) == null ? "" : " for plugin " + rs.getString(2))
                 + (rs.getString(3) == null ? "" : " on database " + rs.getString(3))
-                + ", not a pgoutput slot on this database: choose another slot name");
+                + ", not a pgoutput slot on this database: set lakehouse.log.slot to another name (a slot's name is"
+                + " unique on the server, not per database)");
           }
           return problems;
         }
