@@ -111,9 +111,27 @@ public final class Maintenance {
       // cluster most of its time went to scheduling empty tasks (36 s against 12 s for one table).
       settings.put(LISTING_PARALLELISM,
           Optional.of(Integer.toString(Math.max(2, spark.sparkContext().defaultParallelism() * 2))));
-      SessionSettings.with(spark, settings, () -> spark.sql("VACUUM " + quoted + " RETAIN " + hours + " HOURS"));
+      SessionSettings.with(spark, settings, () -> quietly(table.qualifiedName(),
+          () -> spark.sql("VACUUM " + quoted + " RETAIN " + hours + " HOURS")));
     }
     return new TableResult(table.qualifiedName(), before, compact ? files(table.path()) : before, compact, retention, null);
+  }
+
+  /**
+   * Runs {@code action} with Scala's console (where Delta's VACUUM prints its counts, next to the
+   * command's own output) turned into a debug line. Scala's console is per thread, so only this
+   * thread's prints are taken.
+   */
+  private static <T> T quietly(String table, java.util.function.Supplier<T> action) {
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    try {
+      return scala.Console$.MODULE$.withOut(printed, action::get);
+    } finally {
+      String text = printed.toString(java.nio.charset.StandardCharsets.UTF_8).strip();
+      if (!text.isEmpty()) {
+        LOG.debug("maintain {}: {}", table, text.replace('\n', ' '));
+      }
+    }
   }
 
   /** Whether a table passed the file threshold. */

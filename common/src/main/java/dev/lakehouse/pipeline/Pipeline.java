@@ -414,7 +414,7 @@ public final class Pipeline {
       counts.put("files_before", r.filesBefore());
       counts.put("files_after", r.filesAfter());
       String detail = (r.compacted() ? "compacted " + r.filesBefore() + " -> " + r.filesAfter() + " files" : "")
-          + (r.vacuumedTo() == null ? "" : (r.compacted() ? ", " : "") + "vacuumed, keeping " + r.vacuumedTo());
+          + (r.vacuumedTo() == null ? "" : (r.compacted() ? ", " : "") + "vacuumed, keeping " + dev.lakehouse.spec.Durations.written(r.vacuumedTo()));
       runs.add(new TableRun(Stage.MAINTAIN, r.table(), r.error() == null ? RunLog.Status.SUCCEEDED : RunLog.Status.FAILED,
           0, r.filesBefore(), r.filesAfter(), counts, r.error(), detail.isEmpty() ? "nothing to do" : detail, Duration.ZERO));
     }

@@ -232,7 +232,7 @@ public sealed interface Rule {
   /** The newest change must be younger than {@code maxAge}; an empty table is stale. */
   record Freshness(Duration maxAge, Action action) implements TableRule {
     public String name() {
-      return "freshness(" + human(maxAge) + ")";
+      return "freshness(" + dev.lakehouse.spec.Durations.written(maxAge) + ")";
     }
 
     public List<String> columns() {
@@ -241,16 +241,6 @@ public sealed interface Rule {
 
     public long failures(TableFacts facts) {
       return facts.newestChange().map(n -> Duration.between(n, facts.now()).compareTo(maxAge) > 0).orElse(true) ? 1 : 0;
-    }
-
-    private static String human(Duration d) {
-      if (d.toSeconds() % 86400 == 0) {
-        return d.toDays() + "d";
-      }
-      if (d.toSeconds() % 3600 == 0) {
-        return d.toHours() + "h";
-      }
-      return d.toMinutes() + "m";
     }
   }
 }

@@ -38,15 +38,6 @@ public record Lookback(Optional<Duration> time, OptionalLong units, String setti
 
   @Override
   public String toString() {
-    return time.map(Lookback::written).orElseGet(() -> Long.toString(units.orElse(0)));
-  }
-
-  /** A duration as a configuration file writes it ({@code 10m}, {@code 2h}, {@code 90s}). */
-  private static String written(Duration d) {
-    long s = d.getSeconds();
-    if (d.getNano() != 0) {
-      return d.toMillis() + "ms";
-    }
-    return s % 3600 == 0 && s > 0 ? s / 3600 + "h" : s % 60 == 0 && s > 0 ? s / 60 + "m" : s + "s";
+    return time.map(Durations::written).orElseGet(() -> Long.toString(units.orElse(0)));
   }
 }
