@@ -133,7 +133,7 @@ public final class Streaming {
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
-          } catch (RuntimeException e) {
+          } catch (Exception e) { // Spark's checked exceptions too, thrown from Scala undeclared
             failure.compareAndSet(null, Errors.describe(e));
             LOG.error("stream: applying failed: {}", Errors.describe(e));
             LOG.debug("stream: applying failure detail", e);

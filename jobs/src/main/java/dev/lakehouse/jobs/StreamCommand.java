@@ -7,7 +7,9 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.hadoop.util.ShutdownHookManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -19,6 +21,12 @@ import picocli.CommandLine.Option;
     + " (Ctrl-C or SIGTERM stops it after the current micro-batch).")
 public final class StreamCommand extends LakehouseCli.Subcommand {
 
+  /** Above Spark's own hook (40), which stops the Spark context. */
+  private static final int STOP_PRIORITY = 50;
+
+  /** How long a stop waits for the cycle under way; after it, Spark stops and the next start recovers. */
+  private static final Duration STOP_TIMEOUT = Duration.ofMinutes(10);
+
   @Option(names = "--for", paramLabel = "DURATION", description = "Stop after this long, e.g. 10m (default: until stopped).")
   String duration;
 
@@ -26,7 +34,7 @@ public final class StreamCommand extends LakehouseCli.Subcommand {
   public Integer call() {
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch finished = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
+    Runnable hook = () -> {
       stop.set(true);
       try {
         // The JVM waits for this hook: the current batch commits before it exits.
@@ -34,8 +42,11 @@ public final class StreamCommand extends LakehouseCli.Subcommand {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-    }, "lakehouse-stream-stop");
-    Runtime.getRuntime().addShutdownHook(hook);
+    };
+    // Spark stops its context from a hook in Hadoop's shutdown manager (priority 40). A plain JVM
+    // hook runs beside that one, and the cycle under way lost its Spark session half-way through;
+    // in the same manager at a higher priority, this hook runs, and waits, first.
+    ShutdownHookManager.get().addShutdownHook(hook, STOP_PRIORITY, STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     Instant deadline = duration == null ? null
         : Instant.now().plus(Duration.parse("PT" + duration.toUpperCase().replace("PT", "")));
     PrintWriter out = out();
@@ -56,7 +67,7 @@ public final class StreamCommand extends LakehouseCli.Subcommand {
     } finally {
       finished.countDown();
       try {
-        Runtime.getRuntime().removeShutdownHook(hook);
+        ShutdownHookManager.get().removeShutdownHook(hook);
       } catch (IllegalStateException e) {
         // Shutting down already: the hook is running and waited for us.
       }

@@ -29,6 +29,25 @@ record LakehouseProcess(int exit, String out, String err) {
   /** Runs the command with these extra environment variables and JVM options; stdout and stderr kept apart. */
   static LakehouseProcess run(Map<String, String> environment, List<String> jvmOptions, List<String> args)
       throws IOException, InterruptedException {
+    Path out = Files.createTempFile("lakehouse-", ".out");
+    Path err = Files.createTempFile("lakehouse-", ".err");
+    Process process = start(environment, jvmOptions, args, out, err);
+    try {
+      if (!process.waitFor(5, TimeUnit.MINUTES)) {
+        throw new AssertionError("lakehouse " + args + " did not finish in 5 minutes; output in " + out + ", " + err);
+      }
+    } finally {
+      ChildProcesses.stop(process);
+    }
+    LakehouseProcess result = new LakehouseProcess(process.exitValue(), Files.readString(out), Files.readString(err));
+    Files.deleteIfExists(out);
+    Files.deleteIfExists(err);
+    return result;
+  }
+
+  /** Starts the command, its stdout and stderr going to {@code out} and {@code err}; the caller stops it. */
+  static Process start(Map<String, String> environment, List<String> jvmOptions, List<String> args, Path out, Path err)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx1g");
@@ -41,8 +60,6 @@ record LakehouseProcess(int exit, String out, String err) {
     command.add(System.getProperty("java.class.path"));
     command.add(LakehouseCli.class.getName());
     command.addAll(args);
-    Path out = Files.createTempFile("lakehouse-", ".out");
-    Path err = Files.createTempFile("lakehouse-", ".err");
     ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
     Map<String, String> env = builder.environment();
     env.keySet().removeIf(k -> k.startsWith("LAKEHOUSE_") || k.startsWith("AWS_"));
@@ -50,17 +67,7 @@ record LakehouseProcess(int exit, String out, String err) {
     env.putAll(environment);
     Process process = builder.start();
     process.getOutputStream().close();
-    try {
-      if (!process.waitFor(5, TimeUnit.MINUTES)) {
-        throw new AssertionError("lakehouse " + args + " did not finish in 5 minutes; output in " + out + ", " + err);
-      }
-    } finally {
-      ChildProcesses.stop(process);
-    }
-    LakehouseProcess result = new LakehouseProcess(process.exitValue(), Files.readString(out), Files.readString(err));
-    Files.deleteIfExists(out);
-    Files.deleteIfExists(err);
-    return result;
+    return process;
   }
 
   String describe() {
