@@ -22,6 +22,7 @@ import org.apache.spark.sql.AnalysisException;
 public final class Errors {
 
   private static final Pattern SQL_STATE = Pattern.compile("\\s*SQLSTATE: \\w+\\.?");
+  private static final Pattern QUERY_CONTEXT = Pattern.compile("\\R?== SQL(?: of [^(]*)? \\(line (\\d+), position (\\d+)\\) ==");
   private static final Pattern ERROR_CLASS = Pattern.compile("^\\[[A-Z_.]+\\]\\s*");
   private static final Pattern MISSING_FILE = Pattern.compile("(?:File|file|path)\\s+(\\S+?\\.parquet)\\S*\\s+does not exist");
   private static final Pattern S3A_BUCKET = Pattern.compile("s3a://([^/\\s]+)");
@@ -99,11 +100,41 @@ public final class Errors {
         return inContext(error, t, oneLine(analysis.getSimpleMessage()));
       }
     }
+    String failedQuery = queryFailure(error);
+    if (failedQuery != null) {
+      return inContext(error, root, failedQuery);
+    }
     String message = clean(root.getMessage() != null ? root.getMessage() : error.getMessage());
     if (root instanceof IllegalArgumentException || root instanceof SpecException) {
       return message;
     }
     return root.getClass().getSimpleName() + ": " + message;
+  }
+
+  /**
+   * A query that failed while it ran (a division by zero, a cast of a malformed value), said as
+   * an analysis error is: Spark's condition, words and SQLSTATE, then the line and position of
+   * the expression instead of the excerpt Spark draws under it. Null when no Spark error in the
+   * chain has a condition and a query position (the deepest is the cause; the outer ones wrap it).
+   */
+  private static String queryFailure(Throwable error) {
+    String message = null;
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.spark.SparkThrowable spark && spark.getCondition() != null
+          && !spark.getCondition().startsWith("INTERNAL_ERROR") && t.getMessage() != null) {
+        message = t.getMessage();
+      }
+    }
+    if (message == null) {
+      return null;
+    }
+    Matcher context = QUERY_CONTEXT.matcher(message);
+    if (!context.find()) {
+      return null; // not a query's expression: said as other errors are, below
+    }
+    // Spark counts the excerpt's position from 1, an analysis error's from 0: said as the latter.
+    return oneLine(message.substring(0, context.start())) + "; line " + context.group(1) + " pos "
+        + (Integer.parseInt(context.group(2)) - 1);
   }
 
   /**

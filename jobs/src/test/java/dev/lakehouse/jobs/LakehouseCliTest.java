@@ -68,6 +68,10 @@ class LakehouseCliTest extends LakehouseTestBase {
     CliRunner typo = CliRunner.run(target, "sql", "SELECT nope FROM bronze.orders");
     assertOneLine(typo, 1, "with name `nope` cannot be resolved. Did you mean one of the following?");
     assertTrue(typo.err().endsWith("; line 1 pos 7\n"), typo.err());
+    // One that fails as it runs: the same form, the expression's position instead of Spark's drawing of it.
+    CliRunner divided = CliRunner.run(target, "sql", "SELECT 1 / 0 AS x FROM bronze.orders");
+    assertOneLine(divided, 1, "[DIVIDE_BY_ZERO] Division by zero.");
+    assertTrue(divided.err().endsWith("SQLSTATE: 22012; line 1 pos 7\n"), divided.err());
 
     // Global options before or after the subcommand.
     CliRunner after = CliRunner.run(target, "sql", "SELECT 1 AS one", "--format", "csv", "--env", "local");
