@@ -22,7 +22,8 @@ import org.apache.spark.sql.AnalysisException;
 public final class Errors {
 
   private static final Pattern SQL_STATE = Pattern.compile("\\s*SQLSTATE: \\w+\\.?");
-  private static final Pattern QUERY_CONTEXT = Pattern.compile("\\R?== SQL(?: of [^(]*)? \\(line (\\d+), position (\\d+)\\) ==");
+  private static final Pattern QUERY_CONTEXT =
+      Pattern.compile("\\R?== SQL(?: of [^(]*)? \\(line (\\d+), position (\\d+)\\) ==");
   private static final Pattern ERROR_CLASS = Pattern.compile("^\\[[A-Z_.]+\\]\\s*");
   private static final Pattern MISSING_FILE = Pattern.compile("(?:File|file|path)\\s+(\\S+?\\.parquet)\\S*\\s+does not exist");
   private static final Pattern S3A_BUCKET = Pattern.compile("s3a://([^/\\s]+)");

@@ -143,7 +143,7 @@ public final class Pipeline {
             lakehouse.spec().spark().codegenMinRows(), () -> rowsTaken(stage, tables, landedSoFar, sizes), () -> switch (stage) {
               case BRONZE -> bronze(runId, tables);
               case SILVER -> silver(runId, tables);
-              case RECONCILE -> reconcile(runId, tables, results);
+              case RECONCILE -> reconcile(runId, tables);
               case GOLD -> gold(runId);
               case MAINTAIN -> maintain(stages, results, runLog);
             });
@@ -354,23 +354,10 @@ public final class Pipeline {
     return runs;
   }
 
-  /**
-   * A table whose bronze failed in this run is not reconciled: the source did not give bronze the
-   * table, and its silver (perhaps none yet) is as the last good run left it.
-   */
-  private List<TableRun> reconcile(String runId, List<TableSpec> tables, List<TableRun> done) {
-    Set<String> bronzeFailed = done.stream().filter(r -> r.stage() == Stage.BRONZE && r.failed()).map(TableRun::table)
-        .collect(java.util.stream.Collectors.toSet());
+  private List<TableRun> reconcile(String runId, List<TableSpec> tables) {
     List<TableRun> runs = new ArrayList<>();
-    for (TableSpec table : tables) {
-      if (table.incremental() && bronzeFailed.contains(table.name())) {
-        runs.add(new TableRun(Stage.RECONCILE, table.name(), RunLog.Status.FAILED, 0, 0, 0, Map.of(),
-            "skipped: bronze failed", null, Duration.ZERO));
-      }
-    }
-    List<TableSpec> reconciled = tables.stream().filter(t -> !bronzeFailed.contains(t.name())).toList();
     for (SilverReconciler.TableResult r : new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
-        .reconcile(runId, reconciled, lakehouse.spec().parallelism())) {
+        .reconcile(runId, tables, lakehouse.spec().parallelism())) {
       runs.add(new TableRun(Stage.RECONCILE, r.table(), r.status(), 0, r.sourceKeys(), r.deleted(),
           Map.of("deleted", r.deleted()), r.error(), r.byFingerprint() ? "keys unchanged" : null, Duration.ZERO));
     }
@@ -414,7 +401,8 @@ public final class Pipeline {
       counts.put("files_before", r.filesBefore());
       counts.put("files_after", r.filesAfter());
       String detail = (r.compacted() ? "compacted " + r.filesBefore() + " -> " + r.filesAfter() + " files" : "")
-          + (r.vacuumedTo() == null ? "" : (r.compacted() ? ", " : "") + "vacuumed, keeping " + dev.lakehouse.spec.Durations.written(r.vacuumedTo()));
+          + (r.vacuumedTo() == null ? "" : (r.compacted() ? ", " : "") + "vacuumed, keeping "
+              + dev.lakehouse.spec.Durations.written(r.vacuumedTo()));
       runs.add(new TableRun(Stage.MAINTAIN, r.table(), r.error() == null ? RunLog.Status.SUCCEEDED : RunLog.Status.FAILED,
           0, r.filesBefore(), r.filesAfter(), counts, r.error(), detail.isEmpty() ? "nothing to do" : detail, Duration.ZERO));
     }

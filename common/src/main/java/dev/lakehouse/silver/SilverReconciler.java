@@ -101,7 +101,8 @@ public final class SilverReconciler {
     String silverPath = paths.silver(table.name());
     try {
       if (!DeltaTable.isDeltaTable(spark, silverPath)) {
-        throw new LakehouseException("silver." + table.name() + " does not exist yet; run silver first");
+        throw new LakehouseException("silver." + table.name() + " does not exist yet: bronze and silver have not landed "
+            + table.name());
       }
       Instant started = Instant.now();
       List<String> keys = table.silverKey();

@@ -63,7 +63,8 @@ public final class SilverVersions {
   public Position position(String table) {
     OptionalLong version = Commits.version(spark, paths.silver(table));
     if (version.isEmpty()) {
-      throw new LakehouseException("silver." + table + " does not exist yet: bronze and silver have not landed " + table);
+      throw new LakehouseException("silver." + table + " does not exist yet: bronze and silver have not landed "
+          + table);
     }
     return new Position(version.getAsLong(), Commits.lastBatch(spark, paths.silver(table)));
   }

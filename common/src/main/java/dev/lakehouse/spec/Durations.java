@@ -2,12 +2,15 @@ package dev.lakehouse.spec;
 
 import java.time.Duration;
 
-/** Durations as a configuration file writes them, for messages and reports ({@code 7d}, {@code 10m}, not {@code PT168H}). */
+/**
+ * Durations as a configuration file writes them, for messages and reports: {@code 7d}, not
+ * {@code PT168H}.
+ */
 public final class Durations {
 
   private Durations() {}
 
-  /** {@code d} in the largest unit that holds it exactly: {@code 7d}, {@code 2h}, {@code 10m}, {@code 90s}, {@code 1500ms}. */
+  /** {@code d} in the largest unit that holds it exactly: {@code 7d}, {@code 2h}, {@code 90s}, {@code 1500ms}. */
   public static String written(Duration d) {
     if (d.getNano() % 1_000_000 != 0) {
       return d.toNanos() + "ns";

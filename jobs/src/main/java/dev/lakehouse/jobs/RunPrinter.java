@@ -44,7 +44,8 @@ final class RunPrinter {
           .append(" soft-deleted");
       case GOLD -> line.append(run.count("inserted")).append(" inserted, ").append(run.count("updated"))
           .append(" updated, ").append(run.count("deleted")).append(" deleted");
-      case MAINTAIN -> line.append(run.count("files_before")).append(run.count("files_before") == 1 ? " file" : " files");
+      case MAINTAIN -> line.append(run.count("files_before"))
+          .append(run.count("files_before") == 1 ? " file" : " files");
     }
     if (run.detail() != null) {
       line.append(" (").append(run.detail()).append(')');
