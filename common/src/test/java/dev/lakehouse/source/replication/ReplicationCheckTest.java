@@ -125,7 +125,8 @@ class ReplicationCheckTest extends ReplicationTestBase {
       assertEquals(List.of(), ReplicationCheck.run(endpoint(), "full_pub", "full_slot", List.of(KEYED)).problems());
       // One of another kind is named.
       assertEquals(List.of("replication slot lh_filler_0 already exists but is a physical slot, not a pgoutput slot"
-              + " on this database: choose another slot name"),
+              + " on this database: set lakehouse.log.slot to another name (a slot's name is unique on the server, not"
+              + " per database)"),
           ReplicationCheck.run(endpoint(), "full_pub", "lh_filler_0", List.of(KEYED)).problems());
     } finally {
       try (Connection c = connect()) {
