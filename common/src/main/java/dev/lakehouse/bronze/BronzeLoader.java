@@ -349,14 +349,13 @@ public final class BronzeLoader {
       if (table.incremental()) {
         CursorValue.Kind kind = cursorKind.orElseThrow();
         SourceColumn cursor = byName.get(table.cursor().get());
-        Optional<String> lookbackProblem = table.lookback().problemWith(table.name(), cursor.name(), cursor.sqlType(),
-            kind == CursorValue.Kind.INTEGER);
-        if (lookbackProblem.isPresent()) {
-          throw new LakehouseException(lookbackProblem.get());
-        }
-        if (byName.get(table.cursor().get()).nullable()) {
+        table.lookback().problemWith(table.name(), cursor.name(), cursor.sqlType(), kind == CursorValue.Kind.INTEGER)
+            .ifPresent(problem -> {
+              throw new LakehouseException(problem);
+            });
+        if (cursor.nullable()) {
           // A NOT NULL cursor needs no look: without an index on it, the look is a scan per run.
-          requireNoNullCursor(connection, qualified, table.cursor().get());
+          requireNoNullCursor(connection, qualified, cursor.name());
         }
         IncrementalWindow incremental = IncrementalWindow.after(previous, table.lookback(),
             upperBound(kind, now.toInstant()));

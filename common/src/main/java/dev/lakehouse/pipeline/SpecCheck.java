@@ -162,14 +162,16 @@ public final class SpecCheck {
     sourceColumns(where + ".primary-key", table.primaryKey(), byName, qualified, problems);
     table.cursor().ifPresent(cursor -> {
       SourceColumn column = byName.get(cursor);
+      java.util.Optional<CursorValue.Kind> kind = column == null ? java.util.Optional.empty()
+          : CursorValue.Kind.of(column.pgType());
       if (column == null) {
         sourceColumns(where + ".cursor", List.of(cursor), byName, qualified, problems);
-      } else if (CursorValue.Kind.of(column.pgType()).isEmpty()) {
+      } else if (kind.isEmpty()) {
         problems.add(where + ".cursor: " + cursor + " is " + column.sqlType() + "; a cursor is a timestamptz, timestamp,"
             + " date or integer column");
       } else if (table.incremental()) {
-        table.lookback().problemWith(table.name(), cursor, column.sqlType(),
-            CursorValue.Kind.of(column.pgType()).get() == CursorValue.Kind.INTEGER).ifPresent(problems::add);
+        table.lookback().problemWith(table.name(), cursor, column.sqlType(), kind.get() == CursorValue.Kind.INTEGER)
+            .ifPresent(problems::add);
       }
     });
     table.partitionColumn().ifPresent(c -> sourceColumns(where + ".partition-column", List.of(c), byName, qualified, problems));

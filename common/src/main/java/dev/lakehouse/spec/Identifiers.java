@@ -96,7 +96,7 @@ public final class Identifiers {
   public static String caseClashProblem(List<String> columns, boolean log) {
     java.util.Set<String> seen = new java.util.HashSet<>();
     for (String column : columns) {
-      if (!seen.add(column.toLowerCase(java.util.Locale.ROOT))) {
+      if (!seen.add(column.toLowerCase(Locale.ROOT))) {
         return "two columns are named " + column + " ignoring case, which Spark cannot tell apart; "
             + renameAdvice(log, "one");
       }
