@@ -65,6 +65,8 @@ class MaintenanceTest extends EngineTestBase {
         maintained.add(run);
         assertEquals(List.of("bronze.crates", "silver.crates"), result.of(Stage.MAINTAIN).stream().map(TableRun::table)
             .filter(t -> t.endsWith(".crates")).sorted().toList(), "run " + run + ": every table, not only those it wrote");
+        // The retention as the configuration writes it (the default 7 days), not Java's PT168H.
+        result.of(Stage.MAINTAIN).forEach(r -> assertEquals("vacuumed, keeping 7d", r.detail(), r.table()));
       }
     }
     // The run that maintains counts itself: the third, not the second (its entry is written when it ends).
