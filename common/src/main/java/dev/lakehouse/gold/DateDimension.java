@@ -72,7 +72,7 @@ final class DateDimension {
     return added;
   }
 
-  private static Dataset<Row> days(SparkSession spark, LocalDate from, LocalDate to) {
+  static Dataset<Row> days(SparkSession spark, LocalDate from, LocalDate to) {
     return spark.range(1)
         .select(explode(sequence(lit(Date.valueOf(from)), lit(Date.valueOf(to)))).as("date"))
         .select(

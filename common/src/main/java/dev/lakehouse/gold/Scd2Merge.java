@@ -132,9 +132,19 @@ public final class Scd2Merge {
     if (exists()) {
       return;
     }
+    // One commit creates the table with its unknown member: there is never a dimension without it.
+    // Change data feed: the facts that use the dimension read which members changed from it.
+    unknownMember(spark, spec, columnTypes)
+        .write().format("delta").mode(SaveMode.ErrorIfExists).option("delta.enableChangeDataFeed", "true")
+        .option(DeletionVectors.PROPERTY, DeletionVectors.forMergedTable(spark)).save(path);
+    LOG.info("Created dimension {} at {}", spec.name(), path);
+  }
+
+  /** The unknown member (surrogate key -1) as one row: the dimension's first row, and its shape. */
+  static Dataset<Row> unknownMember(SparkSession spark, Scd2Spec spec, StructType columnTypes) {
     List<Column> unknown = new ArrayList<>();
     unknown.add(lit(UNKNOWN_SK).as(spec.surrogateKey()));
-    for (String column : keyAndAttributes()) {
+    for (String column : keyAndAttributes(spec)) {
       unknown.add(lit(null).cast(Scd2Columns.field(columnTypes, column).dataType()).as(column));
     }
     unknown.add(lit(BEGINNING).as(VALID_FROM));
@@ -143,12 +153,7 @@ public final class Scd2Merge {
     unknown.add(lit(false).as(IS_DELETED));
     unknown.add(lit(false).as(IS_INFERRED));
     Dataset<Row> member = spark.range(1).select(unknown.toArray(Column[]::new));
-    // One commit creates the table with its unknown member: there is never a dimension without it.
-    // Change data feed: the facts that use the dimension read which members changed from it.
-    member.withColumn(ROW_HASH, expr(Scd2Columns.rowHashSql(spec.tracked(), member.schema())))
-        .write().format("delta").mode(SaveMode.ErrorIfExists).option("delta.enableChangeDataFeed", "true")
-        .option(DeletionVectors.PROPERTY, DeletionVectors.forMergedTable(spark)).save(path);
-    LOG.info("Created dimension {} at {}", spec.name(), path);
+    return member.withColumn(ROW_HASH, expr(Scd2Columns.rowHashSql(spec.tracked(), member.schema())));
   }
 
   /** The table property that records which attributes a dimension's versions track. */
@@ -630,6 +635,10 @@ public final class Scd2Merge {
   }
 
   private List<String> keyAndAttributes() {
+    return keyAndAttributes(spec);
+  }
+
+  private static List<String> keyAndAttributes(Scd2Spec spec) {
     List<String> all = new ArrayList<>(spec.naturalKey());
     all.addAll(spec.attributes());
     return all;

@@ -6,6 +6,7 @@ import dev.lakehouse.bronze.CursorValue;
 import dev.lakehouse.bronze.LogSetup;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
+import dev.lakehouse.gold.GoldShapes;
 import dev.lakehouse.quality.Rule;
 import dev.lakehouse.source.SourceDatabase;
 import dev.lakehouse.spark.SourceTime;
@@ -14,6 +15,7 @@ import dev.lakehouse.spec.FactSpec;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
 import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.MartSpec;
 import dev.lakehouse.spec.SourceSettings;
 import dev.lakehouse.spec.SqlRelations;
 import dev.lakehouse.spec.TableSpec;
@@ -92,11 +94,23 @@ public final class SpecCheck {
       }
     }
     if (spark != null) {
-      for (FactSpec fact : spec.gold().facts().values()) {
-        if (silver.keySet().containsAll(fact.inputs())) {
-          checkFact(spark, fact, spec, silver, problems);
+      Map<String, StructType> gold = new LinkedHashMap<>();
+      for (DimensionSpec dimension : spec.gold().dimensions().values()) {
+        StructType from = silver.get(dimension.source());
+        List<String> columns = new ArrayList<>(dimension.naturalKey());
+        columns.addAll(dimension.tracked());
+        columns.addAll(dimension.overwrite());
+        if (from != null && Arrays.asList(from.fieldNames()).containsAll(columns)) {
+          gold.put(dimension.table(), GoldShapes.dimension(spark, dimension, from));
         }
       }
+      for (FactSpec fact : spec.gold().facts().values()) {
+        if (silver.keySet().containsAll(fact.inputs())) {
+          checkFact(spark, fact, silver, problems).ifPresent(output -> gold.put(fact.name(), output));
+        }
+      }
+      gold.put(GoldShapes.calendarName(), GoldShapes.calendar(spark));
+      checkMarts(spark, spec, silver, gold, problems);
     }
     if (!problems.isEmpty() && spark != null) {
       problems.addAll(0, droppedColumns(spark, spec, given));
@@ -223,9 +237,13 @@ public final class SpecCheck {
     }
   }
 
-  /** Analyses the fact query against empty tables shaped like silver will be. */
-  private static void checkFact(SparkSession spark, FactSpec fact, LakehouseSpec spec, Map<String, StructType> silver,
-                                List<String> problems) {
+  /**
+   * Analyses the fact query against empty tables shaped like silver will be; returns the fact
+   * table's shape when it has no problem.
+   */
+  private static java.util.Optional<StructType> checkFact(SparkSession spark, FactSpec fact,
+                                                          Map<String, StructType> silver, List<String> problems) {
+    int before = problems.size();
     String where = "lakehouse.gold.facts." + fact.name();
     String suffix = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     Map<List<String>, String> views = new HashMap<>();
@@ -254,13 +272,71 @@ public final class SpecCheck {
         missing(where + ".touched-by(" + by.table() + ").source-column", List.of(by.sourceColumn()),
             silver.get(by.table()), "silver." + by.table(), problems);
       }
+      return problems.size() > before ? java.util.Optional.empty() : java.util.Optional.of(GoldShapes.fact(fact, output));
     } catch (SqlRelations.Unparsable e) {
       problems.add(where + ".query: " + e.getMessage());
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Spark's AnalysisException is checked, and Scala throws it undeclared
       problems.add(where + ".query: " + Errors.describe(e));
     } finally {
       created.forEach(v -> spark.catalog().dropTempView(v));
     }
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * Analyses each mart against empty tables shaped like the silver and gold tables it reads (a
+   * mart may read another). A mart that reads a table whose shape is unknown, because that
+   * table has a problem of its own, is not analysed: its problem is already reported.
+   */
+  private static void checkMarts(SparkSession spark, LakehouseSpec spec, Map<String, StructType> silver,
+                                 Map<String, StructType> gold, List<String> problems) {
+    List<MartSpec> pending = new ArrayList<>(spec.gold().marts().values());
+    boolean progress = true;
+    while (progress) {
+      progress = false;
+      for (java.util.Iterator<MartSpec> it = pending.iterator(); it.hasNext(); ) {
+        MartSpec mart = it.next();
+        Map<List<String>, StructType> shapes = new LinkedHashMap<>();
+        for (String input : mart.inputs()) {
+          String[] parts = input.split("\\.", 2);
+          StructType shape = (parts[0].equals(LakehousePaths.GOLD) ? gold : silver).get(parts[1]);
+          if (shape != null) {
+            shapes.put(List.of(parts[0], parts[1].toLowerCase(java.util.Locale.ROOT)), shape);
+          }
+        }
+        if (shapes.size() < mart.inputs().size()) {
+          continue;
+        }
+        it.remove();
+        progress = true;
+        analyse(spark, "lakehouse.gold.marts." + mart.name(), mart.query(), shapes, problems)
+            .ifPresent(output -> gold.put(mart.name(), output));
+      }
+    }
+  }
+
+  /** The query's output over empty tables of these shapes, or its problem. */
+  private static java.util.Optional<StructType> analyse(SparkSession spark, String where, String query,
+                                                        Map<List<String>, StructType> shapes, List<String> problems) {
+    String suffix = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    Map<List<String>, String> views = new HashMap<>();
+    List<String> created = new ArrayList<>();
+    try {
+      shapes.forEach((name, shape) -> {
+        String view = "lakehouse_check_" + name.get(0) + "_" + name.get(1) + "_" + suffix;
+        spark.createDataFrame(List.<Row>of(), shape).createOrReplaceTempView(view);
+        created.add(view);
+        views.put(name, Identifiers.quote(view));
+      });
+      return java.util.Optional.of(spark.sql(SqlRelations.bind(query, views)).schema());
+    } catch (SqlRelations.Unparsable e) {
+      problems.add(where + ": " + e.getMessage());
+    } catch (Exception e) { // Spark's AnalysisException is checked, and Scala throws it undeclared
+      problems.add(where + ": " + Errors.describe(e));
+    } finally {
+      created.forEach(v -> spark.catalog().dropTempView(v));
+    }
+    return java.util.Optional.empty();
   }
 
   /** Columns of {@code output} that must hold a time (timestamp or date) and do not. */

@@ -144,6 +144,26 @@ class LakehouseCliTest extends LakehouseTestBase {
     assertTrue(problems.err().contains("lakehouse.tables.orders.primary-key: no column order_no"), problems.err());
     assertTrue(problems.err().contains("lakehouse.tables.invoices"), problems.err());
 
+    // Queries are analysed against tables shaped like silver and gold will be: a fact's and a
+    // mart's (over a dimension, the calendar and another mart) each get a line naming their key.
+    CliRunner queries = CliRunner.run(target, "validate",
+        "--set", "lakehouse.gold.facts.fact_orders.query=SELECT o.order_id, o.customer_id, o.order_date,"
+            + " o.delivery_date, o.status, o.created_at AS order_time, o.nope FROM silver.orders o"
+            + " JOIN silver.order_items i ON i.order_id = o.order_id",
+        "--set", "lakehouse.gold.marts.mart_days=SELECT c.name, d.weekday_name, d.full_date FROM gold.dim_customer c"
+            + " CROSS JOIN gold.dim_date d",
+        "--set", "lakehouse.gold.marts.mart_names=SELECT name, valid_from, customer_sk FROM gold.dim_customer",
+        "--set", "lakehouse.gold.marts.mart_of_mart=SELECT count(*) FROM gold.mart_names WHERE nme IS NULL");
+    assertEquals(1, queries.exitCode(), queries.err());
+    List<String> queryLines = queries.err().lines().toList();
+    assertEquals(3, queryLines.size(), queries.err());
+    assertTrue(queryLines.stream().anyMatch(l -> l.startsWith("lakehouse: lakehouse.gold.facts.fact_orders.query:"
+        + " [UNRESOLVED_COLUMN.WITH_SUGGESTION]") && l.contains("`o`.`nope`")), queries.err());
+    assertTrue(queryLines.stream().anyMatch(l -> l.startsWith("lakehouse: lakehouse.gold.marts.mart_days:"
+        + " [UNRESOLVED_COLUMN.WITH_SUGGESTION]") && l.contains("`d`.`full_date`")), queries.err());
+    assertTrue(queryLines.stream().anyMatch(l -> l.startsWith("lakehouse: lakehouse.gold.marts.mart_of_mart:"
+        + " [UNRESOLVED_COLUMN.WITH_SUGGESTION]") && l.contains("`nme`")), queries.err());
+
     CliRunner offline = CliRunner.run(target, "validate", "--offline", "--set", "lakehouse.tables.orders.mode=increment");
     // One line: the tables, facts and marts that read orders are not reported again.
     assertOneLine(offline, 1, "lakehouse: lakehouse.tables.orders.mode: must be one of [full, incremental, log],"
