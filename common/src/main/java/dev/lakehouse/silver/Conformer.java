@@ -101,13 +101,13 @@ public final class Conformer {
       if (name.startsWith("_") || !field.dataType().equals(DataTypes.StringType)) {
         continue;
       }
-      Column value = spec.trim() ? trim(col(Identifiers.quote(name))) : col(Identifiers.quote(name));
+      Column value = spec.trims(name) ? trim(col(Identifiers.quote(name))) : col(Identifiers.quote(name));
       if (spec.lowercase().contains(name)) {
         value = lower(value);
       } else if (spec.uppercase().contains(name)) {
         value = upper(value);
       }
-      if (spec.trim() || spec.lowercase().contains(name) || spec.uppercase().contains(name)) {
+      if (spec.trims(name) || spec.lowercase().contains(name) || spec.uppercase().contains(name)) {
         result = result.withColumn(name, value);
       }
     }

@@ -160,8 +160,8 @@ public final class SilverReconciler {
       } catch (SQLException e) {
         throw SourceDatabase.queryError("Cannot read the keys of " + table.name(), e);
       }
-      // Silver holds keys as silver shaped them (renamed, trimmed, cased, cast): so must the
-      // source's keys be, or a key with a trailing blank would look gone.
+      // Silver holds keys as silver shaped them (renamed, cast; never trimmed or cased): so must
+      // the source's keys be, or a cast key would look gone.
       Conformer keyShape = new Conformer(table.conform().forColumns(table.primaryKey()), table.name());
       sourceKeys = keyShape.dropFlags(keyShape.apply(sourceKeys));
       Column[] keyColumns = keys.stream().map(k -> col(Identifiers.quote(k))).toArray(Column[]::new);

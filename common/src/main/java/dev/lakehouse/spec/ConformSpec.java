@@ -9,18 +9,27 @@ import java.util.Map;
  * How silver shapes a table's rows ({@code lakehouse.tables.<t>.silver}): renames (source name to
  * silver name), casts (silver name to a Spark SQL type), trimmed strings, lower- or upper-cased
  * columns (silver names). {@code onCastError}: what a value a cast cannot convert does to its row
- * (fail: the table stops; quarantine: the row is held aside).
+ * (fail: the table stops; quarantine: the row is held aside). {@code keys}: the silver names of the
+ * table's key columns, which {@code trim} leaves as the source holds them: the source keeps its key
+ * unique as it is, and two keys that differ only in blanks must not become one row.
  */
 public record ConformSpec(Map<String, String> renames, Map<String, String> casts, boolean trim,
-                          List<String> lowercase, List<String> uppercase, Action onCastError) {
+                          List<String> lowercase, List<String> uppercase, Action onCastError, List<String> keys) {
 
-  public static final ConformSpec NONE = new ConformSpec(Map.of(), Map.of(), true, List.of(), List.of(), Action.FAIL);
+  public static final ConformSpec NONE =
+      new ConformSpec(Map.of(), Map.of(), true, List.of(), List.of(), Action.FAIL, List.of());
 
   public ConformSpec {
     renames = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(renames));
     casts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(casts));
     lowercase = List.copyOf(lowercase);
     uppercase = List.copyOf(uppercase);
+    keys = List.copyOf(keys);
+  }
+
+  /** Whether silver trims this (string) column. */
+  public boolean trims(String silverName) {
+    return trim && !keys.contains(silverName);
   }
 
   /** The name a source column has in silver. */
@@ -37,6 +46,7 @@ public record ConformSpec(Map<String, String> renames, Map<String, String> casts
     Map<String, String> keptCasts = new LinkedHashMap<>(casts);
     keptCasts.keySet().retainAll(silverNames);
     return new ConformSpec(keptRenames, keptCasts, trim, lowercase.stream().filter(silverNames::contains).toList(),
-        uppercase.stream().filter(silverNames::contains).toList(), onCastError);
+        uppercase.stream().filter(silverNames::contains).toList(), onCastError,
+        keys.stream().filter(silverNames::contains).toList());
   }
 }

@@ -259,7 +259,7 @@ public final class SpecReader {
         ? t.choice("method", TableSpec.ExtractMethod.class, TableSpec.ExtractMethod.COPY)
         : defaults.choice("method", TableSpec.ExtractMethod.class, TableSpec.ExtractMethod.COPY);
     String sourceTable = t.optionalString("source-table").orElse(name);
-    ConformSpec conform = conform(t.child("silver"));
+    ConformSpec conform = conform(t.child("silver"), key);
     List<Rule> quality = quality(t, name);
     // Bronze keeps any source name; silver needs one Delta can hold (other columns: checked against the source).
     List<String> named = new ArrayList<>(key);
@@ -304,7 +304,7 @@ public final class SpecReader {
     }
   }
 
-  private static ConformSpec conform(ConfigNode silver) {
+  private static ConformSpec conform(ConfigNode silver, List<String> key) {
     silver.allowOnly(CONFORM_KEYS);
     Map<String, String> renames = silver.stringMap("rename");
     renames.forEach((from, to) -> {
@@ -328,8 +328,17 @@ public final class SpecReader {
     if (onCastError == Action.WARN) {
       silver.problem("on-cast-error", "must be fail or quarantine: a value that does not convert cannot go on");
     }
+    List<String> keys = key.stream().map(k -> renames.getOrDefault(k, k)).toList();
+    for (String cased : List.of("lowercase", "uppercase")) {
+      for (String column : silver.strings(cased)) {
+        if (keys.contains(column)) {
+          silver.problem(cased, column + " is in the primary key, which silver keeps as the source holds it: keys that"
+              + " differ only in case would become one row");
+        }
+      }
+    }
     return new ConformSpec(renames, casts, silver.bool("trim", true), silver.strings("lowercase"),
-        silver.strings("uppercase"), onCastError);
+        silver.strings("uppercase"), onCastError, keys);
   }
 
   private static List<Rule> quality(ConfigNode table, String tableName) {

@@ -9,6 +9,7 @@ import dev.lakehouse.pipeline.RunResult;
 import dev.lakehouse.pipeline.Stage;
 import dev.lakehouse.pipeline.TableRun;
 import dev.lakehouse.spec.LakehouseSpec;
+import dev.lakehouse.spec.SpecException;
 import dev.lakehouse.testing.EngineTestBase;
 import java.math.BigDecimal;
 import java.sql.Date;
@@ -75,6 +76,36 @@ class SilverConformTest extends EngineTestBase {
     assertEquals(List.of(List.of("Bo B"), List.of("Bo Final")), sql("SELECT FullName FROM delta.`%s` WHERE PersonId = 2 AND _batch_id > 1"
         + " ORDER BY _batch_id", spec.paths().bronze("people")),
         "bronze keeps every version");
+  }
+
+  /**
+   * The source keeps its key unique as it is: trimming it would make 'a1' and 'a1 ' one silver row
+   * (the second merged over the first, or both kept under one key). The key stays as the source
+   * holds it, the other text columns are trimmed, and reconcile finds every key where it is.
+   */
+  @Test
+  void keysThatDifferOnlyInBlanksStayDistinctRowsWhileOtherColumnsAreTrimmed() {
+    sourceExecute(
+        "CREATE TABLE tickets (ticket_no text PRIMARY KEY, seat text, changed_at timestamptz NOT NULL)",
+        "INSERT INTO tickets VALUES ('a1', ' A-1 ', '2026-06-01 09:00+00'), ('a1 ', 'B 7 ', '2026-06-01 09:10+00')");
+    LakehouseSpec spec = spec("blank_keys", """
+        tables.tickets { primary-key = [ticket_no], mode = incremental, cursor = changed_at }""");
+    String silver = spec.paths().silver("tickets");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    // Later, a third key that trims to the same value: a new row, not an update of 'a1'.
+    sourceExecute("INSERT INTO tickets VALUES (' a1', 'C', '2026-06-01 09:20+00')");
+    RunResult second = succeeded(run(spec, Stage.BRONZE, Stage.SILVER, Stage.RECONCILE));
+    assertEquals(List.of(1L, 0L), List.of(outcome(second, Stage.SILVER, "tickets").count("inserted"),
+        outcome(second, Stage.SILVER, "tickets").count("updated")));
+    assertEquals(List.of(List.of("[ a1]", "C", false), List.of("[a1]", "A-1", false), List.of("[a1 ]", "B 7", false)),
+        sql("SELECT concat('[', ticket_no, ']'), seat, _is_deleted FROM delta.`%s` ORDER BY ticket_no", silver));
+
+    SpecException cased = org.junit.jupiter.api.Assertions.assertThrows(SpecException.class, () -> spec("cased_keys", """
+        tables.tickets { primary-key = [ticket_no], mode = full, silver.lowercase = [ticket_no, seat] }"""));
+    assertEquals(1, cased.problems().size(), cased.getMessage());
+    assertTrue(cased.problems().get(0).startsWith("lakehouse.tables.tickets.silver.lowercase: ticket_no is in the primary"
+        + " key, which silver keeps as the source holds it: keys that differ only in case would become one row"),
+        cased.getMessage());
   }
 
   @Test
