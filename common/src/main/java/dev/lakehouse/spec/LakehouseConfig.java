@@ -144,8 +144,10 @@ public final class LakehouseConfig {
       String value = entry.getValue() == null ? "" : entry.getValue().trim();
       Config one;
       try {
-        // Lists and objects are parsed as HOCON; anything else stays a string (URLs contain "//").
-        one = value.startsWith("[") || value.startsWith("{")
+        // Lists, objects and quoted strings ("Box Office", as in a .conf file) are parsed as HOCON;
+        // anything else stays a string as typed (URLs contain "//").
+        boolean quoted = value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"");
+        one = value.startsWith("[") || value.startsWith("{") || quoted
             ? ConfigFactory.parseString(entry.getKey() + " = " + value)
             : ConfigFactory.parseMap(Map.of(entry.getKey(), entry.getValue()), "--set");
       } catch (ConfigException e) {

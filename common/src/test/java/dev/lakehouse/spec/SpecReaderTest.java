@@ -14,6 +14,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The configuration read once into a typed specification, every problem reported with its key path. */
@@ -184,11 +185,13 @@ class SpecReaderTest {
         "lakehouse.root", "s3a://bucket/x/",
         "lakehouse.tables.orders.partitions", "7",
         "lakehouse.tables.orders.primary-key", "[order_id, order_date]",
-        "lakehouse.spark.conf.\"spark.sql.shuffle.partitions\"", "3"), env).spec();
+        "lakehouse.spark.conf.\"spark.sql.shuffle.partitions\"", "3",
+        "lakehouse.source.schema", "\"Box Office\""), env).spec();
     assertEquals("s3a://bucket/x", fromSet.root(), "--set beats the environment");
     assertEquals(7, fromSet.table("orders").orElseThrow().partitions());
     assertEquals(List.of("order_id", "order_date"), fromSet.table("orders").orElseThrow().primaryKey());
     assertEquals("3", fromSet.spark().conf().get("spark.sql.shuffle.partitions"));
+    assertEquals(Optional.of("Box Office"), fromSet.source().schema(), "a quoted value is a HOCON string, as in a file");
   }
 
   @Test

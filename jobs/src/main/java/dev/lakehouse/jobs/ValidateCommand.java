@@ -24,8 +24,9 @@ public final class ValidateCommand extends LakehouseCli.Subcommand {
     try (Lakehouse lakehouse = cli.open()) {
       LakehouseSpec spec = lakehouse.spec();
       GoldSpec gold = spec.gold();
-      out().printf("specification: %d tables, %d dimensions, %d facts, %d marts%n", spec.tables().size(),
-          gold.dimensions().size(), gold.facts().size(), gold.marts().size());
+      out().println("specification: " + count(spec.tables().size(), "table") + ", "
+          + count(gold.dimensions().size(), "dimension") + ", " + count(gold.facts().size(), "fact") + ", "
+          + count(gold.marts().size(), "mart"));
       if (!offline) {
         List<String> problems = SpecCheck.againstSource(lakehouse.spark(), lakehouse.source(), spec, spec.tables());
         if (!problems.isEmpty()) {
@@ -38,5 +39,9 @@ public final class ValidateCommand extends LakehouseCli.Subcommand {
       out().flush();
       return 0;
     }
+  }
+
+  private static String count(int n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
   }
 }
