@@ -231,10 +231,19 @@ final class FactTable {
       Dataset<Row> values = Cached.materialize(inputs.silver().changes(by.table(), from, to)
           .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
           .where(col(Identifiers.quote(by.column())).isNotNull()).distinct(), persisted);
-      UnaryOperator<Dataset<Row>> touchedIn = matching(new String[] {by.column()}, values, values.count());
+      long count = values.count();
+      UnaryOperator<Dataset<Row>> touchedIn = matching(new String[] {by.column()}, values, count);
       touched.add(touchedIn.apply(rows).select(grain));
       if (storedColumns.contains(by.column())) {
         touched.add(touchedIn.apply(stored).select(grain));
+      } else {
+        // The fact table holds the column as a surrogate or date key instead: the stored facts of a
+        // changed value are found by that key, or a change that drops a query row (an inner
+        // join's other side gone) would leave its fact behind.
+        for (Dataset<Row> keys : storedKeysOf(by.column(), values, persisted)) {
+          String key = keys.columns()[0];
+          touched.add(matching(new String[] {key}, keys, keys.count()).apply(stored).select(grain));
+        }
       }
     }
     for (FactSpec.DimensionRef ref : spec.dimensions()) {
@@ -254,6 +263,27 @@ final class FactTable {
     }
     Dataset<Row> distinct = Cached.materialize(all.distinct(), persisted);
     return distinct.isEmpty() ? Optional.empty() : Optional.of(distinct);
+  }
+
+  /**
+   * For a query column the fact table does not keep, the values it is stored as: the surrogate
+   * keys of every version of the members whose natural key holds one of {@code values} (per
+   * dimension reference that resolves it), or the date keys of the dates.
+   */
+  private List<Dataset<Row>> storedKeysOf(String column, Dataset<Row> values, List<Dataset<Row>> persisted) {
+    List<Dataset<Row>> keys = new ArrayList<>();
+    for (FactSpec.DimensionRef ref : spec.dimensionsOf(column)) {
+      DimensionSpec dimension = dimensions.get(ref.dimension());
+      String natural = dimension.naturalKey().get(ref.key().indexOf(column));
+      Dataset<Row> members = merges.get(ref.dimension()).read();
+      keys.add(Cached.materialize(members.join(values.withColumnRenamed(column, natural), Scd2Merge.seq(List.of(natural)), "left_semi")
+          .select(col(Identifiers.quote(dimension.surrogateKey())).as(ref.column())).distinct(), persisted));
+    }
+    if (spec.dates().contains(column)) {
+      keys.add(Cached.materialize(values.select(DateDimension.dateKey(dateOf(values, column)).as(FactSpec.dateKey(column)))
+          .distinct(), persisted));
+    }
+    return keys;
   }
 
   private static Dataset<Row> joinable(Dataset<Row> small, long count) {

@@ -648,7 +648,7 @@ public final class Scd2Merge {
     return names.stream().map(n -> col(quote(n))).toArray(Column[]::new);
   }
 
-  private static scala.collection.immutable.Seq<String> seq(List<String> names) {
+  static scala.collection.immutable.Seq<String> seq(List<String> names) {
     return CollectionConverters.asScala(names).toSeq();
   }
 }

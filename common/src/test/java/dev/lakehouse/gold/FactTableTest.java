@@ -144,6 +144,53 @@ class FactTableTest extends LakehouseTestBase {
         "nothing new: the fact is not written");
   }
 
+  /**
+   * A touched-by column the fact table keeps only as a surrogate key (a dimension's key) or a date
+   * key: a change of that table still finds the stored facts. Here an opening goes, and with it,
+   * through the query's inner join, the booking's fact.
+   */
+  @Test
+  void aChangeFindsTheStoredFactsByTheSurrogateOrDateKeyItsColumnBecame() {
+    String db = cloneDatabase("template1");
+    executeIn(db,
+        "CREATE TABLE sites (id int PRIMARY KEY, name text NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE openings (site_id int, day date, changed_at timestamptz NOT NULL DEFAULT now(),"
+            + " PRIMARY KEY (site_id, day))",
+        "CREATE TABLE bookings (id int PRIMARY KEY, site_id int NOT NULL, day date NOT NULL,"
+            + " booked_at timestamptz NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
+        "INSERT INTO sites (id, name) VALUES (1, 'north'), (2, 'south')",
+        "INSERT INTO openings (site_id, day) VALUES (1, '2025-03-01'), (1, '2025-03-02'), (2, '2025-03-01')",
+        "INSERT INTO bookings (id, site_id, day, booked_at) VALUES (10, 1, '2025-03-01', '2025-02-01 00:00+00'),"
+            + " (11, 1, '2025-03-02', '2025-02-01 00:00+00'), (12, 2, '2025-03-01', '2025-02-01 00:00+00')");
+    String fact = """
+          grain = [id]
+          query = \"\"\"SELECT b.id, b.site_id, b.day, b.booked_at FROM silver.bookings b
+                     JOIN silver.openings o ON o.site_id = b.site_id AND o.day = b.day\"\"\"
+          dimensions = [ { dimension = site, key = [site_id], as-of = booked_at } ]
+          dates = [day]
+          touched-by = [ { table = bookings, column = id }, { table = openings, column = %s } ]""";
+    LakehouseSpec spec = LakehouseConfig.of(ConfigFactory.parseString("""
+        lakehouse {
+          root = "%s"
+          source { url = "%s", user = postgres }
+          spark.conf { "spark.sql.shuffle.partitions" = "2" }
+          tables.sites { primary-key = [id], mode = incremental, cursor = changed_at }
+          tables.openings { primary-key = [site_id, day], mode = full }
+          tables.bookings { primary-key = [id], mode = incremental, cursor = changed_at }
+          gold.dimensions.site { source = sites, natural-key = [id], tracked = [name] }
+          gold.facts.fact_by_site { %s }
+          gold.facts.fact_by_day { %s }
+        }""".formatted(lakehouseRoot.resolve("stored-keys"), urlOf(db), fact.formatted("site_id"),
+        fact.formatted("day")))).spec();
+    succeeded(runAll(spec));
+    executeIn(db, "DELETE FROM openings WHERE site_id = 1 AND day = '2025-03-02'");
+    succeeded(runAll(spec));
+    for (String name : List.of("fact_by_site", "fact_by_day")) {
+      assertEquals(List.of(List.of(10), List.of(12)),
+          sql("SELECT id FROM delta.`%s` ORDER BY id", spec.paths().gold(name)), name + ": booking 11's fact is gone");
+    }
+  }
+
   /** One key resolved as of two times (a visit's site when it was booked and when it took place): two keys. */
   @Test
   void oneKeyAsOfTwoTimesMakesASurrogateKeyForEach() {
