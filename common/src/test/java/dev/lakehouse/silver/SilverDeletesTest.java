@@ -223,34 +223,36 @@ class SilverDeletesTest extends EngineTestBase {
     }
   }
 
+  /** Silver renames and casts a key, but never trims or cases it: reconcile reads the source's keys the same way. */
   @Test
   void reconcileComparesTheSourcesKeysAsSilverShapesThem() {
     sourceExecute(
-        "CREATE TABLE tags (code text, region text, label text, updated_at timestamptz NOT NULL DEFAULT now(), "
-            + "PRIMARY KEY (code, region))",
-        "INSERT INTO tags (code, region, label) VALUES (' A1 ', 'eu', 'one'), ('b2', 'us ', 'two'), ('C3', 'eu', 'three')");
+        "CREATE TABLE tags (code text, region text, seq numeric(6,0), label text,"
+            + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (code, region, seq))",
+        "INSERT INTO tags (code, region, seq, label) VALUES (' A1 ', 'eu', 1, 'one'), ('b2', 'us ', 2, 'two'),"
+            + " ('C3', 'eu', 3, 'three')");
     LakehouseSpec spec = spec("reconcile-shaped", """
         tables {
           tags {
-            primary-key = [code, region], mode = incremental, cursor = updated_at
-            silver { rename { region = area }, lowercase = [code] }
+            primary-key = [code, region, seq], mode = incremental, cursor = updated_at
+            silver { rename { region = area }, cast { seq = int }, lowercase = [label] }
           }
         }""");
     String silver = spec.paths().silver("tags");
     succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
-    assertEquals(List.of(List.of("a1", "eu"), List.of("b2", "us"), List.of("c3", "eu")),
-        sql("SELECT code, area FROM delta.`%s` ORDER BY code", silver));
+    assertEquals(List.of(List.of(" A1 ", "eu", 1), List.of("C3", "eu", 3), List.of("b2", "us ", 2)),
+        sql("SELECT code, area, seq FROM delta.`%s` ORDER BY code", silver));
 
     long version = version(silver);
     TableRun none = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "tags");
     assertEquals(List.of(3L, 0L), List.of(none.rowsRead(), none.rowsWritten()),
-        "a trimmed, lower-cased, renamed key is the same key");
+        "a renamed, cast key with its blanks is the same key");
     assertEquals(version, version(silver));
 
     sourceExecute("DELETE FROM tags WHERE code = ' A1 '");
     TableRun one = outcome(succeeded(run(spec, Stage.RECONCILE)), Stage.RECONCILE, "tags");
     assertEquals(List.of(2L, 1L), List.of(one.rowsRead(), one.rowsWritten()));
-    assertEquals(List.of(List.of("a1", true), List.of("b2", false), List.of("c3", false)),
+    assertEquals(List.of(List.of(" A1 ", true), List.of("C3", false), List.of("b2", false)),
         sql("SELECT code, _is_deleted FROM delta.`%s` ORDER BY code", silver));
   }
 
