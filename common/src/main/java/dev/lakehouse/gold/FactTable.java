@@ -231,8 +231,7 @@ final class FactTable {
       Dataset<Row> values = Cached.materialize(inputs.silver().changes(by.table(), from, to)
           .select(col(Identifiers.quote(by.sourceColumn())).as(by.column()))
           .where(col(Identifiers.quote(by.column())).isNotNull()).distinct(), persisted);
-      long count = values.count();
-      UnaryOperator<Dataset<Row>> touchedIn = matching(new String[] {by.column()}, values, count);
+      UnaryOperator<Dataset<Row>> touchedIn = matching(new String[] {by.column()}, values, values.count());
       touched.add(touchedIn.apply(rows).select(grain));
       if (storedColumns.contains(by.column())) {
         touched.add(touchedIn.apply(stored).select(grain));

@@ -243,44 +243,33 @@ public final class SpecCheck {
    */
   private static java.util.Optional<StructType> checkFact(SparkSession spark, FactSpec fact,
                                                           Map<String, StructType> silver, List<String> problems) {
-    int before = problems.size();
     String where = "lakehouse.gold.facts." + fact.name();
-    String suffix = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<List<String>, String> views = new HashMap<>();
-    List<String> created = new ArrayList<>();
-    try {
-      for (String input : fact.inputs()) {
-        String view = "lakehouse_check_" + input + "_" + suffix;
-        spark.createDataFrame(List.<Row>of(), silver.get(input)).createOrReplaceTempView(view);
-        created.add(view);
-        views.put(List.of(LakehousePaths.SILVER, input.toLowerCase(java.util.Locale.ROOT)), Identifiers.quote(view));
-      }
-      StructType output = spark.sql(SqlRelations.bind(fact.query(), views)).schema();
-      List<String> columns = Arrays.asList(output.fieldNames());
-      missing(where + ".grain", fact.grain(), output, "the query's output", problems);
-      for (FactSpec.DimensionRef ref : fact.dimensions()) {
-        missing(where + ".dimensions(" + ref.dimension() + ").key", ref.key(), output, "the query's output", problems);
-        missing(where + ".dimensions(" + ref.dimension() + ").as-of", List.of(ref.asOf()), output, "the query's output", problems);
-        notATime(where + ".dimensions(" + ref.dimension() + ").as-of", List.of(ref.asOf()), output, "a time", problems);
-      }
-      missing(where + ".dates", fact.dates(), output, "the query's output", problems);
-      notATime(where + ".dates", fact.dates(), output, "a date", problems);
-      for (FactSpec.TouchedBy by : fact.touchedBy()) {
-        if (!columns.contains(by.column())) {
-          missing(where + ".touched-by(" + by.table() + ").column", List.of(by.column()), output, "the query's output", problems);
-        }
-        missing(where + ".touched-by(" + by.table() + ").source-column", List.of(by.sourceColumn()),
-            silver.get(by.table()), "silver." + by.table(), problems);
-      }
-      return problems.size() > before ? java.util.Optional.empty() : java.util.Optional.of(GoldShapes.fact(fact, output));
-    } catch (SqlRelations.Unparsable e) {
-      problems.add(where + ".query: " + e.getMessage());
-    } catch (Exception e) { // Spark's AnalysisException is checked, and Scala throws it undeclared
-      problems.add(where + ".query: " + Errors.describe(e));
-    } finally {
-      created.forEach(v -> spark.catalog().dropTempView(v));
+    Map<List<String>, StructType> shapes = new LinkedHashMap<>();
+    fact.inputs().forEach(input -> shapes.put(List.of(LakehousePaths.SILVER, input.toLowerCase(java.util.Locale.ROOT)),
+        silver.get(input)));
+    java.util.Optional<StructType> analysed = analyse(spark, where + ".query", fact.query(), shapes, problems);
+    if (analysed.isEmpty()) {
+      return analysed;
     }
-    return java.util.Optional.empty();
+    StructType output = analysed.get();
+    int before = problems.size();
+    List<String> columns = Arrays.asList(output.fieldNames());
+    missing(where + ".grain", fact.grain(), output, "the query's output", problems);
+    for (FactSpec.DimensionRef ref : fact.dimensions()) {
+      missing(where + ".dimensions(" + ref.dimension() + ").key", ref.key(), output, "the query's output", problems);
+      missing(where + ".dimensions(" + ref.dimension() + ").as-of", List.of(ref.asOf()), output, "the query's output", problems);
+      notATime(where + ".dimensions(" + ref.dimension() + ").as-of", List.of(ref.asOf()), output, "a time", problems);
+    }
+    missing(where + ".dates", fact.dates(), output, "the query's output", problems);
+    notATime(where + ".dates", fact.dates(), output, "a date", problems);
+    for (FactSpec.TouchedBy by : fact.touchedBy()) {
+      if (!columns.contains(by.column())) {
+        missing(where + ".touched-by(" + by.table() + ").column", List.of(by.column()), output, "the query's output", problems);
+      }
+      missing(where + ".touched-by(" + by.table() + ").source-column", List.of(by.sourceColumn()),
+          silver.get(by.table()), "silver." + by.table(), problems);
+    }
+    return problems.size() > before ? java.util.Optional.empty() : java.util.Optional.of(GoldShapes.fact(fact, output));
   }
 
   /**
