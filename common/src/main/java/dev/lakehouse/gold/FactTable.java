@@ -147,13 +147,12 @@ final class FactTable {
         }
         positions.put(GoldInputs.goldKey(dimension.table()), Long.toString(inputs.goldVersion(dimension.table())));
       }
-      // An incremental run reads the resolved facts twice (what changed, what is gone), and each
-      // dimension's covering join twice: held once each, or every reader repeats every join
-      // before it (eight times the first one, with two dimensions), each shuffling the whole
-      // dimension. A full build writes them once, and is left lazy.
-      UnaryOperator<Dataset<Row>> hold = touched == null ? UnaryOperator.identity()
-          : held -> Cached.materialize(held, persisted);
-      Dataset<Row> facts = hold.apply(resolved(rows, positions, hold));
+      // An incremental run reads the resolved facts twice (what changed, what is gone): held once,
+      // or each reader repeats every dimension's join. A full build writes them once, lazily.
+      Dataset<Row> facts = resolved(rows, positions);
+      if (touched != null) {
+        facts = Cached.materialize(facts, persisted);
+      }
       if (!spec.dates().isEmpty()) {
         Dataset<Row> dates = null;
         for (String date : spec.dates()) {
@@ -332,17 +331,13 @@ final class FactTable {
 
   /** The fact rows for these query rows, lazily: dimension keys resolved as of their time, date keys. */
   private Dataset<Row> resolved(Dataset<Row> rows, Map<String, String> positions) {
-    return resolved(rows, positions, UnaryOperator.identity());
-  }
-
-  private Dataset<Row> resolved(Dataset<Row> rows, Map<String, String> positions, UnaryOperator<Dataset<Row>> hold) {
     Dataset<Row> facts = rows;
     for (FactSpec.DimensionRef ref : spec.dimensions()) {
       DimensionSpec dimension = dimensions.get(ref.dimension());
       Column asOf = SourceTime.instant(col(Identifiers.quote(ref.asOf())), facts.schema().apply(ref.asOf()).dataType(),
           inputs.silver().sourceZone()).orElseThrow();
-      facts = PointInTime.resolve(facts, spec.grain(), merges.get(ref.dimension()).read(), dimension.surrogateKey(),
-          dimension.naturalKey(), ref.key(), asOf, ref.column(), hold);
+      facts = PointInTime.resolve(facts, merges.get(ref.dimension()).read(), dimension.surrogateKey(),
+          dimension.naturalKey(), ref.key(), asOf, ref.column());
     }
     for (String date : spec.dates()) {
       facts = facts.withColumn(FactSpec.dateKey(date), DateDimension.dateKey(dateOf(facts, date)));
