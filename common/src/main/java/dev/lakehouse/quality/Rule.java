@@ -161,14 +161,12 @@ public sealed interface Rule {
   }
 
   /**
-   * A value of a silver cast that does not parse (e.g. 'abc' as an int). Built in: every cast is
-   * checked; {@code flagColumn} is true for the rows whose value did not convert.
+   * A configured silver cast that could not convert a value (e.g. 'abc' as an int): built in, every
+   * cast is checked. {@code flagColumn} holds the value as it arrived (as text) on the rows where it
+   * failed, NULL elsewhere. On a {@code key} column a value that converts only with a loss ('007' or
+   * 7.5 as an int) fails too: two source keys would become one silver row.
    */
-  /**
-   * A configured silver cast that could not convert a value: {@code flagColumn} holds the value as
-   * it arrived (as text) on the rows where it failed, NULL elsewhere.
-   */
-  record Cast(String column, String type, String flagColumn, Action action) implements RowRule {
+  record Cast(String column, String type, String flagColumn, Action action, boolean key) implements RowRule {
     public String name() {
       return "cast(" + column + " AS " + type + ")";
     }

@@ -49,7 +49,8 @@ public final class Conformer {
     List<Rule.Cast> rules = new ArrayList<>();
     int i = 0;
     for (Map.Entry<String, String> cast : spec.casts().entrySet()) {
-      rules.add(new Rule.Cast(cast.getKey(), cast.getValue(), CAST_FLAG + i++, spec.onCastError()));
+      rules.add(new Rule.Cast(cast.getKey(), cast.getValue(), CAST_FLAG + i++, spec.onCastError(),
+          spec.keys().contains(cast.getKey())));
     }
     return rules;
   }
@@ -91,7 +92,7 @@ public final class Conformer {
     }
     for (Rule.Cast cast : castRules()) {
       Column original = col(Identifiers.quote(cast.column()));
-      Column converted = original.try_cast(DataType.fromDDL(cast.type()));
+      Column converted = converted(cast, original, result.schema().apply(cast.column()).dataType());
       result = result.withColumn(cast.flagColumn(),
               org.apache.spark.sql.functions.when(original.isNotNull().and(converted.isNull()), original.cast("string")))
           .withColumn(cast.column(), converted);
@@ -157,10 +158,21 @@ public final class Conformer {
   /** A value that did not convert, for the message, e.g. {@code 'abc'}. */
   public static String sample(Dataset<Row> bronzeRows, Rule.Cast cast, String sourceColumn) {
     Column original = col(Identifiers.quote(sourceColumn));
-    List<Row> rows = bronzeRows.where(original.isNotNull()
-            .and(original.try_cast(DataType.fromDDL(cast.type())).isNull()))
+    DataType from = bronzeRows.schema().apply(sourceColumn).dataType();
+    List<Row> rows = bronzeRows.where(original.isNotNull().and(converted(cast, original, from).isNull()))
         .select(original.cast("string")).limit(1).collectAsList();
     return rows.isEmpty() ? "?" : "'" + rows.get(0).getString(0) + "'";
+  }
+
+  /**
+   * The value cast, NULL where it does not convert. A key's value must also come back unchanged
+   * when cast back: a cast that drops something ('007' and '7', or 7.5 and 7, as an int) would
+   * make two source keys one silver row, the second silently overwriting the first.
+   */
+  private static Column converted(Rule.Cast cast, Column original, DataType from) {
+    Column converted = original.try_cast(DataType.fromDDL(cast.type()));
+    return cast.key() ? org.apache.spark.sql.functions.when(converted.try_cast(from).equalTo(original), converted)
+        : converted;
   }
 
   private LakehouseException missing(String setting, String column, List<String> columns) {

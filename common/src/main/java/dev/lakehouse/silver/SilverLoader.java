@@ -334,6 +334,7 @@ public final class SilverLoader {
             .filter(e -> e.getValue().equals(cast.column())).map(Map.Entry::getKey).findFirst().orElse(cast.column());
         part = "silver cast of " + table.name() + "." + cast.column() + " to " + cast.type() + " failed for "
             + outcome.failed() + (outcome.failed() == 1 ? " row" : " rows") + ", e.g. " + Conformer.sample(bronze, cast, sourceColumn)
+            + (cast.key() ? ": a key must convert without loss, or two source keys would become one row" : "")
             + " (set lakehouse.tables." + table.name() + ".silver.on-cast-error = quarantine to hold such rows aside)";
       }
       parts.add(part);

@@ -50,6 +50,8 @@ class SilverQualityTest extends EngineTestBase {
         strict { primary-key = [id], mode = full, quality = [{ rule = accepted_values, column = status, values = [a], action = fail }] }
         cast_fail { source-table = amounts, primary-key = [id], mode = full, silver.cast { amount = int } }
         cast_quarantine { source-table = amounts, primary-key = [id], mode = full, silver { cast { amount = int }, on-cast-error = quarantine } }
+        key_cast { source-table = codes, primary-key = [code], mode = full, silver { cast { code = int }, on-cast-error = quarantine } }
+        key_cast_fail { source-table = more_codes, primary-key = [code], mode = full, silver.cast { code = int } }
       }""";
 
   private static LakehouseSpec spec;
@@ -77,7 +79,12 @@ class SilverQualityTest extends EngineTestBase {
         "CREATE TABLE strict (id int PRIMARY KEY, status text)",
         "INSERT INTO strict VALUES (1, 'a'), (2, 'zzz')",
         "CREATE TABLE amounts (id int PRIMARY KEY, amount text)",
-        "INSERT INTO amounts VALUES (1, '12'), (2, 'abc'), (3, NULL)");
+        "INSERT INTO amounts VALUES (1, '12'), (2, 'abc'), (3, NULL)",
+        // Three source keys that are one int: only '7' is that int without loss.
+        "CREATE TABLE codes (code text PRIMARY KEY, name text)",
+        "INSERT INTO codes VALUES ('7', 'seven'), ('007', 'agent'), ('07', 'padded'), ('8', 'eight')",
+        "CREATE TABLE more_codes (code text PRIMARY KEY, name text)",
+        "INSERT INTO more_codes VALUES ('1', 'one'), ('01', 'padded')");
     spec = spec("quality", TABLES);
     result = run(spec, Stage.BRONZE, Stage.SILVER);
   }
@@ -123,7 +130,7 @@ class SilverQualityTest extends EngineTestBase {
   @Test
   void relationshipsLookUpParentsAppliedEarlierInTheSameRun() {
     assertEquals(List.of("c_regions", "b_customers", "a_orders"), result.of(Stage.SILVER).stream()
-        .map(TableRun::table).filter(t -> t.contains("_") && !t.startsWith("cast")).toList(), "parents first");
+        .map(TableRun::table).filter(t -> t.contains("_") && !t.startsWith("cast") && !t.startsWith("key")).toList(), "parents first");
     assertEquals(List.of(List.of(10), List.of(13)), sql("SELECT order_id FROM delta.`%s` ORDER BY order_id",
         silver("a_orders")), "a NULL reference passes, as a foreign key would");
     assertEquals(List.of(List.of(11, "relationships(customer_id->b_customers.id)"), List.of(12, "range(qty)")),
@@ -144,14 +151,18 @@ class SilverQualityTest extends EngineTestBase {
   @Test
   void aFailRuleStopsItsTableAndCommitsNothing() {
     assertEquals(List.of("silver strict: accepted_values(status) failed for 1 row (action fail); nothing of bronze"
-        + " batches 1..1 was committed", "silver cast_fail: silver cast of cast_fail.amount to int failed for 1 row,"
+        + " batches 1..1 was committed", "silver key_cast_fail: silver cast of key_cast_fail.code to int failed for"
+        + " 1 row, e.g. '01': a key must convert without loss, or two source keys would become one row (set"
+        + " lakehouse.tables.key_cast_fail.silver.on-cast-error = quarantine to hold such rows aside); nothing of"
+        + " bronze batches 1..1 was committed", "silver cast_fail: silver cast of cast_fail.amount to int failed for 1 row,"
         + " e.g. 'abc' (set lakehouse.tables.cast_fail.silver.on-cast-error = quarantine to hold such rows aside);"
         + " nothing of bronze batches 1..1 was committed"), result.failureLines().stream().sorted(
             java.util.Comparator.reverseOrder()).toList());
     assertFalse(DeltaTable.isDeltaTable(spark, silver("strict")), "nothing committed");
     assertFalse(DeltaTable.isDeltaTable(spark, quarantine("strict")));
     assertFalse(DeltaTable.isDeltaTable(spark, silver("cast_fail")));
-    assertEquals(List.of(List.of("strict", "failed"), List.of("cast_fail", "failed")),
+    assertFalse(DeltaTable.isDeltaTable(spark, silver("key_cast_fail")));
+    assertEquals(List.of(List.of("strict", "failed"), List.of("key_cast_fail", "failed"), List.of("cast_fail", "failed")),
         sql("SELECT table_name, status FROM delta.`%s` WHERE job = 'silver' AND status <> 'succeeded'"
             + " ORDER BY table_name DESC", spec.paths().control("runs")));
     assertEquals(List.of(List.of("accepted_values(status)", "fail", 2L, 1L)),
@@ -169,6 +180,19 @@ class SilverQualityTest extends EngineTestBase {
         "held in silver's shape, with the value that did not convert");
     assertEquals(List.of(List.of("cast(amount AS int)", "quarantine", 3L, 1L)),
         dq("cast_quarantine").stream().filter(r -> !r.get(0).toString().startsWith("one_version")).toList());
+  }
+
+  @Test
+  void aKeyThatACastWouldMergeWithAnotherIsHeldAside() {
+    assertEquals(List.of(List.of(7, "seven"), List.of(8, "eight")),
+        sql("SELECT code, name FROM delta.`%s` ORDER BY code", silver("key_cast")),
+        "'007' and '07' are the int 7 only with a loss: neither overwrites the row of '7'");
+    assertEquals(List.of(Arrays.asList(null, "agent", "cast(code AS int)", "007"), Arrays.asList(null, "padded",
+            "cast(code AS int)", "07")),
+        sql("SELECT code, name, concat_ws(',', _failed_rules), _rejected_values['code'] FROM delta.`%s` ORDER BY name",
+            quarantine("key_cast")), "both held, with the key as the source holds it");
+    assertEquals(List.of(List.of("cast(code AS int)", "quarantine", 4L, 2L)),
+        dq("key_cast").stream().filter(r -> !r.get(0).toString().startsWith("one_version")).toList());
   }
 
   @Test
