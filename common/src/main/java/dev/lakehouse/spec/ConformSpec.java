@@ -12,12 +12,16 @@ import java.util.Map;
  * (fail: the table stops; quarantine: the row is held aside). {@code keys}: the silver names of the
  * table's key columns, which {@code trim} leaves as the source holds them: the source keeps its key
  * unique as it is, and two keys that differ only in blanks must not become one row.
+ * {@code foreignKeys}: the silver names of columns a relationships rule points at a column that
+ * its own table does not trim (usually that table's key). {@code trim} leaves them too, so a
+ * reference {@code 'a1 '} still finds the key {@code 'a1 '} in quality checks and in gold's joins.
  */
 public record ConformSpec(Map<String, String> renames, Map<String, String> casts, boolean trim,
-                          List<String> lowercase, List<String> uppercase, Action onCastError, List<String> keys) {
+                          List<String> lowercase, List<String> uppercase, Action onCastError, List<String> keys,
+                          List<String> foreignKeys) {
 
   public static final ConformSpec NONE =
-      new ConformSpec(Map.of(), Map.of(), true, List.of(), List.of(), Action.FAIL, List.of());
+      new ConformSpec(Map.of(), Map.of(), true, List.of(), List.of(), Action.FAIL, List.of(), List.of());
 
   public ConformSpec {
     renames = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(renames));
@@ -25,11 +29,17 @@ public record ConformSpec(Map<String, String> renames, Map<String, String> casts
     lowercase = List.copyOf(lowercase);
     uppercase = List.copyOf(uppercase);
     keys = List.copyOf(keys);
+    foreignKeys = List.copyOf(foreignKeys);
+  }
+
+  /** This shaping, with these columns also left untrimmed as references to untrimmed columns. */
+  public ConformSpec withForeignKeys(List<String> columns) {
+    return new ConformSpec(renames, casts, trim, lowercase, uppercase, onCastError, keys, columns);
   }
 
   /** Whether silver trims this (string) column. */
   public boolean trims(String silverName) {
-    return trim && !keys.contains(silverName);
+    return trim && !keys.contains(silverName) && !foreignKeys.contains(silverName);
   }
 
   /** The name a source column has in silver. */
@@ -47,6 +57,6 @@ public record ConformSpec(Map<String, String> renames, Map<String, String> casts
     keptCasts.keySet().retainAll(silverNames);
     return new ConformSpec(keptRenames, keptCasts, trim, lowercase.stream().filter(silverNames::contains).toList(),
         uppercase.stream().filter(silverNames::contains).toList(), onCastError,
-        keys.stream().filter(silverNames::contains).toList());
+        keys.stream().filter(silverNames::contains).toList(), foreignKeys.stream().filter(silverNames::contains).toList());
   }
 }

@@ -222,7 +222,42 @@ public final class SpecReader {
       }
     }
     checkRelationships(tables, specs);
-    return specs;
+    return untrimmedReferences(specs);
+  }
+
+  /**
+   * A column that a relationships rule points at an untrimmed column (another table's key, or a
+   * column of a table with trim = false) is left untrimmed too: trimmed, {@code 'a1 '} would no
+   * longer find its key {@code 'a1 '}, neither in the rule's check nor in a fact's join.
+   */
+  private static List<TableSpec> untrimmedReferences(List<TableSpec> specs) {
+    Map<String, TableSpec> byName = new LinkedHashMap<>();
+    specs.forEach(t -> byName.put(t.name(), t));
+    // Until nothing changes: a reference to a reference that is itself left untrimmed counts too.
+    for (boolean changed = true; changed; ) {
+      changed = false;
+      for (TableSpec table : List.copyOf(byName.values())) {
+        List<String> references = new ArrayList<>(table.conform().foreignKeys());
+        for (Rule rule : table.quality()) {
+          if (rule instanceof Rule.Relationship r && byName.containsKey(r.toTable())) {
+            ConformSpec target = byName.get(r.toTable()).conform();
+            for (int i = 0; i < r.columns().size() && i < r.toColumns().size(); i++) {
+              if (!target.trims(r.toColumns().get(i)) && !references.contains(r.columns().get(i))) {
+                references.add(r.columns().get(i));
+              }
+            }
+          }
+        }
+        if (references.size() > table.conform().foreignKeys().size()) {
+          changed = true;
+          byName.put(table.name(), new TableSpec(table.name(), table.schema(), table.sourceTable(), table.primaryKey(),
+              table.mode(), table.cursor(), table.lookback(), table.land(), table.partitions(),
+              table.partitionColumn(), table.method(), table.fetchSize(), table.asText(),
+              table.conform().withForeignKeys(references), table.quality()));
+        }
+      }
+    }
+    return new ArrayList<>(byName.values());
   }
 
   private TableSpec table(String name, ConfigNode t, ConfigNode defaults) {
@@ -338,7 +373,7 @@ public final class SpecReader {
       }
     }
     return new ConformSpec(renames, casts, silver.bool("trim", true), silver.strings("lowercase"),
-        silver.strings("uppercase"), onCastError, keys);
+        silver.strings("uppercase"), onCastError, keys, List.of());
   }
 
   private static List<Rule> quality(ConfigNode table, String tableName) {

@@ -108,6 +108,30 @@ class SilverConformTest extends EngineTestBase {
         cased.getMessage());
   }
 
+  /**
+   * A column a relationships rule points at another table's key is left untrimmed like that key:
+   * trimmed, the scan of ticket 'a1 ' would silently point at ticket 'a1', and the scan of 'zz '
+   * at nothing, with the quarantine showing a value the source does not hold.
+   */
+  @Test
+  void aReferenceToAKeyKeepsItsBlanksLikeTheKey() {
+    sourceExecute(
+        "CREATE TABLE ref_tickets (ticket_no text PRIMARY KEY, seat text)",
+        "INSERT INTO ref_tickets VALUES ('a1', ' A-1 '), ('a1 ', 'B 7 ')",
+        "CREATE TABLE ref_scans (scan_id int PRIMARY KEY, ticket_no text, gate text)",
+        "INSERT INTO ref_scans VALUES (1, 'a1', ' north '), (2, 'a1 ', 'south '), (3, 'zz ', 'east')");
+    LakehouseSpec spec = spec("blank_references", """
+        tables.ref_tickets { primary-key = [ticket_no], mode = full }
+        tables.ref_scans { primary-key = [scan_id], mode = full, quality = [
+          { rule = relationships, column = ticket_no, to = ref_tickets, to-column = ticket_no, action = quarantine } ] }""");
+    succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
+    assertEquals(List.of(List.of(1, "[a1]", "north"), List.of(2, "[a1 ]", "south")),
+        sql("SELECT scan_id, concat('[', ticket_no, ']'), gate FROM delta.`%s` ORDER BY scan_id",
+            spec.paths().silver("ref_scans")));
+    assertEquals(List.of(List.of(3, "[zz ]")), sql("SELECT scan_id, concat('[', ticket_no, ']') FROM delta.`%s`",
+        spec.paths().quarantine("ref_scans")), "only the scan whose ticket does not exist is held aside");
+  }
+
   @Test
   void aBatchThatChangesNothingIsRecordedAsAppliedWithoutData() {
     sourceExecute(
