@@ -11,6 +11,7 @@ import dev.lakehouse.control.RunLog;
 import dev.lakehouse.control.Watermarks;
 import dev.lakehouse.control.Watermarks.Watermark;
 import dev.lakehouse.extract.CopyExtraction;
+import dev.lakehouse.extract.InfiniteValues;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
 import dev.lakehouse.spark.Observations;
@@ -203,8 +204,8 @@ public final class BronzeLoader {
         rs.next();
         snapshot = rs.getString(1);
       }
-      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(),
-          !table.log());
+      List<SourceColumn> columns = InfiniteValues.clamped(SourceColumns.discover(connection, schema,
+          table.sourceTable(), table.asText(), !table.log()), table::clampsInfinity);
       String keyList = "(" + table.primaryKey().stream().map(SourceDatabase::ident).collect(Collectors.joining(", ")) + ")";
       List<String> selects = new ArrayList<>();
       for (int from = 0; from < keys.size(); from += 1000) {
@@ -312,8 +313,8 @@ public final class BronzeLoader {
         snapshot = logSnapshot.map(LogSnapshot::id).orElse(rs.getString(1));
         now = rs.getTimestamp(2);
       }
-      List<SourceColumn> columns = SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(),
-          !table.log());
+      List<SourceColumn> columns = InfiniteValues.clamped(SourceColumns.discover(connection, schema,
+          table.sourceTable(), table.asText(), !table.log()), table::clampsInfinity);
       Map<String, SourceColumn> byName = new LinkedHashMap<>();
       columns.forEach(c -> byName.put(c.name(), c));
       checkColumnNames(table, qualified, columns);
@@ -763,9 +764,11 @@ public final class BronzeLoader {
       if (rows == 0) {
         return null;
       }
+      String latest = rs.getString(2);
       String note = rows + (rows == 1 ? " row has" : " rows have") + " a cursor after the source's clock (latest "
-          + table.cursor().get() + " " + rs.getString(2) + "); " + (rows == 1 ? "it lands" : "they land")
-          + " once the clock passes " + (rows == 1 ? "it" : "them");
+          + table.cursor().get() + " " + latest + "); " + (latest.equals("infinity")
+              ? "a cursor of infinity never lands: give such rows a real change time in the source"
+              : (rows == 1 ? "it lands" : "they land") + " once the clock passes " + (rows == 1 ? "it" : "them"));
       LOG.warn("bronze {}: {}", table.name(), note);
       return note;
     }

@@ -9,6 +9,7 @@ import dev.lakehouse.control.CrashPoints;
 import dev.lakehouse.control.RunLog;
 import dev.lakehouse.control.Watermarks;
 import dev.lakehouse.control.Watermarks.Watermark;
+import dev.lakehouse.extract.InfiniteValues;
 import dev.lakehouse.extract.SourceColumn;
 import dev.lakehouse.extract.SourceColumns;
 import dev.lakehouse.extract.TextValues;
@@ -870,7 +871,8 @@ public final class LogCapture {
         return unparsed;
       }
       try {
-        row[c] = TextValues.parse(text, column, moneyScale);
+        String value = state.table.clampsInfinity(column.name()) ? InfiniteValues.text(text, column) : text;
+        row[c] = TextValues.parse(value, column, moneyScale);
         return unparsed;
       } catch (TextValues.Unrepresentable e) {
         if (state.unparsedColumns.add(column.name())) {

@@ -78,6 +78,9 @@ public final class PgBinaryDecoder {
   private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   /** The advice every value error ends with. */
+  /** The advice for an infinite date or timestamp, before {@link #AS_TEXT}. */
+  private static final String CLAMP = "set infinity = clamp on its table to land it as 9999-12-31 or 0001-01-01"
+      + " (not for a key or cursor column), or ";
   private static final String AS_TEXT = "list the column in as-text (on a table already landed that changes the"
       + " column's type: read the table through a view that maps such values instead)";
 
@@ -229,8 +232,8 @@ public final class PgBinaryDecoder {
       case BPCHAR -> target.update(i, UTF8String.fromBytes(buf, offset, unpaddedLength(buf, offset, length)));
       case UUID -> target.update(i, uuid(buf, offset));
       case BYTEA -> target.update(i, Arrays.copyOfRange(buf, offset, offset + length));
-      case DATE -> target.setInt(i, date(i, (int) INT.get(buf, offset)));
-      case TIMESTAMP -> target.setLong(i, timestamp(i, (long) LONG.get(buf, offset)));
+      case DATE -> target.setInt(i, date(i, (int) INT.get(buf, offset), CLAMP));
+      case TIMESTAMP -> target.setLong(i, timestamp(i, (long) LONG.get(buf, offset), CLAMP));
       case NUMERIC -> target.update(i, numeric(i, buf, offset, length));
       case ARRAY -> target.update(i, array(i, buf, offset, length));
     }
@@ -269,18 +272,18 @@ public final class PgBinaryDecoder {
     return UTF8String.fromBytes(text);
   }
 
-  private int date(int i, int pgDays) {
+  private int date(int i, int pgDays, String clamp) {
     if (pgDays == Integer.MAX_VALUE || pgDays == Integer.MIN_VALUE) {
       throw new ValueException(labels[i] + " holds " + (pgDays > 0 ? "infinity" : "-infinity")
-          + ", which a Spark date cannot represent; " + AS_TEXT);
+          + ", which a Spark date cannot represent; " + clamp + AS_TEXT);
     }
     return pgDays + PG_EPOCH_DAYS;
   }
 
-  private long timestamp(int i, long pgMicros) {
+  private long timestamp(int i, long pgMicros, String clamp) {
     if (pgMicros == Long.MAX_VALUE || pgMicros == Long.MIN_VALUE) {
       throw new ValueException(labels[i] + " holds " + (pgMicros > 0 ? "infinity" : "-infinity")
-          + ", which a Spark timestamp cannot represent; " + AS_TEXT);
+          + ", which a Spark timestamp cannot represent; " + clamp + AS_TEXT);
     }
     if (pgMicros > MAX_PG_MICROS) {
       throw new ValueException(labels[i] + " holds a timestamp after the year 294247, outside Spark's range; "
@@ -440,8 +443,8 @@ public final class PgBinaryDecoder {
         case BPCHAR -> out.update(k, UTF8String.fromBytes(buf, p, unpaddedLength(buf, p, l)));
         case UUID -> out.update(k, uuid(buf, p));
         case BYTEA -> out.update(k, Arrays.copyOfRange(buf, p, p + l));
-        case DATE -> out.setInt(k, date(i, (int) INT.get(buf, p)));
-        case TIMESTAMP -> out.setLong(k, timestamp(i, (long) LONG.get(buf, p)));
+        case DATE -> out.setInt(k, date(i, (int) INT.get(buf, p), ""));
+        case TIMESTAMP -> out.setLong(k, timestamp(i, (long) LONG.get(buf, p), ""));
         case NUMERIC -> out.update(k, numeric(i, buf, p, l));
         case ARRAY -> throw malformed(i, "array");
       }

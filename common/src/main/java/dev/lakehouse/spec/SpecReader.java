@@ -34,10 +34,10 @@ public final class SpecReader {
       "env", "root", "source", "spark", "extract", "s3", "lock", "silver", "tables", "gold", "maintain", "log", "parallelism");
   private static final Set<String> SOURCE_KEYS = Set.of(
       "name", "url", "user", "password", "schema", "time-zone", "connect-timeout", "embedded");
-  private static final Set<String> EXTRACT_KEYS = Set.of("method", "partitions", "fetch-size", "lookback");
+  private static final Set<String> EXTRACT_KEYS = Set.of("method", "partitions", "fetch-size", "lookback", "infinity");
   private static final Set<String> TABLE_KEYS = Set.of(
       "schema", "source-table", "primary-key", "mode", "cursor", "lookback", "land", "partitions",
-      "partition-column", "method", "fetch-size", "as-text", "silver", "quality");
+      "partition-column", "method", "fetch-size", "as-text", "infinity", "silver", "quality");
   private static final Set<String> CONFORM_KEYS = Set.of("rename", "cast", "trim", "lowercase", "uppercase",
       "on-cast-error");
   private static final Map<String, Set<String>> RULE_KEYS = Map.of(
@@ -250,10 +250,7 @@ public final class SpecReader {
         }
         if (references.size() > table.conform().foreignKeys().size()) {
           changed = true;
-          byName.put(table.name(), new TableSpec(table.name(), table.schema(), table.sourceTable(), table.primaryKey(),
-              table.mode(), table.cursor(), table.lookback(), table.land(), table.partitions(),
-              table.partitionColumn(), table.method(), table.fetchSize(), table.asText(),
-              table.conform().withForeignKeys(references), table.quality()));
+          byName.put(table.name(), table.withConform(table.conform().withForeignKeys(references)));
         }
       }
     }
@@ -293,6 +290,9 @@ public final class SpecReader {
     TableSpec.ExtractMethod method = t.has("method")
         ? t.choice("method", TableSpec.ExtractMethod.class, TableSpec.ExtractMethod.COPY)
         : defaults.choice("method", TableSpec.ExtractMethod.class, TableSpec.ExtractMethod.COPY);
+    TableSpec.Infinity infinity = t.has("infinity")
+        ? t.choice("infinity", TableSpec.Infinity.class, TableSpec.Infinity.FAIL)
+        : defaults.choice("infinity", TableSpec.Infinity.class, TableSpec.Infinity.FAIL);
     String sourceTable = t.optionalString("source-table").orElse(name);
     ConformSpec conform = conform(t.child("silver"), key);
     List<Rule> quality = quality(t, name);
@@ -310,7 +310,7 @@ public final class SpecReader {
     }
     return new TableSpec(name, t.optionalString("schema"), sourceTable, key, mode, cursor, lookback,
         t.choice("land", TableSpec.Land.class, TableSpec.Land.CHANGED), partitions, t.optionalString("partition-column"),
-        method, fetchSize, new LinkedHashSet<>(t.strings("as-text")), conform, quality);
+        method, fetchSize, new LinkedHashSet<>(t.strings("as-text")), conform, quality, infinity);
   }
 
   private static Lookback lookback(ConfigNode node, String key, String setting) {

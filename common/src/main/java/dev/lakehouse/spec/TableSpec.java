@@ -26,7 +26,8 @@ public record TableSpec(
     int fetchSize,
     Set<String> asText,
     ConformSpec conform,
-    List<Rule> quality) {
+    List<Rule> quality,
+    Infinity infinity) {
 
   /** How changes are found. */
   public enum Mode {
@@ -48,10 +49,34 @@ public record TableSpec(
 
   public enum ExtractMethod { COPY, JDBC }
 
+  /** What an infinite date or timestamp in the source does (see {@code extract.InfiniteValues}). */
+  public enum Infinity {
+    /** Stops the table, naming the column and the value. */
+    FAIL,
+    /** Lands as 9999-12-31 (23:59:59.999999), or 0001-01-01 for -infinity. */
+    CLAMP
+  }
+
   public TableSpec {
     primaryKey = List.copyOf(primaryKey);
     asText = Set.copyOf(asText);
     quality = List.copyOf(quality);
+  }
+
+  /**
+   * Whether an infinite value of this source column lands clamped. Never for a key column (a
+   * clamped key could meet a stored 9999-12-31 one) nor the cursor (the watermark would move to
+   * the end of time, and every later change would fall behind it): those stop the table.
+   */
+  public boolean clampsInfinity(String sourceColumn) {
+    return infinity == Infinity.CLAMP && !primaryKey.contains(sourceColumn)
+        && !cursor.map(sourceColumn::equals).orElse(false);
+  }
+
+  /** This table conformed by {@code conform} instead. */
+  public TableSpec withConform(ConformSpec conform) {
+    return new TableSpec(name, schema, sourceTable, primaryKey, mode, cursor, lookback, land, partitions,
+        partitionColumn, method, fetchSize, asText, conform, quality, infinity);
   }
 
   public boolean incremental() {

@@ -203,6 +203,44 @@ class BronzeBadInputTest extends EngineTestBase {
     assertEquals(Arrays.asList(null, 2L), Arrays.asList(fixed.error(), fixed.rowsWritten()), "the fixed source loads");
   }
 
+  /**
+   * infinity = clamp lands PostgreSQL's infinite dates and timestamps as the last and first
+   * instants Spark holds. The cursor is never clamped (the watermark would jump to the end of
+   * time): a row whose cursor is infinity waits beyond the window, named. Without the setting the
+   * table stops, as before.
+   */
+  @Test
+  void infiniteDatesLandClampedWhereConfiguredButNeverInTheCursor() {
+    sourceExecute(
+        "CREATE TABLE open_ended (id int PRIMARY KEY, valid_to date, seen timestamptz, local_at timestamp,"
+            + " updated_at timestamptz NOT NULL)",
+        "INSERT INTO open_ended VALUES (1, 'infinity', '-infinity', 'infinity', now() - interval '1 minute'),"
+            + " (2, '2026-01-31', '2026-01-01 10:00+00', '2026-01-01 10:00', now() - interval '1 minute')");
+    LakehouseSpec failing = spec("infinity_fail", """
+        tables.open_ended { primary-key = [id], mode = incremental, cursor = updated_at }""");
+    assertTrue(load(failing, "open_ended").error().contains("column valid_to of public.open_ended holds infinity, which"
+        + " a Spark date cannot represent; set infinity = clamp on its table"), load(failing, "open_ended").error());
+    assertFalse(DeltaTable.isDeltaTable(spark, failing.paths().bronze("open_ended")), "no bronze commit");
+
+    LakehouseSpec spec = spec("infinity_clamp", """
+        extract.infinity = clamp
+        tables.open_ended { primary-key = [id], mode = incremental, cursor = updated_at }""");
+    assertEquals(2L, load(spec, "open_ended").rowsWritten());
+    assertEquals(List.of(List.of(1, "9999-12-31", "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999"),
+            List.of(2, "2026-01-31", "2026-01-01 10:00:00", "2026-01-01 10:00:00")),
+        sql("SELECT id, CAST(valid_to AS string), CAST(seen AS string), CAST(local_at AS string) FROM delta.`%s`"
+            + " ORDER BY id", spec.paths().bronze("open_ended")));
+
+    // The window's upper bound (the source's clock) keeps an infinite cursor out, and says so.
+    sourceExecute("UPDATE open_ended SET updated_at = 'infinity' WHERE id = 2");
+    BronzeLoader.TableResult waiting = load(spec, "open_ended");
+    assertEquals(Arrays.asList(null, 0L, "1 row has a cursor after the source's clock (latest updated_at infinity);"
+        + " a cursor of infinity never lands: give such rows a real change time in the source"),
+        Arrays.asList(waiting.error(), waiting.rowsWritten(), waiting.note()));
+    assertEquals(List.of(List.of(2L, "9999-12-31")), sql("SELECT count(*), CAST(max(valid_to) AS string) FROM delta.`%s`",
+        spec.paths().bronze("open_ended")), "nothing more landed");
+  }
+
   @Test
   void duplicateKeysAreRefusedBeforeLandingAndTheFixedSourceLoadsOnTheNextRun() {
     sourceExecute(

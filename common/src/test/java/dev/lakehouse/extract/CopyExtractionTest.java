@@ -320,11 +320,13 @@ class CopyExtractionTest extends LakehouseTestBase {
   void infinityAndNaNAreClearErrorsNamingTheColumn() {
     LakehouseException ts = failureOf(() -> extract("inf_ts").collectAsList());
     assertEquals("COPY partition 0 (row 2): column ts of public.inf_ts holds infinity, which a Spark timestamp"
-        + " cannot represent; list the column in as-text (on a table already landed that changes the column's type:"
+        + " cannot represent; set infinity = clamp on its table to land it as 9999-12-31 or 0001-01-01 (not for a key"
+        + " or cursor column), or list the column in as-text (on a table already landed that changes the column's type:"
         + " read the table through a view that maps such values instead)", ts.getMessage());
     LakehouseException date = failureOf(() -> extract("inf_date").collectAsList());
     assertEquals("COPY partition 0 (row 1): column d of public.inf_date holds -infinity, which a Spark date"
-        + " cannot represent; list the column in as-text (on a table already landed that changes the column's type:"
+        + " cannot represent; set infinity = clamp on its table to land it as 9999-12-31 or 0001-01-01 (not for a key"
+        + " or cursor column), or list the column in as-text (on a table already landed that changes the column's type:"
         + " read the table through a view that maps such values instead)", date.getMessage());
     LakehouseException nan = failureOf(() -> extract("nan_num").collectAsList());
     assertEquals("COPY partition 0 (row 2): column n of public.nan_num holds NaN, which a Spark decimal"

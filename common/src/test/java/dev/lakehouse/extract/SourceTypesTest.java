@@ -302,6 +302,8 @@ class SourceTypesTest extends LakehouseTestBase {
     String asText = "; list the column in as-text (on a table already landed that changes the column's type: read the"
         + " table through a view that maps such values instead)";
     String numericFix = "; declare the column numeric(p,s), or" + asText.substring(1);
+    String clampFix = "; set infinity = clamp on its table to land it as 9999-12-31 or 0001-01-01 (not for a key or"
+        + " cursor column), or" + asText.substring(1);
     Map<Integer, String> expected = Map.ofEntries(
         Map.entry(1, "column n of public.bad_values holds 0.1234567890123456789, which does not fit decimal(38,18)"
             + " exactly" + numericFix),
@@ -309,11 +311,11 @@ class SourceTypesTest extends LakehouseTestBase {
             + " exactly" + numericFix),
         Map.entry(3, "column n of public.bad_values holds NaN, which a Spark decimal cannot represent" + asText),
         Map.entry(4, "column n of public.bad_values holds -Infinity, which a Spark decimal cannot represent" + asText),
-        Map.entry(5, "column d of public.bad_values holds infinity, which a Spark date cannot represent" + asText),
+        Map.entry(5, "column d of public.bad_values holds infinity, which a Spark date cannot represent" + clampFix),
         Map.entry(6, "column ts of public.bad_values holds -infinity, which a Spark timestamp cannot represent"
-            + asText),
+            + clampFix),
         Map.entry(7, "column tstz of public.bad_values holds infinity, which a Spark timestamp cannot represent"
-            + asText),
+            + clampFix),
         Map.entry(8, "column nums of public.bad_values holds a 2-dimensional array, which lands only as a"
             + " one-dimensional Spark array" + asText),
         Map.entry(9, "column moods of public.bad_values holds a 2-dimensional array, which lands only as a"
@@ -337,6 +339,28 @@ class SourceTypesTest extends LakehouseTestBase {
       assertEquals(new BigDecimal("1.500000000000000000"), row.getDecimal(1));
       assertEquals(List.of(), row.getList(5));
     }
+  }
+
+  /** Clamped columns arrive as ordinary values, by COPY, by JDBC and from the log's text alike. */
+  @Test
+  void infiniteDatesAndTimestampsLandClampedWhenAsked() {
+    List<SourceColumn> columns = InfiniteValues.clamped(columns("bad_values", Set.of()).stream()
+        .filter(c -> List.of("id", "d", "ts", "tstz").contains(c.name())).toList(), name -> !name.equals("id"));
+    String where = "id IN (5, 6, 7)";
+    for (Dataset<Row> df : List.of(copy(columns, "public.bad_values", List.of(where)),
+        JdbcExtraction.read(spark, config.spec().source(), columns, "public.bad_values", List.of(where), FETCH_SIZE))) {
+      assertEquals(List.of("5|9999-12-31|-|-", "6|-|0001-01-01 00:00:00|-", "7|-|-|9999-12-31 23:59:59.999999"),
+          df.selectExpr("concat_ws('|', id, coalesce(CAST(d AS string), '-'), coalesce(CAST(ts AS string), '-'),"
+              + " coalesce(CAST(tstz AS string), '-'))").orderBy("id").as(org.apache.spark.sql.Encoders.STRING())
+              .collectAsList());
+    }
+    SourceColumn d = find(columns, "d");
+    SourceColumn tstz = find(columns, "tstz");
+    assertEquals(LocalDate.of(9999, 12, 31), TextValues.parse(InfiniteValues.text("infinity", d), d, 2));
+    assertEquals(Instant.parse("0001-01-01T00:00:00Z"), TextValues.parse(InfiniteValues.text("-infinity", tstz), tstz, 2));
+    assertEquals(Instant.parse("9999-12-31T23:59:59.999999Z"),
+        TextValues.parse(InfiniteValues.text("infinity", tstz), tstz, 2));
+    assertEquals("2020-01-01", InfiniteValues.text("2020-01-01", d), "other values pass unchanged");
   }
 
   @Test

@@ -122,7 +122,7 @@ public final class DemoJob extends LakehouseCli.Subcommand {
     TableSpec logged = new TableSpec(customers.name(), customers.schema(), customers.sourceTable(), customers.primaryKey(),
         TableSpec.Mode.LOG, java.util.Optional.empty(), customers.lookback(), customers.land(), customers.partitions(),
         customers.partitionColumn(), customers.method(), customers.fetchSize(), customers.asText(), customers.conform(),
-        customers.quality());
+        customers.quality(), customers.infinity());
     GoldSpec gold = new GoldSpec(java.util.Map.of("customer", base.gold().dimensions().get("customer")),
         java.util.Map.of(), java.util.Map.of());
     LakehouseSpec spec = new LakehouseSpec(base.env(), root, base.source(), base.spark(), base.lockLease(), false,

@@ -1,0 +1,62 @@
+package dev.lakehouse.extract;
+
+import dev.lakehouse.source.SourceDatabase;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * PostgreSQL's {@code infinity} and {@code -infinity} in a date or timestamp column, which no
+ * Spark value holds. By default they stop the table (the decoders say so, with the column and
+ * the value). A table with {@code infinity = clamp} lands them as the last and first instant
+ * Spark holds, 9999-12-31 (23:59:59.999999) and 0001-01-01 (00:00), which is what Spark's own
+ * PostgreSQL JDBC dialect does and what gold already writes for an open-ended {@code valid_to}.
+ *
+ * <p>Read with COPY or JDBC, the clamp is part of the column's select expression, so the server
+ * sends an ordinary value and the binary decoders stay as they are; from the log, the text
+ * {@code infinity} is replaced before it is parsed. Keys and the cursor are never clamped: a
+ * clamped key could meet a real 9999-12-31 key, and a clamped cursor would move the watermark to
+ * the end of time (see {@code TableSpec.clampsInfinity}).
+ */
+public final class InfiniteValues {
+
+  private InfiniteValues() {}
+
+  /** Whether the column holds PostgreSQL dates or timestamps (not arrays of them). */
+  static boolean temporal(SourceColumn column) {
+    return column.wireType() == WireType.DATE || column.wireType() == WireType.TIMESTAMP;
+  }
+
+  /** The columns, those {@code clamps} names (and that are dates or timestamps) selected clamped. */
+  public static List<SourceColumn> clamped(List<SourceColumn> columns, Predicate<String> clamps) {
+    return columns.stream().map(c -> temporal(c) && c.selectedAsIs() && clamps.test(c.name()) ? clamped(c) : c).toList();
+  }
+
+  private static SourceColumn clamped(SourceColumn c) {
+    String quoted = SourceDatabase.ident(c.name());
+    String select = "CASE " + quoted + " WHEN 'infinity' THEN " + literal(c, true) + " WHEN '-infinity' THEN "
+        + literal(c, false) + " ELSE " + quoted + " END AS " + quoted;
+    return new SourceColumn(c.name(), c.pgType(), c.sqlType(), c.dataType(), c.nullable(), select, c.wireType(),
+        c.elementWireType(), c.relation());
+  }
+
+  private static String literal(SourceColumn c, boolean last) {
+    return switch (c.pgType()) {
+      case "date" -> last ? "'9999-12-31'::date" : "'0001-01-01'::date";
+      case "timestamptz" -> last ? "'9999-12-31 23:59:59.999999+00'::timestamptz" : "'0001-01-01 00:00:00+00'::timestamptz";
+      default -> last ? "'9999-12-31 23:59:59.999999'::timestamp" : "'0001-01-01 00:00:00'::timestamp";
+    };
+  }
+
+  /** The log's text of a value, with {@code infinity} and {@code -infinity} as the clamped instants. */
+  public static String text(String text, SourceColumn column) {
+    if (text == null || !temporal(column) || !(text.equals("infinity") || text.equals("-infinity"))) {
+      return text;
+    }
+    boolean last = text.equals("infinity");
+    return switch (column.pgType()) {
+      case "date" -> last ? "9999-12-31" : "0001-01-01";
+      case "timestamptz" -> last ? "9999-12-31 23:59:59.999999+00" : "0001-01-01 00:00:00+00";
+      default -> last ? "9999-12-31 23:59:59.999999" : "0001-01-01 00:00:00";
+    };
+  }
+}
