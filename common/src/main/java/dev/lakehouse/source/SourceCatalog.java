@@ -443,6 +443,19 @@ public final class SourceCatalog {
 
   /** A PostgreSQL identifier for messages: bare when it is lower-case letters, digits and _, else quoted. */
   public static String sqlName(String name) {
-    return name.matches("[a-z_][a-z0-9_$]*") ? name : SourceDatabase.ident(name);
+    return name.matches("[a-z_][a-z0-9_$]*") && !RESERVED.contains(name) ? name : SourceDatabase.ident(name);
   }
+
+  /**
+   * PostgreSQL's keywords that cannot name a table or column unquoted (pg_get_keywords() catcode
+   * R and T, PostgreSQL 17): a table called user is written "user" in SQL the user is told to run.
+   */
+  private static final java.util.Set<String> RESERVED = java.util.Set.of(("all analyse analyze and any array as asc"
+      + " asymmetric authorization binary both case cast check collate collation column concurrently constraint create"
+      + " cross current_catalog current_date current_role current_schema current_time current_timestamp current_user"
+      + " default deferrable desc distinct do else end except false fetch for foreign freeze from full grant group"
+      + " having ilike in initially inner intersect into is isnull join lateral leading left like limit localtime"
+      + " localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references"
+      + " returning right select session_user similar some symmetric system_user table tablesample then to trailing"
+      + " true union unique user using variadic verbose when where window with").split(" "));
 }

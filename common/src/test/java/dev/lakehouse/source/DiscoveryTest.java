@@ -742,4 +742,21 @@ class DiscoveryTest extends LakehouseTestBase {
     Config t = config.getConfig(name);
     return SourceDatabase.qualified(t.getString("schema"), t.hasPath("source-table") ? t.getString("source-table") : name);
   }
+
+  /** SQL the user is told to run names a table as PostgreSQL reads it: a keyword such as user quoted. */
+  @Test
+  void sqlNamesQuoteEveryKeywordThatCannotNameATable() throws SQLException {
+    try (Connection c = source(); Statement s = c.createStatement();
+         java.sql.ResultSet rs = s.executeQuery("SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T')")) {
+      int keywords = 0;
+      while (rs.next()) {
+        String word = rs.getString(1);
+        assertEquals("\"" + word + "\"", SourceCatalog.sqlName(word));
+        keywords++;
+      }
+      assertTrue(keywords > 80, keywords + " keywords");
+    }
+    assertEquals(List.of("users", "\"Desk\"", "\"user\"", "meter_checks"),
+        List.of("users", "Desk", "user", "meter_checks").stream().map(SourceCatalog::sqlName).toList());
+  }
 }
