@@ -204,8 +204,7 @@ public final class BronzeLoader {
         rs.next();
         snapshot = rs.getString(1);
       }
-      List<SourceColumn> columns = InfiniteValues.clamped(SourceColumns.discover(connection, schema,
-          table.sourceTable(), table.asText(), !table.log()), table::clampsInfinity);
+      List<SourceColumn> columns = sourceColumns(connection, schema, table);
       String keyList = "(" + table.primaryKey().stream().map(SourceDatabase::ident).collect(Collectors.joining(", ")) + ")";
       List<String> selects = new ArrayList<>();
       for (int from = 0; from < keys.size(); from += 1000) {
@@ -313,8 +312,7 @@ public final class BronzeLoader {
         snapshot = logSnapshot.map(LogSnapshot::id).orElse(rs.getString(1));
         now = rs.getTimestamp(2);
       }
-      List<SourceColumn> columns = InfiniteValues.clamped(SourceColumns.discover(connection, schema,
-          table.sourceTable(), table.asText(), !table.log()), table::clampsInfinity);
+      List<SourceColumn> columns = sourceColumns(connection, schema, table);
       Map<String, SourceColumn> byName = new LinkedHashMap<>();
       columns.forEach(c -> byName.put(c.name(), c));
       checkColumnNames(table, qualified, columns);
@@ -742,6 +740,16 @@ public final class BronzeLoader {
   /** The source columns bronze ({@code landed}) does not hold yet. */
   private static List<String> notLanded(List<SourceColumn> columns, StructType landed) {
     return columns.stream().map(SourceColumn::name).filter(name -> !landed.getFieldIndex(name).isDefined()).toList();
+  }
+
+  /**
+   * The columns bronze reads of {@code table}, as it reads them: as-text ones as text, generated
+   * ones left out of a log table (the log never carries them), infinite values clamped where the
+   * table says so.
+   */
+  private static List<SourceColumn> sourceColumns(Connection connection, String schema, TableSpec table) {
+    return InfiniteValues.clamped(SourceColumns.discover(connection, schema, table.sourceTable(), table.asText(),
+        !table.log()), table::clampsInfinity);
   }
 
   /**

@@ -871,7 +871,9 @@ public final class LogCapture {
         return unparsed;
       }
       try {
-        String value = state.table.clampsInfinity(column.name()) ? InfiniteValues.text(text, column) : text;
+        // The table's setting only for the rare infinite value: this runs for every value of every change.
+        String value = InfiniteValues.infinite(text, column) && state.table.clampsInfinity(column.name())
+            ? InfiniteValues.text(text, column) : text;
         row[c] = TextValues.parse(value, column, moneyScale);
         return unparsed;
       } catch (TextValues.Unrepresentable e) {

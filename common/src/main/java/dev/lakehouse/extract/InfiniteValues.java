@@ -33,26 +33,30 @@ public final class InfiniteValues {
 
   private static SourceColumn clamped(SourceColumn c) {
     String quoted = SourceDatabase.ident(c.name());
-    String select = "CASE " + quoted + " WHEN 'infinity' THEN " + literal(c, true) + " WHEN '-infinity' THEN "
-        + literal(c, false) + " ELSE " + quoted + " END AS " + quoted;
+    String select = "CASE " + quoted + " WHEN 'infinity' THEN " + literal(c, "infinity") + " WHEN '-infinity' THEN "
+        + literal(c, "-infinity") + " ELSE " + quoted + " END AS " + quoted;
     return new SourceColumn(c.name(), c.pgType(), c.sqlType(), c.dataType(), c.nullable(), select, c.wireType(),
         c.elementWireType(), c.relation());
   }
 
-  private static String literal(SourceColumn c, boolean last) {
-    return switch (c.pgType()) {
-      case "date" -> last ? "'9999-12-31'::date" : "'0001-01-01'::date";
-      case "timestamptz" -> last ? "'9999-12-31 23:59:59.999999+00'::timestamptz" : "'0001-01-01 00:00:00+00'::timestamptz";
-      default -> last ? "'9999-12-31 23:59:59.999999'::timestamp" : "'0001-01-01 00:00:00'::timestamp";
-    };
+  private static String literal(SourceColumn c, String infinite) {
+    String type = c.pgType().equals("date") || c.pgType().equals("timestamptz") ? c.pgType() : "timestamp";
+    return "'" + instant(c, infinite) + "'::" + type;
+  }
+
+  /** Whether {@code text} is the log's text of an infinite value of {@code column}. */
+  public static boolean infinite(String text, SourceColumn column) {
+    return temporal(column) && ("infinity".equals(text) || "-infinity".equals(text));
   }
 
   /** The log's text of a value, with {@code infinity} and {@code -infinity} as the clamped instants. */
   public static String text(String text, SourceColumn column) {
-    if (text == null || !temporal(column) || !(text.equals("infinity") || text.equals("-infinity"))) {
-      return text;
-    }
-    boolean last = text.equals("infinity");
+    return infinite(text, column) ? instant(column, text) : text;
+  }
+
+  /** The text of the instant {@code infinite} ({@code infinity} or {@code -infinity}) lands as. */
+  private static String instant(SourceColumn column, String infinite) {
+    boolean last = infinite.equals("infinity");
     return switch (column.pgType()) {
       case "date" -> last ? "9999-12-31" : "0001-01-01";
       case "timestamptz" -> last ? "9999-12-31 23:59:59.999999+00" : "0001-01-01 00:00:00+00";

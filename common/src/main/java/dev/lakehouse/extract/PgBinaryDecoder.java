@@ -77,10 +77,10 @@ public final class PgBinaryDecoder {
 
   private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-  /** The advice every value error ends with. */
   /** The advice for an infinite date or timestamp, before {@link #AS_TEXT}. */
   private static final String CLAMP = "set infinity = clamp on its table to land it as 9999-12-31 or 0001-01-01"
       + " (not for a key or cursor column), or ";
+  /** The advice every value error ends with. */
   private static final String AS_TEXT = "list the column in as-text (on a table already landed that changes the"
       + " column's type: read the table through a view that maps such values instead)";
 
