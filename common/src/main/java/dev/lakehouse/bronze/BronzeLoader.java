@@ -186,14 +186,21 @@ public final class BronzeLoader {
                            boolean committed) {}
 
   /**
-   * Lands, as one batch, the source's current rows of these keys ({@code keys}: values of the key
-   * columns, in key order, as silver holds them): keys reconcile found back in the source although
-   * silver has them deleted, which no window will show again. The watermark does not move.
+   * Lands, as one batch, the source's current rows of keys reconcile found in the source but not
+   * in silver (values of the key columns, in key order, as silver holds them), which no window will
+   * show: {@code back}, keys silver has deleted (restored with an old cursor, or as they were), and
+   * {@code missed}, keys silver never had, of rows whose cursor is older than the next window's
+   * lower bound (a commit later than the lookback, a row inserted with an old change time). A
+   * missed key whose row the next window reads anyway is left to it. Commits nothing when no row
+   * qualifies; the watermark does not move.
    */
-  public TableResult reland(String runId, TableSpec table, List<Row> keys) {
+  public TableResult reland(String runId, TableSpec table, List<Row> back, List<Row> missed) {
     Optional<Watermark> recorded = watermarks.read(table.name());
     long batchId = recorded.map(Watermark::batchId).orElse(0L) + 1;
     Optional<CursorValue> watermark = recorded.flatMap(Watermark::cursor);
+    // Without a watermark the next window has no lower bound: it reads every missed row itself.
+    Optional<String> behind = IncrementalWindow.after(watermark, table.lookback(), Optional.empty()).lower()
+        .map(lower -> ident(table.cursor().orElseThrow()) + " < " + lower.sqlLiteral());
     try (Connection connection = SourceDatabase.connect(source)) {
       connection.setAutoCommit(false);
       connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -204,21 +211,25 @@ public final class BronzeLoader {
         rs.next();
         snapshot = rs.getString(1);
       }
-      List<SourceColumn> columns = sourceColumns(connection, schema, table);
-      String keyList = "(" + table.primaryKey().stream().map(SourceDatabase::ident).collect(Collectors.joining(", ")) + ")";
-      List<String> selects = new ArrayList<>();
-      for (int from = 0; from < keys.size(); from += 1000) {
-        List<String> tuples = new ArrayList<>();
-        for (Row key : keys.subList(from, Math.min(keys.size(), from + 1000))) {
-          List<String> values = new ArrayList<>();
-          for (int i = 0; i < key.length(); i++) {
-            values.add(sqlLiteral(key.get(i)));
+      List<String> conditions = new ArrayList<>(keyConditions(table, back));
+      if (behind.isPresent()) {
+        for (String keys : keyConditions(table, missed)) {
+          String condition = keys + " AND " + behind.get();
+          // Counted first, in the same snapshot: most missed keys are usually rows committed since
+          // bronze read, which the next window takes; landing none must not commit an empty batch.
+          if (scalar(connection, "SELECT count(*) FROM " + qualified + " WHERE " + condition) > 0) {
+            conditions.add(condition);
           }
-          tuples.add("(" + String.join(", ", values) + ")");
         }
-        selects.add("SELECT " + SourceColumns.selectList(columns) + " FROM " + qualified + " WHERE " + keyList
-            + " IN (" + String.join(", ", tuples) + ")");
       }
+      if (conditions.isEmpty()) {
+        connection.commit();
+        return new TableResult(table.name(), batchId - 1, 0, 0, watermark, RunLog.Status.SUCCEEDED, null);
+      }
+      List<SourceColumn> columns = sourceColumns(connection, schema, table);
+      List<String> selects = conditions.stream()
+          .map(condition -> "SELECT " + SourceColumns.selectList(columns) + " FROM " + qualified + " WHERE " + condition)
+          .toList();
       String label = source.label() + "." + qualified.replace("\"", "");
       Dataset<Row> rows = CopyExtraction.read(spark, source, columns, selects, Optional.of(snapshot))
           .withColumn("_batch_id", lit(batchId))
@@ -237,13 +248,32 @@ public final class BronzeLoader {
       connection.commit();
       long written = (Long) Observations.required(landed, "the rows landed in bronze." + table.name()).get("rows");
       watermarks.recordAll(List.of(new Watermark(table.name(), batchId, watermark, runId)));
-      LOG.info("bronze {}: batch {} holds {} rows of deleted keys back in the source", table.name(), batchId, written);
+      LOG.info("bronze {}: batch {} holds {} rows of keys in the source that silver lacks and no window will read",
+          table.name(), batchId, written);
       return new TableResult(table.name(), batchId, written, written, watermark, RunLog.Status.SUCCEEDED, null);
     } catch (Exception e) {
       String message = describe(e);
       LOG.error("bronze {} failed: {}", table.name(), message);
       return new TableResult(table.name(), batchId, 0, 0, watermark, RunLog.Status.FAILED, message);
     }
+  }
+
+  /** {@code (k1, k2) IN ((v1, v2), ...)} over the source's key columns, 1,000 keys per condition. */
+  private static List<String> keyConditions(TableSpec table, List<Row> keys) {
+    String keyList = "(" + table.primaryKey().stream().map(SourceDatabase::ident).collect(Collectors.joining(", ")) + ")";
+    List<String> conditions = new ArrayList<>();
+    for (int from = 0; from < keys.size(); from += 1000) {
+      List<String> tuples = new ArrayList<>();
+      for (Row key : keys.subList(from, Math.min(keys.size(), from + 1000))) {
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < key.length(); i++) {
+          values.add(sqlLiteral(key.get(i)));
+        }
+        tuples.add("(" + String.join(", ", values) + ")");
+      }
+      conditions.add(keyList + " IN (" + String.join(", ", tuples) + ")");
+    }
+    return conditions;
   }
 
   /** A key value as a PostgreSQL literal, quoted as text (the server casts it to the column's type). */

@@ -358,8 +358,12 @@ public final class Pipeline {
     List<TableRun> runs = new ArrayList<>();
     for (SilverReconciler.TableResult r : new SilverReconciler(lakehouse.spark(), lakehouse.source(), lakehouse.paths())
         .reconcile(runId, tables, lakehouse.spec().parallelism())) {
+      String detail = r.byFingerprint() ? "keys unchanged"
+          : r.relanded() == 0 ? null
+          : r.relanded() + (r.relanded() == 1 ? " row" : " rows") + " silver lacks and no window will read landed in"
+              + " bronze for the next run";
       runs.add(new TableRun(Stage.RECONCILE, r.table(), r.status(), 0, r.sourceKeys(), r.deleted(),
-          Map.of("deleted", r.deleted()), r.error(), r.byFingerprint() ? "keys unchanged" : null, Duration.ZERO));
+          Map.of("deleted", r.deleted(), "relanded", r.relanded()), r.error(), detail, Duration.ZERO));
     }
     return runs;
   }

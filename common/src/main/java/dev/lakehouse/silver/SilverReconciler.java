@@ -41,8 +41,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds hard deletes of incremental tables, which a cursor never shows, and deleted keys back in
- * the source, which a cursor may not show. By phase, per table:
+ * Finds hard deletes of incremental tables, which a cursor never shows, and rows in the source that
+ * silver lacks and no window will read. By phase, per table:
  * <ol>
  *   <li>Fingerprint: for a single integer key ({@link KeyFingerprint}), PostgreSQL sums up its keys
  *       and Spark silver's live keys with those only quarantine holds; equal means nothing is gone
@@ -50,11 +50,14 @@ import org.slf4j.LoggerFactory;
  *       remembered for the state it was summed from ({@link FingerprintMemo}), so a run that
  *       changed neither silver nor quarantine sums only the source's keys.
  *   <li>Compare: the source's keys (binary COPY of the key columns, shaped as silver shapes them)
- *       against silver's in one full-outer pass, keeping only the keys gone or back.
+ *       against silver's in one full-outer pass, keeping only the keys gone, back or missed.
  *   <li>Delete: silver's live keys that are gone are soft-deleted in one MERGE, as of the time it
  *       looked. Nothing is committed when no key is gone.
- *   <li>Reland: keys deleted in silver that the source has again are landed in bronze as they are
- *       now, for silver's next apply to revive.
+ *   <li>Reland: keys deleted in silver that the source has again, and keys silver never had (nor
+ *       holds in quarantine) whose rows are older than the next window's lower bound (a commit
+ *       later than the lookback), are landed in bronze as they are now, for silver's next apply.
+ *       Missed keys only once silver has applied every bronze batch: before, they may be rows of a
+ *       batch silver has yet to apply.
  * </ol>
  */
 public final class SilverReconciler {
@@ -67,10 +70,14 @@ public final class SilverReconciler {
   private static final int MAX_RELANDED = 100_000;
   private static final String IN_SOURCE = "_in_source";
   private static final String GONE = "_gone";
+  private static final String IN_SILVER = "_in_silver";
 
-  /** {@code byFingerprint}: the source's keys matched silver's by {@link KeyFingerprint}, none was read. */
-  public record TableResult(String table, long sourceKeys, long deleted, RunLog.Status status, String error,
-                            boolean byFingerprint) {
+  /**
+   * {@code byFingerprint}: the source's keys matched silver's by {@link KeyFingerprint}, none was
+   * read. {@code relanded}: rows landed in bronze again for silver's next apply.
+   */
+  public record TableResult(String table, long sourceKeys, long deleted, long relanded, RunLog.Status status,
+                            String error, boolean byFingerprint) {
     public boolean failed() {
       return status == RunLog.Status.FAILED;
     }
@@ -106,8 +113,8 @@ public final class SilverReconciler {
       }
       Instant started = Instant.now();
       List<String> keys = table.silverKey();
-      Column[] silverColumns = Stream.concat(keys.stream().map(k -> col(Identifiers.quote(k))), Stream.of(col("_is_deleted")))
-          .toArray(Column[]::new);
+      Column[] silverColumns = Stream.concat(keys.stream().map(k -> col(Identifiers.quote(k))),
+          Stream.of(col("_is_deleted"), lit(true).as(IN_SILVER))).toArray(Column[]::new);
       Dataset<Row> silverKeys = spark.read().format("delta").load(silverPath).select(silverColumns);
       // Silver's fingerprint and the state it is of, when the fingerprint applies: the soft-delete
       // below moves it by exactly the keys it deletes, so the next run need not sum silver again.
@@ -152,7 +159,7 @@ public final class SilverReconciler {
           if (inSource != null && expected.isPresent() && KeyFingerprint.same(inSource, expected.get())) {
             LOG.info("reconcile {}: {} source keys, the same as silver's (live or held in quarantine)", table.name(),
                 inSource.keys());
-            return new TableResult(table.name(), inSource.keys(), 0, RunLog.Status.SUCCEEDED, null, true);
+            return new TableResult(table.name(), inSource.keys(), 0, 0, RunLog.Status.SUCCEEDED, null, true);
           }
         }
         sourceKeys = CopyExtraction.read(spark, source, keyColumns,
@@ -168,15 +175,19 @@ public final class SilverReconciler {
       Dataset<Row> cachedKeys = sourceKeys.withColumn(IN_SOURCE, lit(true)).persist(StorageLevel.MEMORY_AND_DISK());
       List<Dataset<Row>> held = new ArrayList<>();
       try {
-        // One pass over silver's keys against the source's keeps only the keys that differ (gone
-        // or back, a few): the counts, the MERGE and the reland all read that small result.
-        Column gone = not(col("_is_deleted")).and(col(IN_SOURCE).isNull());
-        Column back = col("_is_deleted").and(col(IN_SOURCE).isNotNull());
+        // One pass over silver's keys against the source's keeps only the keys that differ (gone,
+        // back or missed, a few): the counts, the MERGE and the reland all read that small result.
+        Column inSilver = col(IN_SILVER).isNotNull();
+        Column gone = inSilver.and(not(col("_is_deleted"))).and(col(IN_SOURCE).isNull());
+        Column back = inSilver.and(col("_is_deleted")).and(col(IN_SOURCE).isNotNull());
+        Column missed = not(inSilver);
         // Materialized, not cached: it reads silver, which the MERGE below writes (see Cached.materialize).
         Dataset<Row> differences = Cached.materialize(silverKeys.join(cachedKeys, keys.toArray(String[]::new), "full_outer")
-            .where(gone.or(back))
-            .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(gone.as(GONE))).toArray(Column[]::new)), held);
-        Row counts = differences.agg(count(when(col(GONE), lit(1))), count(when(not(col(GONE)), lit(1)))).first();
+            .where(gone.or(back).or(missed))
+            .select(Stream.concat(Arrays.stream(keyColumns), Stream.of(gone.as(GONE), inSilver.as(IN_SILVER)))
+                .toArray(Column[]::new)), held);
+        Row counts = differences.agg(count(when(col(GONE), lit(1))),
+            count(when(not(col(GONE)).and(col(IN_SILVER)), lit(1))), count(when(not(col(IN_SILVER)), lit(1)))).first();
         long deleted = counts.getLong(0);
         long keyCount = cachedKeys.count();
         if (deleted > 0) {
@@ -199,21 +210,24 @@ public final class SilverReconciler {
           }
         }
         // Keys deleted in silver that the source has again, which no window saw come back (restored
-        // with an old cursor, or as it was): bronze lands their rows as they are now; the next
-        // silver run revives them. (The MERGE above marks only keys the source does not have.)
+        // with an old cursor, or as it was), and keys silver never had whose rows no window will
+        // read: bronze lands their rows as they are now; the next silver run applies them. (The
+        // MERGE above marks only keys the source does not have.)
+        List<Row> backKeys = counts.getLong(1) == 0 ? List.of()
+            : differences.where(not(col(GONE)).and(col(IN_SILVER))).select(keyColumns).limit(MAX_RELANDED).collectAsList();
+        List<Row> missedKeys = counts.getLong(2) == 0 ? List.of() : missedKeys(table, differences, keyColumns, silverPath);
         long relanded = 0;
-        if (counts.getLong(1) > 0) {
-          List<Row> backKeys = differences.where(not(col(GONE))).select(keyColumns).limit(MAX_RELANDED).collectAsList();
+        if (!backKeys.isEmpty() || !missedKeys.isEmpty()) {
           dev.lakehouse.bronze.BronzeLoader.TableResult landed = new dev.lakehouse.bronze.BronzeLoader(spark, source, paths)
-              .reland(runId, table, backKeys);
+              .reland(runId, table, backKeys, missedKeys);
           if (landed.failed()) {
             throw new LakehouseException(landed.error());
           }
           relanded = landed.rowsWritten();
         }
         LOG.info("reconcile {}: {} source keys, {} soft-deleted in silver{}", table.name(), keyCount, deleted,
-            relanded == 0 ? "" : ", " + relanded + " deleted keys back in the source landed again");
-        return new TableResult(table.name(), keyCount, deleted, RunLog.Status.SUCCEEDED, null, false);
+            relanded == 0 ? "" : ", " + relanded + " rows no window will read landed in bronze again");
+        return new TableResult(table.name(), keyCount, deleted, relanded, RunLog.Status.SUCCEEDED, null, false);
       } finally {
         Cached.release(held);
         cachedKeys.unpersist();
@@ -222,8 +236,31 @@ public final class SilverReconciler {
       String message = Errors.describe(e);
       LOG.error("reconcile {} failed: {}", table.name(), message);
       LOG.debug("reconcile {} failure detail", table.name(), e);
-      return new TableResult(table.name(), 0, 0, RunLog.Status.FAILED, message, false);
+      return new TableResult(table.name(), 0, 0, 0, RunLog.Status.FAILED, message, false);
     }
+  }
+
+  /**
+   * Keys in the source that silver never had, less those quarantine holds (their rows are in the
+   * source but held aside) and keys with a NULL part (no key condition finds them). None until
+   * silver has applied every batch bronze holds: a key of a batch not applied yet is not missed.
+   */
+  private List<Row> missedKeys(TableSpec table, Dataset<Row> differences, Column[] keyColumns, String silverPath) {
+    String bronzePath = paths.bronze(table.name());
+    if (Commits.lastBatch(spark, silverPath) < Commits.lastBatch(spark, bronzePath)) {
+      return List.of();
+    }
+    Dataset<Row> missed = differences.where(not(col(IN_SILVER))).select(keyColumns)
+        .na().drop("any");
+    String quarantinePath = paths.quarantine(table.name());
+    List<String> keys = table.silverKey();
+    if (DeltaTable.isDeltaTable(spark, quarantinePath)) {
+      Dataset<Row> quarantine = spark.read().format("delta").load(quarantinePath);
+      if (Arrays.asList(quarantine.columns()).containsAll(keys)) {
+        missed = missed.join(quarantine.select(keyColumns).distinct(), keys.toArray(String[]::new), "left_anti");
+      }
+    }
+    return missed.limit(MAX_RELANDED).collectAsList();
   }
 
   /** Silver's fingerprint as of {@code state}, the state it was summed (or recalled) for. */
