@@ -65,9 +65,30 @@ public final class LogSetup {
       } else {
         done.add("slot " + settings.slot() + ": exists");
       }
+      for (TableName name : names) {
+        if (partitioned(connection, name)) {
+          done.add("note: " + name + " is partitioned, and PostgreSQL logs no row change for TRUNCATE, DETACH or"
+              + " DROP of one partition, nor for ATTACH of a table with rows: silver keeps such rows as they were"
+              + " (live), and does not get the attached ones");
+        }
+      }
       return done;
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot set up log extraction", e);
+    }
+  }
+
+  /**
+   * A partitioned table is published through its parent (publish_via_partition_root): changes of
+   * rows in any partition arrive as the parent's, but pgoutput skips a TRUNCATE of one partition,
+   * and partition DDL writes no row change at all.
+   */
+  private static boolean partitioned(Connection connection, TableName name) throws SQLException {
+    try (var query = connection.prepareStatement("SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = ?::regclass")) {
+      query.setString(1, name.sql());
+      try (var rs = query.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
     }
   }
 
