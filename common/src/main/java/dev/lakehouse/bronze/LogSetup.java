@@ -67,9 +67,9 @@ public final class LogSetup {
       }
       for (TableName name : names) {
         if (partitioned(connection, name)) {
-          done.add("note: " + name + " is partitioned, and PostgreSQL logs no row change for TRUNCATE, DETACH or"
-              + " DROP of one partition, nor for ATTACH of a table with rows: silver keeps such rows as they were"
-              + " (live), and does not get the attached ones");
+          done.add("note: " + name + " is partitioned: the log brings no change for a TRUNCATE, DETACH or DROP of"
+              + " one partition, nor for the rows of a table ATTACHed as one; silver keeps the former live and"
+              + " never gets the latter");
         }
       }
       return done;
