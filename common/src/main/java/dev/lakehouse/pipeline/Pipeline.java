@@ -345,7 +345,9 @@ public final class Pipeline {
       }
       long written = r.inserted() + r.updated() + r.deleted();
       if (detail == null && !r.failed()) {
-        detail = r.toBatch() < r.fromBatch() || r.rowsIn() == 0 ? "up to date" : written == 0 ? "nothing changed" : null;
+        // A batch of delete markers only has no rows in, yet is not "up to date": it deleted.
+        detail = written > 0 ? null
+            : r.toBatch() < r.fromBatch() || r.rowsIn() == 0 ? "up to date" : "nothing changed";
       }
       runs.add(new TableRun(Stage.SILVER, r.table(), r.status(), r.toBatch(), r.rowsIn(), written, counts,
           r.error(), detail, Duration.ZERO));

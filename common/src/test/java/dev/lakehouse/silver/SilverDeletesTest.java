@@ -35,6 +35,9 @@ class SilverDeletesTest extends EngineTestBase {
     RunResult deleted = succeeded(run(spec, Stage.BRONZE, Stage.SILVER));
     for (String table : tables) {
       assertEquals(List.of(1L, 0L, 0L), counts(outcome(deleted, Stage.SILVER, table)), table);
+      if (table.equals("changes")) {
+        assertEquals(null, outcome(deleted, Stage.SILVER, table).detail(), "a batch of delete markers only deleted");
+      }
       Timestamp landed = (Timestamp) sql("SELECT max(_ingested_at) FROM delta.`%s` WHERE _batch_id = 2",
           spec.paths().bronze(table)).get(0).get(0);
       assertEquals(List.of(
