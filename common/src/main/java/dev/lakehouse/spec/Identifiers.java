@@ -37,7 +37,7 @@ public final class Identifiers {
   private static final java.util.Set<String> OWN = java.util.Set.of(
       "_batch_id", "_ingested_at", "_source", "_op", "_row_hash", "_row_key", "_row_copy", "_lsn", "_seq",
       "_commit_time", "_unchanged", "_unparsed", "_updated_at", "_is_deleted", "_deleted_at", "_versions_in_batch", "_rank",
-      "_log_rank", "_landed_hash", "_state", "_state_hash", "_change_time", "_observed_at", "_in_source", "_gone",
+      "_log_rank", "_landed_hash", "_state", "_state_hash", "_change_time", "_observed_at", "_in_source", "_in_silver", "_gone",
       "_exists", "_key", "_change", "_sk", "_run_id", "_failed_rules", "_rejected_values", "_quarantined",
       "_quarantined_at", "_change_type", "_commit_version", "_commit_timestamp");
 
