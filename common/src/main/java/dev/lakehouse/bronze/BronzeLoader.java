@@ -215,8 +215,8 @@ public final class BronzeLoader {
       if (behind.isPresent()) {
         for (String keys : keyConditions(table, missed)) {
           String condition = keys + " AND " + behind.get();
-          // Counted first, in the same snapshot: most missed keys are usually rows committed since
-          // bronze read, which the next window takes; landing none must not commit an empty batch.
+          // Counted first, in the same snapshot: missed keys are mostly rows committed since bronze
+          // read, which the next window takes; landing none must not commit an empty batch.
           if (scalar(connection, "SELECT count(*) FROM " + qualified + " WHERE " + condition) > 0) {
             conditions.add(condition);
           }
