@@ -199,7 +199,8 @@ public final class BronzeLoader {
     long batchId = recorded.map(Watermark::batchId).orElse(0L) + 1;
     Optional<CursorValue> watermark = recorded.flatMap(Watermark::cursor);
     // Without a watermark the next window has no lower bound: it reads every missed row itself.
-    Optional<String> behind = IncrementalWindow.after(watermark, table.lookback(), Optional.empty()).lower()
+    Optional<String> behind = watermark.flatMap(w -> IncrementalWindow.after(watermark, table.lookback(), w.kind(),
+            Instant.now(), source.timeZone()).lower())
         .map(lower -> ident(table.cursor().orElseThrow()) + " < " + lower.sqlLiteral());
     try (Connection connection = SourceDatabase.connect(source)) {
       connection.setAutoCommit(false);
@@ -386,8 +387,8 @@ public final class BronzeLoader {
           // A NOT NULL cursor needs no look: without an index on it, the look is a scan per run.
           requireNoNullCursor(connection, qualified, cursor.name());
         }
-        IncrementalWindow incremental = IncrementalWindow.after(previous, table.lookback(),
-            upperBound(kind, now.toInstant()));
+        IncrementalWindow incremental = IncrementalWindow.after(previous, table.lookback(), kind, now.toInstant(),
+            source.timeZone());
         List<String> added = landedBefore ? notLanded(columns, landedSchema) : List.of();
         if (!added.isEmpty()) {
           LOG.info("bronze {}: new {} {}: the rows holding a value in {} are read too, whatever their cursor",
@@ -523,17 +524,6 @@ public final class BronzeLoader {
     cursor.ifPresent(all::add);
     partition.ifPresent(all::add);
     return all;
-  }
-
-  /** The window's upper bound: the source's clock when the extraction starts, in the cursor's type. */
-  private Optional<CursorValue> upperBound(CursorValue.Kind kind, Instant now) {
-    return switch (kind) {
-      case TIMESTAMPTZ -> Optional.of(new CursorValue.TimestampTz(now));
-      case TIMESTAMP -> Optional.of(new CursorValue.LocalTimestamp(
-          java.time.LocalDateTime.ofInstant(now, source.timeZone())));
-      case DATE -> Optional.of(new CursorValue.DateValue(java.time.LocalDate.ofInstant(now, source.timeZone())));
-      case INTEGER -> Optional.empty();
-    };
   }
 
   /** What this batch lands, with bronze's columns added, from the rows read ({@code empty}: none). */

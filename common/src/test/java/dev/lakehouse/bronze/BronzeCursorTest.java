@@ -9,12 +9,22 @@ import dev.lakehouse.pipeline.TableRun;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.testing.EngineTestBase;
 import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.time.zone.ZoneOffsetTransition;
+import java.time.zone.ZoneRules;
+import java.time.zone.ZoneRulesProvider;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -163,6 +173,71 @@ class BronzeCursorTest extends EngineTestBase {
     assertEquals(1L, second.rowsWritten());
     assertTrue(second.detail().startsWith("1 row has a cursor after the source's clock (latest changed"
         + " 9999-12-31 23:00:00+00); it lands once the clock passes it; watermark timestamptz:"), second.detail());
+  }
+
+  /**
+   * A source whose wall clock was set back an hour, twenty minutes ago (a zone of the test's own,
+   * {@link SetBackZone}): rows stamped before the setback carry times above the clock's, and rows
+   * stamped since, times below the watermark those left. Both land: the first run reads up to the
+   * end of the hour shown first, the next from the time the clock was set back to.
+   */
+  @Test
+  void aWallClockSetBackLandsTheHourItShowsTwice() {
+    Instant setBack = SetBackZone.instant();
+    ZoneId zone = ZoneId.of(SetBackZone.ID);
+    // Stamped 10 to 6 minutes before the setback, as the clock showed then: 50 to 54 minutes past it.
+    LocalDateTime firstShowing = LocalDateTime.ofInstant(setBack.minus(Duration.ofMinutes(10)), zone);
+    sourceExecute("CREATE TABLE cur_set_back (id int PRIMARY KEY, v text, changed timestamp NOT NULL)",
+        "INSERT INTO cur_set_back SELECT g, 'v' || g, '" + firstShowing + "'::timestamp + (g - 1) * interval '1 minute'"
+            + " FROM generate_series(1, 5) g");
+    LakehouseSpec spec = spec("set-back", "source.time-zone = \"" + SetBackZone.ID + "\"\n"
+        + "tables.cur_set_back { primary-key = [id], mode = incremental, cursor = changed, lookback = 10m }");
+    TableRun first = outcome(succeeded(run(spec, Stage.BRONZE)), Stage.BRONZE, "cur_set_back");
+    assertEquals(5L, first.rowsWritten(), "stamped before the setback, above the clock now: " + first.detail());
+
+    // Stamped now, shown for the second time: twenty minutes past the setback, below the watermark.
+    String now = "'" + LocalDateTime.ofInstant(Instant.now(), zone) + "'::timestamp";
+    sourceExecute("UPDATE cur_set_back SET v = 'changed', changed = " + now + " WHERE id = 1",
+        "INSERT INTO cur_set_back VALUES (6, 'new', " + now + ")");
+    TableRun second = outcome(succeeded(run(spec, Stage.BRONZE)), Stage.BRONZE, "cur_set_back");
+    assertEquals(2L, second.rowsWritten(), second.detail());
+    assertEquals(List.of(List.of(1, "changed"), List.of(6, "new")),
+        sql("SELECT id, v FROM delta.`%s` WHERE _batch_id = 2 ORDER BY id", spec.paths().bronze("cur_set_back")));
+  }
+
+  /**
+   * A zone whose clock was set back from UTC+1 to UTC twenty minutes before its first use in this
+   * JVM, as a zone's clock is at the end of its summer time: the hour before shows again.
+   */
+  private static final class SetBackZone {
+    static final String ID = "Lakehouse/SetBack";
+    private static final Instant AT = Instant.now().minus(Duration.ofMinutes(20)).truncatedTo(ChronoUnit.SECONDS);
+
+    static {
+      ZoneOffset summer = ZoneOffset.ofHours(1);
+      ZoneOffsetTransition back = ZoneOffsetTransition.of(LocalDateTime.ofInstant(AT, summer), summer, ZoneOffset.UTC);
+      ZoneRules rules = ZoneRules.of(ZoneOffset.UTC, summer, List.of(), List.of(back), List.of());
+      ZoneRulesProvider.registerProvider(new ZoneRulesProvider() {
+        @Override
+        protected Set<String> provideZoneIds() {
+          return Set.of(ID);
+        }
+
+        @Override
+        protected ZoneRules provideRules(String zoneId, boolean forCaching) {
+          return rules;
+        }
+
+        @Override
+        protected NavigableMap<String, ZoneRules> provideVersions(String zoneId) {
+          return new TreeMap<>(Map.of("1", rules));
+        }
+      });
+    }
+
+    static Instant instant() {
+      return AT;
+    }
   }
 
   /** Each table's current watermark: its batch, its typed cursor, and the instant it stands for. */
