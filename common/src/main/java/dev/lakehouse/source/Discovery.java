@@ -39,7 +39,8 @@ public final class Discovery {
   /** Names of change-time columns, best first; compared with a column's snake_case form. */
   public static final List<String> CHANGE_TIME_NAMES = List.of(
       "updated_at", "updated_on", "update_time", "last_update", "last_updated", "last_modified",
-      "modified_at", "modified", "modified_on", "changed_at", "change_time");
+      "modified_at", "modified", "modified_on", "changed_at", "change_time", "updated", "changed", "changed_on",
+      "last_changed", "updated_time", "modified_time");
 
   /** Integer columns whose name suggests a change counter: noted, never chosen (per-row counters are common). */
   static final Set<String> COUNTER_NAMES = Set.of(

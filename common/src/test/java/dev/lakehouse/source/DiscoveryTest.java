@@ -471,6 +471,24 @@ class DiscoveryTest extends LakehouseTestBase {
         names.get(relations.get(4))));
   }
 
+  /** {@code "Updated"} and {@code changed} name change times too (snake_case: updated, changed). */
+  @Test
+  void bareUpdatedAndChangedAreChangeTimes() {
+    Relation patients = new Relation("care", "Patient", Kind.TABLE, List.of(new Column("id", "integer", true, 1),
+        new Column("Updated", "timestamp without time zone", true, 2)), List.of("id"), List.of(),
+        List.of("id", "Updated"), List.of(), ReplicaIdentity.DEFAULT, java.util.OptionalLong.empty(),
+        java.util.Optional.empty(), 0);
+    Relation doses = new Relation("care", "dose", Kind.TABLE, List.of(new Column("id", "uuid", true, 1),
+        new Column("changed", "timestamp(0) with time zone", true, 2)), List.of("id"), List.of(),
+        List.of("id", "changed"), List.of(), ReplicaIdentity.DEFAULT, java.util.OptionalLong.empty(),
+        java.util.Optional.empty(), 0);
+    Plan care = Discovery.plan(new SourceCatalog.Catalog("jdbc:postgresql://db/care", "care", "17.0", List.of("care"),
+        java.time.Instant.parse("2026-12-07T00:00:00Z"), List.of(patients, doses)));
+    assertEquals(Mode.INCREMENTAL, care.table("patient").orElseThrow().mode());
+    assertEquals("Updated", care.table("patient").orElseThrow().cursor().orElseThrow());
+    assertEquals("changed", care.table("dose").orElseThrow().cursor().orElseThrow());
+  }
+
   private static Relation bare(String schema, String name) {
     return new Relation(schema, name, Kind.TABLE, List.of(new Column("id", "integer", true, 1)), List.of("id"),
         List.of(), List.of("id"), List.of(), ReplicaIdentity.DEFAULT, java.util.OptionalLong.empty(),
