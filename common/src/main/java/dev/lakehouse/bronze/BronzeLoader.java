@@ -404,7 +404,7 @@ public final class BronzeLoader {
           window = incremental.predicate(ident(table.cursor().get()), added.stream().map(SourceDatabase::ident).toList());
         }
         lower = incremental.lower();
-        waiting = waiting(connection, table, qualified, incremental);
+        waiting = waiting(connection, table, qualified, incremental, source.timeZone());
       }
       String drift = landedBefore ? checkSchemaDrift(table, qualified, columns, landedSchema, path) : null;
       String note = drift == null ? waiting : waiting == null ? drift : drift + "; " + waiting;
@@ -775,18 +775,19 @@ public final class BronzeLoader {
   /**
    * Rows stamped after the source's clock are left for a later run (see {@link IncrementalWindow});
    * said once per run, with how many and the latest stamp, so a far-future placeholder that would
-   * never land is not silent.
+   * never land is not silent. Wall-clock stamps less than a day ahead are most often another zone's
+   * times (an application writing its local time, read in UTC), so the note says which zone reads them.
    */
-  private static String waiting(Connection connection, TableSpec table, String qualified, IncrementalWindow window)
-      throws SQLException {
+  private static String waiting(Connection connection, TableSpec table, String qualified, IncrementalWindow window,
+                                java.time.ZoneId zone) throws SQLException {
     String cursor = ident(table.cursor().orElseThrow());
     Optional<String> beyond = window.beyond(cursor);
     if (beyond.isEmpty()) {
       return null;
     }
     try (Statement s = connection.createStatement();
-         ResultSet rs = s.executeQuery("SELECT count(*), max(" + cursor + ")::text FROM " + qualified
-             + " WHERE " + beyond.get())) {
+         ResultSet rs = s.executeQuery("SELECT count(*), max(" + cursor + ")::text, "
+             + aheadByLessThanADay(window, cursor) + " FROM " + qualified + " WHERE " + beyond.get())) {
       rs.next();
       long rows = rs.getLong(1);
       if (rows == 0) {
@@ -797,9 +798,20 @@ public final class BronzeLoader {
           + table.cursor().get() + " " + latest + "); " + (latest.equals("infinity")
               ? "a cursor of infinity never lands: give such rows a real change time in the source"
               : (rows == 1 ? "it lands" : "they land") + " once the clock passes " + (rows == 1 ? "it" : "them"));
+      if (rs.getBoolean(3)) {
+        note += " (" + table.cursor().get() + " is a wall-clock time read in lakehouse.source.time-zone, " + zone.getId()
+            + ": if the application writes another zone's time, set that zone)";
+      }
       LOG.warn("bronze {}: {}", table.name(), note);
       return note;
     }
+  }
+
+  /** SQL: whether the latest stamp after a wall-clock upper bound is less than a day after it. */
+  private static String aheadByLessThanADay(IncrementalWindow window, String cursor) {
+    return window.upper().filter(upper -> upper.kind() == CursorValue.Kind.TIMESTAMP)
+        .map(upper -> "COALESCE(max(" + cursor + ") < " + upper.sqlLiteral() + " + interval '1 day', false)")
+        .orElse("false");
   }
 
   private static void requireNoNullCursor(Connection connection, String table, String cursor) throws SQLException {

@@ -176,6 +176,23 @@ class BronzeCursorTest extends EngineTestBase {
   }
 
   /**
+   * An application that writes Tokyo's wall-clock time, read in UTC (no source.time-zone): its
+   * stamps are nine hours ahead of the clock, so they wait, and the note says which zone reads them.
+   */
+  @Test
+  void wallClockStampsAheadOfTheClockNameTheZoneTheyAreReadIn() {
+    sourceExecute("CREATE TABLE cur_zone (id int PRIMARY KEY, changed timestamp NOT NULL)",
+        "INSERT INTO cur_zone VALUES (1, " + TOKYO_NOW + "), (2, now() AT TIME ZONE 'UTC' - interval '1 hour')");
+    LakehouseSpec spec = spec("zone-ahead", "tables.cur_zone { primary-key = [id], mode = incremental, cursor = changed }");
+    TableRun first = outcome(succeeded(run(spec, Stage.BRONZE)), Stage.BRONZE, "cur_zone");
+    assertEquals(1L, first.rowsWritten());
+    assertTrue(first.detail().startsWith("1 row has a cursor after the source's clock (latest changed "), first.detail());
+    assertTrue(first.detail().contains("; it lands once the clock passes it (changed is a wall-clock time read in"
+        + " lakehouse.source.time-zone, UTC: if the application writes another zone's time, set that zone);"),
+        first.detail());
+  }
+
+  /**
    * A source whose wall clock was set back an hour, twenty minutes ago (a zone of the test's own,
    * {@link SetBackZone}): rows stamped before the setback carry times above the clock's, and rows
    * stamped since, times below the watermark those left. Both land: the first run reads up to the
