@@ -513,6 +513,40 @@ public final class Discovery {
   // ---------------------------------------------------------------------------------------------
   // HOCON
 
+  private static final Pattern WALL_CLOCK_TYPE = Pattern.compile("timestamp(\\(\\d\\))? without time zone|date");
+
+  /**
+   * source.time-zone, when a chosen cursor is a wall-clock time (timestamp without time zone, date)
+   * and the database's sessions write another zone than UTC by default: what PostgreSQL's own
+   * defaults (localtimestamp, now() into such a column) write, unless the application sets its own.
+   */
+  private static void renderTimeZone(StringBuilder out, Plan plan) {
+    List<String> wallClock = plan.tables().stream()
+        .filter(t -> t.cursor().flatMap(c -> t.relation().column(c))
+            .map(c -> WALL_CLOCK_TYPE.matcher(c.type()).matches()).orElse(false))
+        .map(Table::name).toList();
+    String zone = plan.catalog().timeZone();
+    if (wallClock.isEmpty() || zone == null) {
+      return;
+    }
+    String cursors = wallClock.size() == 1 ? "The cursor of " + wallClock.get(0) + " is a wall-clock time,"
+        : "The cursors of " + String.join(", ", wallClock) + " are wall-clock times,";
+    java.time.ZoneId id;
+    try {
+      id = java.time.ZoneId.of(zone);
+    } catch (java.time.DateTimeException e) {
+      comment(out, "  ", cursors + " read in source.time-zone (default UTC). This database's sessions write " + zone + " by default, which is not"
+          + " a zone name Java knows: set source.time-zone to the zone the application writes in, as Region/City.");
+      return;
+    }
+    if (id.getRules().isFixedOffset() && id.getRules().getOffset(java.time.Instant.EPOCH).getTotalSeconds() == 0) {
+      return;
+    }
+    comment(out, "  ", cursors + " read in source.time-zone. This database's sessions write " + zone + " by default (its TimeZone): set the zone"
+        + " the application writes in, if it sets another.");
+    out.append("  source.time-zone = ").append(hocon(zone)).append('\n');
+  }
+
   public static String render(Plan plan) {
     Catalog catalog = plan.catalog();
     StringBuilder out = new StringBuilder();
@@ -550,6 +584,7 @@ public final class Discovery {
     review.forEach(line -> comment(out, "", "- " + line, "  "));
     out.append("lakehouse {\n");
     out.append("  source.schema = ").append(hocon(catalog.schemas().get(0))).append('\n');
+    renderTimeZone(out, plan);
     out.append("\n  tables {\n");
     boolean first = true;
     for (Table table : plan.tables()) {

@@ -155,10 +155,13 @@ public final class SourceCatalog {
    *
    * @param url the JDBC URL read from, without its password
    * @param readAt the server's clock when the catalog was read
+   * @param timeZone the zone this database's sessions of this user write wall-clock times in by
+   *     default, as PostgreSQL names it: the {@code TimeZone} set for the role or database, else the
+   *     server's (its {@code log_timezone}, which the server sets alike and no client overrides)
    * @param relations by schema, then name
    */
   public record Catalog(String url, String database, String serverVersion, List<String> schemas, Instant readAt,
-                        List<Relation> relations) {
+                        String timeZone, List<Relation> relations) {
 
     public Catalog {
       schemas = List.copyOf(schemas);
@@ -169,6 +172,19 @@ public final class SourceCatalog {
       return relations.stream().filter(r -> r.schema().equals(schema) && r.name().equals(name)).findFirst();
     }
   }
+
+  /**
+   * The session's own TimeZone is the driver's (it sends the JVM's zone) and the lakehouse's (UTC),
+   * so the default is read where PostgreSQL keeps it: a role's setting in this database, the role's,
+   * the database's (that order wins), else the server's log_timezone, set with timezone by initdb.
+   */
+  private static final String DEFAULT_TIME_ZONE = """
+      COALESCE((SELECT substr(c, length('timezone=') + 1) FROM pg_db_role_setting s CROSS JOIN unnest(s.setconfig) c
+                WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+                  AND s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = current_user))
+                  AND lower(c) LIKE 'timezone=%'
+                ORDER BY (s.setdatabase <> 0 AND s.setrole <> 0) DESC, (s.setrole <> 0) DESC LIMIT 1),
+               current_setting('log_timezone'))""";
 
   private static final String RELATIONS = """
       SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident,
@@ -273,11 +289,12 @@ public final class SourceCatalog {
     String database;
     String version;
     Instant readAt;
+    String timeZone;
     List<String> existing = new ArrayList<>();
     try (PreparedStatement s = connection.prepareStatement(
         "SELECT current_database(), current_setting('server_version'), now(), "
             + "ARRAY(SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' "
-            + "ORDER BY nspname)");
+            + "ORDER BY nspname), " + DEFAULT_TIME_ZONE);
          ResultSet rs = s.executeQuery()) {
       rs.next();
       database = rs.getString(1);
@@ -286,6 +303,7 @@ public final class SourceCatalog {
       for (Object name : (Object[]) rs.getArray(4).getArray()) {
         existing.add((String) name);
       }
+      timeZone = rs.getString(5);
     }
     List<String> missing = schemas.stream().filter(s -> !existing.contains(s)).toList();
     if (!missing.isEmpty()) {
@@ -332,7 +350,7 @@ public final class SourceCatalog {
     byOid.forEach((oid, r) -> relations.add(r.build(
         indexes.getOrDefault(oid, Map.of()).values(), foreignKeys.getOrDefault(oid, Map.of()).values())));
     relations.sort(Comparator.comparing(Relation::schema).thenComparing(Relation::name));
-    return new Catalog(url, database, version, schemas, readAt, relations);
+    return new Catalog(url, database, version, schemas, readAt, timeZone, relations);
   }
 
   private interface RowReader {

@@ -483,10 +483,32 @@ class DiscoveryTest extends LakehouseTestBase {
         List.of("id", "changed"), List.of(), ReplicaIdentity.DEFAULT, java.util.OptionalLong.empty(),
         java.util.Optional.empty(), 0);
     Plan care = Discovery.plan(new SourceCatalog.Catalog("jdbc:postgresql://db/care", "care", "17.0", List.of("care"),
-        java.time.Instant.parse("2026-12-07T00:00:00Z"), List.of(patients, doses)));
+        java.time.Instant.parse("2026-12-07T00:00:00Z"), "America/New_York", List.of(patients, doses)));
     assertEquals(Mode.INCREMENTAL, care.table("patient").orElseThrow().mode());
     assertEquals("Updated", care.table("patient").orElseThrow().cursor().orElseThrow());
     assertEquals("changed", care.table("dose").orElseThrow().cursor().orElseThrow());
+    // "Updated" is a wall-clock time, and the database writes New York's by default: so says the configuration.
+    String text = Discovery.render(care);
+    assertTrue(text.replace("\n  # ", " ").contains("The cursor of patient is a wall-clock time, read in"
+        + " source.time-zone. This database's sessions write America/New_York by default (its TimeZone): set the"
+        + " zone the application writes in, if it sets another.\n  source.time-zone = \"America/New_York\"\n"), text);
+    assertEquals("America/New_York", ConfigFactory.parseString(text).getString("lakehouse.source.time-zone"));
+  }
+
+  /** The zone sessions write by default: the database's setting over the server's. */
+  @Test
+  void theCatalogReadsTheZoneTheDatabaseWritesWallClockTimesIn() {
+    assertEquals("UTC", catalog.timeZone(), "the embedded server's");
+    assertFalse(text.contains("time-zone"), "feeders' cursor is a wall-clock time, but the zone is UTC");
+    String database = catalog.database();
+    sourceExecute("ALTER DATABASE \"" + database + "\" SET timezone = 'Asia/Tokyo'");
+    try {
+      assertEquals("Asia/Tokyo", read(List.of("network")).timeZone());
+      assertTrue(Discovery.render(Discovery.plan(read(List.of("network")))).contains(
+          "  source.time-zone = \"Asia/Tokyo\"\n"), "feeders.last_update is a timestamp");
+    } finally {
+      sourceExecute("ALTER DATABASE \"" + database + "\" RESET timezone");
+    }
   }
 
   private static Relation bare(String schema, String name) {
