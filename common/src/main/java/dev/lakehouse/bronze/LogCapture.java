@@ -799,7 +799,10 @@ public final class LogCapture {
           });
         }
         state.columns(now);
-        LOG.warn("log {}: columns are now {}", state.table.name(), names);
+        // Not "the table's columns are now": the log may describe changes written before the
+        // catalog's current columns (a first description older than a column added since).
+        LOG.warn("log {}: the log's changes from here on have columns {} (before: {})", state.table.name(), names,
+            described == null ? known : described.columns().stream().map(Relation.Column::name).toList());
       } catch (SQLException e) {
         throw SourceDatabase.queryError("Cannot read the columns of " + state.table.name(), e);
       }

@@ -535,15 +535,16 @@ public final class Discovery {
     try {
       id = java.time.ZoneId.of(zone);
     } catch (java.time.DateTimeException e) {
-      comment(out, "  ", cursors + " read in source.time-zone (default UTC). This database's sessions write " + zone + " by default, which is not"
-          + " a zone name Java knows: set source.time-zone to the zone the application writes in, as Region/City.");
+      comment(out, "  ", cursors + " read in source.time-zone (default UTC). This database's sessions write "
+          + zone + " by default, which is not a zone name Java knows: set source.time-zone to the zone the"
+          + " application writes in, as Region/City.");
       return;
     }
     if (id.getRules().isFixedOffset() && id.getRules().getOffset(java.time.Instant.EPOCH).getTotalSeconds() == 0) {
       return;
     }
-    comment(out, "  ", cursors + " read in source.time-zone. This database's sessions write " + zone + " by default (its TimeZone): set the zone"
-        + " the application writes in, if it sets another.");
+    comment(out, "  ", cursors + " read in source.time-zone. This database's sessions write " + zone
+        + " by default (its TimeZone): set the zone the application writes in, if it sets another.");
     out.append("  source.time-zone = ").append(hocon(zone)).append('\n');
   }
 
