@@ -52,6 +52,8 @@ public final class Discovery {
   public static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
 
   private static final Pattern TIME_TYPE = Pattern.compile("timestamp(\\(\\d\\))? with(out)? time zone|date");
+  /** The change-time types read as a wall clock in source.time-zone. */
+  private static final Pattern WALL_CLOCK_TYPE = Pattern.compile("timestamp(\\(\\d\\))? without time zone|date");
   private static final Pattern COUNTER_TYPE = Pattern.compile("integer|bigint");
   private static final Pattern BARE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Set<String> HOCON_WORDS = Set.of("true", "false", "null", "include", "yes", "no", "on", "off");
@@ -513,8 +515,6 @@ public final class Discovery {
   // ---------------------------------------------------------------------------------------------
   // HOCON
 
-  private static final Pattern WALL_CLOCK_TYPE = Pattern.compile("timestamp(\\(\\d\\))? without time zone|date");
-
   /**
    * source.time-zone, when a chosen cursor is a wall-clock time (timestamp without time zone, date)
    * and the database's sessions write another zone than UTC by default: what PostgreSQL's own
@@ -540,7 +540,7 @@ public final class Discovery {
           + " application writes in, as Region/City.");
       return;
     }
-    if (id.getRules().isFixedOffset() && id.getRules().getOffset(java.time.Instant.EPOCH).getTotalSeconds() == 0) {
+    if (java.time.ZoneOffset.UTC.equals(id.normalized())) {
       return;
     }
     comment(out, "  ", cursors + " read in source.time-zone. This database's sessions write " + zone
