@@ -131,7 +131,12 @@ class LogModeTest extends LakehouseTestBase {
       e = assertThrows(SpecException.class, () -> runAll(unset));
       assertEquals(List.of("lakehouse.log: Replication slot " + slot + "_unset does not exist on " + urlOf(other)
           + "; run lakehouse log setup first"), e.problems());
-      for (LakehouseSpec spec : List.of(taken, unset)) {
+      // A log table renamed in the source: one line, not a second one saying the publication
+      // lacks it (setup could not add a table that is not there).
+      executeIn(f.db(), "ALTER TABLE lab.devices RENAME TO devices_renamed");
+      e = assertThrows(SpecException.class, () -> runAll(f.spec()));
+      assertEquals(List.of("lakehouse.tables.devices: Source table lab.devices does not exist"), e.problems());
+      for (LakehouseSpec spec : List.of(taken, unset, f.spec())) {
         assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("devices")), "nothing landed");
         assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "no run recorded");
       }
