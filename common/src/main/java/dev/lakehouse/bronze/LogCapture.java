@@ -755,13 +755,13 @@ public final class LogCapture {
     void reshape(TableState state, Relation relation) {
       Relation described = state.relation;
       state.relation = relation;
-      List<String> names = relation.columns().stream().map(Relation.Column::name).toList();
+      List<String> names = relation.columnNames();
       this.described.put(state.table.name(), names);
       // New to the log since it last described the table (for the first description of a session:
       // since the description bronze's last batch recorded, else every column bronze holds): added,
       // renamed or added again by an ALTER, perhaps holding values.
-      Set<String> seen = described == null ? lastDescribed(state.table) : new HashSet<>(described.columns().stream()
-          .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList());
+      Set<String> seen = described == null ? lastDescribed(state.table) : new HashSet<>(described.columnNames().stream()
+          .map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList());
       if (seen != null) {
         List<String> fresh = names.stream().filter(n -> !seen.contains(n.toLowerCase(java.util.Locale.ROOT))).toList();
         state.fresh = fresh.isEmpty() ? null : fresh;
@@ -802,7 +802,7 @@ public final class LogCapture {
         // Not "the table's columns are now": the log may describe changes written before the
         // catalog's current columns (a first description older than a column added since).
         LOG.warn("log {}: the log's changes from here on have columns {} (before: {})", state.table.name(), names,
-            described == null ? known : described.columns().stream().map(Relation.Column::name).toList());
+            described == null ? known : described.columnNames());
       } catch (SQLException e) {
         throw SourceDatabase.queryError("Cannot read the columns of " + state.table.name(), e);
       }

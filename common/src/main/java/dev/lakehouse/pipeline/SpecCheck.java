@@ -70,8 +70,9 @@ public final class SpecCheck {
     // not have (renamed, dropped) has its line above; "not in the publication" would only repeat it.
     List<TableSpec> logged = tables.stream().filter(TableSpec::log).toList();
     if (logReady && !logged.isEmpty()) {
+      List<TableSpec> present = logged.stream().filter(t -> given.containsKey(t.name())).toList();
       try {
-        new LogSetup(source, spec.log()).requireReady(logged.stream().filter(t -> given.containsKey(t.name())).toList());
+        new LogSetup(source, spec.log()).requireReady(present);
       } catch (LakehouseException e) {
         problems.add("lakehouse.log: " + e.getMessage());
       }

@@ -21,6 +21,11 @@ public record Relation(long oid, String namespace, String name, ReplicaIdentity 
     columns = List.copyOf(columns);
   }
 
+  /** The columns' names, in the log's order. */
+  public List<String> columnNames() {
+    return columns.stream().map(Column::name).toList();
+  }
+
   /**
    * @param typeOid the column's type (for a domain, the domain's OID; a Type message names
    *     non-built-in types)
