@@ -190,6 +190,7 @@ public final class LogCapture {
     Map<String, TableState> states = new LinkedHashMap<>();
     Map<String, Watermark> recorded = watermarks.readAll();
     LogSequenceNumber start = LogSequenceNumber.INVALID_LSN;
+    Duration slotWait;
     try (Connection connection = SourceDatabase.connect(source)) {
       for (TableSpec table : tables) {
         String schema = SourceDatabase.schemaOf(connection, source, table);
@@ -200,6 +201,7 @@ public final class LogCapture {
         states.put(table.name(), state);
       }
       moneyScale = TextValues.moneyScale(connection);
+      slotWait = ChangeStream.slotReleaseWait(connection);
     } catch (SQLException e) {
       throw SourceDatabase.queryError("Cannot read the log tables' columns", e);
     }
@@ -226,7 +228,7 @@ public final class LogCapture {
     });
     Future<Captured> inFlight = null;
     try (ChangeStream stream = ChangeStream.open(endpoint(), settings.slot(), settings.publication(), start,
-        Duration.ofSeconds(10), false)) {
+        slotWait, false)) {
       LOG.info("log: reading slot {} from {}", settings.slot(), start);
       if (drain) {
         try (Connection connection = SourceDatabase.connect(source)) {

@@ -18,6 +18,9 @@ import dev.lakehouse.pipeline.Streaming;
 import dev.lakehouse.spec.LakehouseConfig;
 import dev.lakehouse.spec.LakehouseSpec;
 import dev.lakehouse.spec.SpecException;
+import dev.lakehouse.source.EmbeddedSource;
+import dev.lakehouse.source.replication.ChangeStream;
+import dev.lakehouse.source.replication.ReplicationEndpoint;
 import dev.lakehouse.spec.TableSpec;
 import dev.lakehouse.testing.LakehouseTestBase;
 import dev.lakehouse.testing.PgText;
@@ -31,6 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
+import org.postgresql.replication.LogSequenceNumber;
 
 /**
  * Tables in {@code mode = log}, against the real embedded PostgreSQL with {@code wal_level =
@@ -140,6 +144,37 @@ class LogModeTest extends LakehouseTestBase {
         assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("devices")), "nothing landed");
         assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("runs")), "no run recorded");
       }
+    } finally {
+      teardown(f);
+    }
+  }
+
+  /**
+   * An earlier stream that went silent without closing (its process killed mid-decode, its host
+   * gone) holds the slot until the server drops it after {@code wal_sender_timeout}: the next run
+   * waits for that instead of failing. The timeout is 20 s on this fixture's database, longer
+   * than the fixed 10 s a run used to wait.
+   */
+  @Test
+  void aSlotStillHeldByASilentEarlierStreamIsTakenOverOnceTheServerDropsIt() {
+    Fixture f = fixture("log-slot-silent-holder");
+    try {
+      executeIn(f.db(), "ALTER DATABASE " + f.db() + " SET wal_sender_timeout = '20s'");
+      succeeded(runAll(f.spec()));
+      executeIn(f.db(), "UPDATE lab.devices SET firmware = '3.0' WHERE device_id = 3");
+      // Opened and never read again: no answer to the server's keepalives, as from a dead client.
+      ChangeStream silent = ChangeStream.open(ReplicationEndpoint.of(urlOf(f.db()), EmbeddedSource.SUPERUSER, ""),
+          f.spec().log().slot(), f.spec().log().publication(), LogSequenceNumber.INVALID_LSN);
+      long started = System.nanoTime();
+      try {
+        RunResult taken = succeeded(runAll(f.spec()));
+        long waited = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
+        assertTrue(waited >= 12, "the run waited for the server to drop the silent stream: " + waited + " s");
+        assertEquals(1L, taken.of(Stage.BRONZE).get(0).rowsWritten(), taken.tables().toString());
+      } finally {
+        silent.close();
+      }
+      assertSilverEqualsTheSource(f);
     } finally {
       teardown(f);
     }

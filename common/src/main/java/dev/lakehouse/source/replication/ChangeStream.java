@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The changes of a publication's tables, read from a pgoutput slot over the streaming replication
@@ -60,6 +62,7 @@ public final class ChangeStream implements AutoCloseable {
   /** Prefix of {@link #emitHeartbeat} messages. */
   public static final String HEARTBEAT_PREFIX = "lakehouse";
 
+  private static final Logger LOG = LoggerFactory.getLogger(ChangeStream.class);
   private static final Duration STATUS_INTERVAL = Duration.ofSeconds(10);
   private static final long MAX_IDLE_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
@@ -93,6 +96,21 @@ public final class ChangeStream implements AutoCloseable {
   }
 
   /**
+   * How long to wait for a slot that another stream still holds: the server's
+   * {@code wal_sender_timeout} (60 s when it is off), plus a margin. A stream whose process was
+   * killed usually lets go at once, but its server process may be busy decoding and notice only
+   * later; the server drops it at the latest when its client has been silent that long.
+   */
+  public static Duration slotReleaseWait(Connection connection) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(
+        "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout'");
+         ResultSet rows = statement.executeQuery()) {
+      long millis = rows.next() ? rows.getLong(1) : 0;
+      return Duration.ofMillis(millis > 0 ? millis : 60_000).plusSeconds(5);
+    }
+  }
+
+  /**
    * As {@link #open(ReplicationEndpoint, String, String, LogSequenceNumber)}, waiting up to
    * {@code waitForSlot} while the slot is still held by a stream that is ending (a closed
    * stream's server process may take a moment to let go of it).
@@ -111,6 +129,7 @@ public final class ChangeStream implements AutoCloseable {
     Names.slot(slot);
     Names.publication(publication);
     long deadline = System.nanoTime() + waitForSlot.toNanos();
+    boolean waited = false;
     while (true) {
       Connection connection = endpoint.connectReplication();
       try {
@@ -131,6 +150,11 @@ public final class ChangeStream implements AutoCloseable {
         closeQuietly(connection);
         boolean slotBusy = "55006".equals(e.getSQLState());
         if (slotBusy && System.nanoTime() < deadline) {
+          if (!waited && waitForSlot.compareTo(Duration.ofSeconds(5)) > 0) {
+            LOG.info("log: replication slot {} is still held by an earlier stream; waiting up to {} s for the"
+                + " server to let it go", slot, waitForSlot.toSeconds());
+          }
+          waited = true;
           sleep(TimeUnit.MILLISECONDS.toNanos(50));
           continue;
         }
@@ -139,7 +163,8 @@ public final class ChangeStream implements AutoCloseable {
               + " snapshot copy) first", e);
         }
         throw SourceDatabase.queryError("Cannot stream replication slot " + slot
-            + (slotBusy ? " (another stream holds it)" : ""), e);
+            + (slotBusy ? " (another stream holds it" + (waited ? ", still after " + waitForSlot.toSeconds() + " s" : "")
+            + ")" : ""), e);
       } catch (RuntimeException e) {
         closeQuietly(connection);
         throw e;
