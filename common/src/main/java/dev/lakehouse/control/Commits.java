@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lakehouse.spark.DeltaSnapshots;
 import dev.lakehouse.spark.SessionSettings;
 import io.delta.tables.DeltaTable;
 import java.io.FileNotFoundException;
@@ -179,7 +180,7 @@ public final class Commits {
     // in a Spark job (spark.range(...).mapPartitions), and a run asks this of every table it
     // touches, so those jobs were a good part of a run with nothing new.
     DeltaLog log = DeltaLog.forTable(spark, path);
-    long latest = log.update(false, scala.Option.empty(), scala.Option.empty()).version();
+    long latest = DeltaSnapshots.latest(log).version();
     Configuration conf = log.newDeltaHadoopConf();
     for (long version = latest; version >= 0 && version > latest - HISTORY_DEPTH; version--) {
       scala.Option<CommitInfo> info = commitInfo(log, conf, version, path);
@@ -231,7 +232,7 @@ public final class Commits {
     if (!DeltaTable.isDeltaTable(spark, path)) {
       return OptionalLong.empty();
     }
-    return OptionalLong.of(DeltaLog.forTable(spark, path).update(false, scala.Option.empty(), scala.Option.empty())
+    return OptionalLong.of(DeltaSnapshots.latest(spark, path)
         .version());
   }
 

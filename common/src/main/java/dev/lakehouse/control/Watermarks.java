@@ -1,6 +1,7 @@
 package dev.lakehouse.control;
 
 import dev.lakehouse.bronze.CursorValue;
+import dev.lakehouse.spark.DeltaSnapshots;
 import dev.lakehouse.spark.SparkTimes;
 import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
@@ -14,7 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.Snapshot;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -73,7 +73,7 @@ public final class Watermarks {
     if (!DeltaTable.isDeltaTable(spark, path)) {
       return all;
     }
-    Snapshot snapshot = snapshot();
+    Snapshot snapshot = DeltaSnapshots.latest(spark, path);
     Known known = KNOWN.get(path);
     if (known != null && known.tableId().equals(snapshot.metadata().id()) && known.version() == snapshot.version()) {
       return new HashMap<>(known.current());
@@ -110,7 +110,7 @@ public final class Watermarks {
     // The append made the next version from the kept one only if the table is now at exactly
     // that version (an append lands after every commit before it, so no other writer came
     // between), and each table's batch rose (a batch recorded again would tie in currentSql).
-    Snapshot after = snapshot();
+    Snapshot after = DeltaSnapshots.latest(spark, path);
     if (!after.metadata().id().equals(before.tableId()) || after.version() != before.version() + 1) {
       return;
     }
@@ -125,10 +125,6 @@ public final class Watermarks {
           w.cursor().map(c -> CursorValue.decode(c.encode())), w.runId()));
     }
     KNOWN.put(path, new Known(before.tableId(), after.version(), Map.copyOf(current)));
-  }
-
-  private Snapshot snapshot() {
-    return DeltaLog.forTable(spark, path).update(false, scala.Option.empty(), scala.Option.empty());
   }
 
   /** The current watermarks, one row per table: each table's row with the highest batch. */

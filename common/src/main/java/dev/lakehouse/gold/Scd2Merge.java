@@ -29,6 +29,7 @@ import static org.apache.spark.sql.functions.when;
 
 import dev.lakehouse.control.Commits;
 import dev.lakehouse.spark.DeletionVectors;
+import dev.lakehouse.spark.DeltaSnapshots;
 import dev.lakehouse.spark.TypeWidening;
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
@@ -448,8 +449,7 @@ public final class Scd2Merge {
    * statistics for the key (written with statistics off), the rows are scanned.
    */
   private long maxSurrogateKey(Dataset<Row> dimension) {
-    Dataset<Row> files = org.apache.spark.sql.delta.DeltaLog.forTable(spark, path)
-        .update(false, scala.Option.empty(), scala.Option.empty()).withStats();
+    Dataset<Row> files = DeltaSnapshots.latest(spark, path).withStats();
     Column fileMax = col("stats").getField("maxValues").getField(spec.surrogateKey());
     Row r = files.agg(max(fileMax), count_if(fileMax.isNull())).first();
     if (r.getLong(1) > 0) {

@@ -4,6 +4,7 @@ import dev.lakehouse.Errors;
 import dev.lakehouse.catalog.LakehouseCatalog;
 import dev.lakehouse.catalog.LakehouseCatalog.TableRef;
 import dev.lakehouse.control.Commits;
+import dev.lakehouse.spark.DeltaSnapshots;
 import dev.lakehouse.spark.SessionSettings;
 import dev.lakehouse.spec.Identifiers;
 import dev.lakehouse.spec.LakehousePaths;
@@ -143,8 +144,7 @@ public final class Maintenance {
     // The commit's checksum knows the count; only without one is the state computed (a Spark job).
     // Not numOfFilesIfKnown: in this Delta it computes the state, a job per table on every stream
     // cycle that checks for compaction.
-    var snapshot = org.apache.spark.sql.delta.DeltaLog.forTable(spark, path)
-        .update(false, scala.Option.empty(), scala.Option.empty());
+    var snapshot = DeltaSnapshots.latest(spark, path);
     var checksum = snapshot.checksumOpt();
     return checksum.isDefined() ? checksum.get().numFiles() : snapshot.numOfFiles();
   }

@@ -1,5 +1,6 @@
 package dev.lakehouse.silver;
 
+import dev.lakehouse.spark.DeltaSnapshots;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -14,7 +15,6 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.Snapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,14 +55,10 @@ final class FingerprintMemo {
 
   /** The current state of a table's silver (which must exist) and quarantine (which may not). */
   State stateOf(String silverPath, String quarantinePath, String key) {
-    Snapshot silver = snapshot(silverPath);
-    Snapshot quarantine = snapshot(quarantinePath);
+    Snapshot silver = DeltaSnapshots.latest(spark, silverPath);
+    Snapshot quarantine = DeltaSnapshots.latest(spark, quarantinePath);
     return new State(silver.metadata().id(), silver.version(),
         quarantine.version() < 0 ? "" : quarantine.metadata().id(), quarantine.version(), key);
-  }
-
-  private Snapshot snapshot(String path) {
-    return DeltaLog.forTable(spark, path).update(false, scala.Option.empty(), scala.Option.empty());
   }
 
   /** The fingerprint remembered for exactly this state, if any. */

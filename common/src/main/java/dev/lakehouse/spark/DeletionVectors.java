@@ -4,7 +4,6 @@ import dev.lakehouse.spec.SpecException;
 import java.util.List;
 import org.apache.spark.network.util.JavaUtils;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.Snapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,7 +84,7 @@ public final class DeletionVectors {
   }
 
   static boolean beforeMerge(SparkSession spark, String path, long fromBytes) {
-    Snapshot snapshot = DeltaLog.forTable(spark, path).update(false, scala.Option.empty(), scala.Option.empty());
+    Snapshot snapshot = DeltaSnapshots.latest(spark, path);
     boolean on = "true".equals(snapshot.metadata().configuration().getOrElse(PROPERTY, () -> null));
     if (on || spark.conf().getOption(SESSION_DEFAULT).isDefined()) {
       return on;

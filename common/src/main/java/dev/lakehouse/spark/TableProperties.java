@@ -2,7 +2,6 @@ package dev.lakehouse.spark;
 
 import dev.lakehouse.spec.Identifiers;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.delta.DeltaLog;
 
 /**
  * A Delta table's properties, read from its log. {@code SHOW TBLPROPERTIES} and {@code DESCRIBE
@@ -15,8 +14,7 @@ public final class TableProperties {
 
   /** The property's value in the table's latest version, or null when it is not set. */
   public static String get(SparkSession spark, String path, String key) {
-    var configuration = DeltaLog.forTable(spark, path)
-        .update(false, scala.Option.empty(), scala.Option.empty()).metadata().configuration();
+    var configuration = DeltaSnapshots.latest(spark, path).metadata().configuration();
     return configuration.getOrElse(key, () -> null);
   }
 
