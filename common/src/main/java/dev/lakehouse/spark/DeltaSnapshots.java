@@ -1,8 +1,10 @@
 package dev.lakehouse.spark;
 
+import java.util.OptionalLong;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.Snapshot;
+import org.apache.spark.sql.delta.actions.AddFile;
 
 /**
  * A Delta table's latest state, read the one way the lakehouse reads it: the log brought up to
@@ -23,5 +25,27 @@ public final class DeltaSnapshots {
   public static Snapshot latest(DeltaLog log) {
     // No catalog table, no checksum-validation override, not the async "a stale one will do" update.
     return log.update(false, scala.Option.empty(), scala.Option.empty());
+  }
+
+  /**
+   * The live rows of {@code snapshot} as its commit's checksum records them, without a Spark job:
+   * Delta lists a small table's files in the checksum, each with its row count (less the rows a
+   * deletion vector hides). Empty when the checksum does not list the files (a table past Delta's
+   * threshold of files, a commit without a checksum) or a file has no count (written with
+   * statistics off); then only a query counts them.
+   */
+  public static OptionalLong rowsFromChecksum(Snapshot snapshot) {
+    if (snapshot.checksumOpt().isEmpty() || snapshot.checksumOpt().get().allFiles().isEmpty()) {
+      return OptionalLong.empty();
+    }
+    long rows = 0;
+    for (AddFile file : scala.jdk.javaapi.CollectionConverters.asJava(snapshot.checksumOpt().get().allFiles().get())) {
+      scala.Option<Object> logical = file.numLogicalRecords();
+      if (logical.isEmpty()) {
+        return OptionalLong.empty();
+      }
+      rows += (Long) logical.get();
+    }
+    return OptionalLong.of(rows);
   }
 }

@@ -11,9 +11,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.spark.scheduler.SparkListener;
-import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 
@@ -43,25 +40,6 @@ class WatermarksTest extends LakehouseTestBase {
     return batches;
   }
 
-  /** Spark jobs started by {@code action}. */
-  private static int jobsOf(Runnable action) throws java.util.concurrent.TimeoutException {
-    AtomicInteger jobs = new AtomicInteger();
-    SparkListener listener = new SparkListener() {
-      @Override
-      public void onJobStart(SparkListenerJobStart jobStart) {
-        jobs.incrementAndGet();
-      }
-    };
-    spark.sparkContext().addSparkListener(listener);
-    try {
-      action.run();
-      spark.sparkContext().listenerBus().waitUntilEmpty();
-    } finally {
-      spark.sparkContext().removeSparkListener(listener);
-    }
-    return jobs.get();
-  }
-
   @Test
   void aReadGivesTheTablesStateWhoeverWroteIt() throws Exception {
     String path = lakehouseRoot.resolve("watermarks-memo/_control/watermarks").toString();
@@ -75,7 +53,7 @@ class WatermarksTest extends LakehouseTestBase {
     // Its own append: the next read needs no Spark job, and gives what the table says.
     watermarks.recordAll(List.of(at("orders", 2, "2026-01-02T00:00:00Z")));
     List<Map<String, Watermark>> read = new java.util.ArrayList<>();
-    assertEquals(0, jobsOf(() -> read.add(watermarks.readAll())), "read from memory");
+    assertEquals(0, sparkJobsOf(() -> read.add(watermarks.readAll())), "read from memory");
     assertEquals(Map.of("orders", at("orders", 2, "2026-01-02T00:00:00Z"), "codes", at("codes", 1, null)), read.get(0));
     assertEquals(batchesInTheTable(path), batches(read.get(0)));
 

@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -241,6 +243,25 @@ public abstract class LakehouseTestBase {
 
   protected static long count(String query, Object... args) {
     return ((Number) sql(query, args).get(0).get(0)).longValue();
+  }
+
+  /** Spark jobs started by {@code action} (a read served from memory or a log starts none). */
+  protected static int sparkJobsOf(Runnable action) throws java.util.concurrent.TimeoutException {
+    AtomicInteger jobs = new AtomicInteger();
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart jobStart) {
+        jobs.incrementAndGet();
+      }
+    };
+    spark.sparkContext().addSparkListener(listener);
+    try {
+      action.run();
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+    }
+    return jobs.get();
   }
 
   protected static String path(String layer, String table) {

@@ -3,9 +3,10 @@ package dev.lakehouse.jobs;
 import dev.lakehouse.Lakehouse;
 import dev.lakehouse.catalog.LakehouseCatalog;
 import dev.lakehouse.catalog.LakehouseCatalog.TableRef;
-import io.delta.tables.DeltaTable;
+import dev.lakehouse.spark.DeltaSnapshots;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.delta.Snapshot;
 import picocli.CommandLine.Command;
 
 /** {@code lakehouse tables}: every table with its row count and Delta version. */
@@ -26,10 +27,16 @@ public final class TablesCommand extends LakehouseCli.Subcommand {
     }
   }
 
+  /**
+   * Each table's latest version and its rows at that version: from the commit's checksum where it
+   * lists the table's files (no Spark job), else counted by a query pinned to that version.
+   */
   public static List<TableInfo> describe(SparkSession spark, List<TableRef> tables) {
-    return tables.stream().map(t -> new TableInfo(t.qualifiedName(),
-        spark.read().format("delta").load(t.path()).count(),
-        DeltaTable.forPath(spark, t.path()).history(1).first().<Long>getAs("version"),
-        t.path())).toList();
+    return tables.stream().map(t -> {
+      Snapshot snapshot = DeltaSnapshots.latest(spark, t.path());
+      long rows = DeltaSnapshots.rowsFromChecksum(snapshot).orElseGet(() -> spark.read().format("delta")
+          .option("versionAsOf", snapshot.version()).load(t.path()).count());
+      return new TableInfo(t.qualifiedName(), rows, snapshot.version(), t.path());
+    }).toList();
   }
 }
