@@ -9,7 +9,8 @@ import org.apache.spark.sql.delta.actions.AddFile;
 /**
  * A Delta table's latest state, read the one way the lakehouse reads it: the log brought up to
  * date now, synchronously. Delta's cached log answers when nothing was committed since; otherwise
- * it reads the new commit files (a Spark job only when no checksum describes the new version).
+ * it lists and reads the new commit files on the driver. The version needs nothing more; the
+ * schema and properties come from the commit's checksum where there is one, else from a Spark job.
  * Not {@code DeltaTable.forPath(...).detail()} or {@code history()}: each of those is a Spark job.
  */
 public final class DeltaSnapshots {
