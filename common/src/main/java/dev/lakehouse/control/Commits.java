@@ -232,8 +232,7 @@ public final class Commits {
     if (!DeltaTable.isDeltaTable(spark, path)) {
       return OptionalLong.empty();
     }
-    return OptionalLong.of(DeltaSnapshots.latest(spark, path)
-        .version());
+    return OptionalLong.of(DeltaSnapshots.latest(spark, path).version());
   }
 
   /** A commit's tag from its user metadata, if it has one. */

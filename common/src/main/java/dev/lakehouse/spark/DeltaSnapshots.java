@@ -36,11 +36,13 @@ public final class DeltaSnapshots {
    * statistics off); then only a query counts them.
    */
   public static OptionalLong rowsFromChecksum(Snapshot snapshot) {
-    if (snapshot.checksumOpt().isEmpty() || snapshot.checksumOpt().get().allFiles().isEmpty()) {
+    scala.Option<scala.collection.immutable.Seq<AddFile>> files = snapshot.checksumOpt().isEmpty()
+        ? scala.Option.empty() : snapshot.checksumOpt().get().allFiles();
+    if (files.isEmpty()) {
       return OptionalLong.empty();
     }
     long rows = 0;
-    for (AddFile file : scala.jdk.javaapi.CollectionConverters.asJava(snapshot.checksumOpt().get().allFiles().get())) {
+    for (AddFile file : scala.jdk.javaapi.CollectionConverters.asJava(files.get())) {
       scala.Option<Object> logical = file.numLogicalRecords();
       if (logical.isEmpty()) {
         return OptionalLong.empty();
