@@ -143,7 +143,7 @@ public final class Pipeline {
             lakehouse.spec().spark().codegenMinRows(), () -> rowsTaken(stage, tables, landedSoFar, sizes), () -> switch (stage) {
               case BRONZE -> bronze(runId, tables);
               case SILVER -> silver(runId, tables);
-              case RECONCILE -> reconcile(runId, tables);
+              case RECONCILE -> reconcile(runId, notFailedEarlier(tables, results));
               case GOLD -> gold(runId);
               case MAINTAIN -> maintain(stages, results, runLog);
             });
@@ -354,6 +354,16 @@ public final class Pipeline {
     }
     new DqResults(lakehouse.spark(), lakehouse.paths().control("dq_results")).append(runId, dq);
     return runs;
+  }
+
+  /**
+   * The tables whose bronze and silver steps did not fail in this run: reconcile leaves the others
+   * to the next run, since their failure is reported already and their silver is behind.
+   */
+  private static List<TableSpec> notFailedEarlier(List<TableSpec> tables, List<TableRun> done) {
+    Set<String> failed = done.stream().filter(TableRun::failed).map(TableRun::table)
+        .collect(java.util.stream.Collectors.toSet());
+    return tables.stream().filter(t -> !failed.contains(t.name())).toList();
   }
 
   private List<TableRun> reconcile(String runId, List<TableSpec> tables) {

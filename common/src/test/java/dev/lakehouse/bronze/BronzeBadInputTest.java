@@ -185,6 +185,11 @@ class BronzeBadInputTest extends EngineTestBase {
         + " was landed (fix the source rows or lakehouse.tables.nullkey.primary-key)", result.error());
     assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().bronze("nullkey")), "no bronze commit");
     assertFalse(DeltaTable.isDeltaTable(spark, spec.paths().control("watermarks")), "no watermark");
+
+    // In a run, the table fails once: reconcile leaves it to the next run instead of failing on
+    // the silver table bronze could not feed.
+    RunResult whole = run(spec, Stage.BRONZE, Stage.SILVER, Stage.RECONCILE);
+    assertEquals(List.of("bronze nullkey"), whole.failures().stream().map(r -> r.stage().label() + " " + r.table()).toList());
   }
 
   @Test
