@@ -48,7 +48,7 @@ public final class LakehouseCatalog {
         }
         java.util.Arrays.sort(children, java.util.Comparator.comparing(s -> s.getPath().getName()));
         for (FileStatus child : children) {
-          if (child.isDirectory() && fs.exists(new Path(child.getPath(), "_delta_log"))) {
+          if (child.isDirectory() && hasCommit(fs, child.getPath())) {
             tables.add(new TableRef(layer, child.getPath().getName(), paths.table(layer, child.getPath().getName())));
           }
         }
@@ -58,6 +58,30 @@ public final class LakehouseCatalog {
     }
     return tables;
   }
+
+  /**
+   * Whether the directory's Delta log holds a commit or a checkpoint. A first write that failed
+   * leaves its data files and an empty log directory (Delta creates it before committing): that is
+   * no table yet, and naming it would fail every query of the session.
+   */
+  static boolean hasCommit(FileSystem fs, Path table) throws IOException {
+    org.apache.hadoop.fs.RemoteIterator<FileStatus> log;
+    try {
+      log = fs.listStatusIterator(new Path(table, "_delta_log"));
+    } catch (FileNotFoundException e) {
+      return false;
+    }
+    while (log.hasNext()) {
+      String name = log.next().getPath().getName();
+      if (COMMIT_OR_CHECKPOINT.matcher(name).matches()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static final java.util.regex.Pattern COMMIT_OR_CHECKPOINT =
+      java.util.regex.Pattern.compile("\\d{20}\\.(json|checkpoint\\..*(parquet|json))|_last_checkpoint");
 
   /** Registers every table found; returns them. */
   public static List<TableRef> registerAll(SparkSession spark, LakehousePaths paths) {

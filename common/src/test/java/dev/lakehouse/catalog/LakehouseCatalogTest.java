@@ -39,4 +39,18 @@ class LakehouseCatalogTest extends LakehouseTestBase {
     assertEquals(List.of(List.of(5L)), sql("SELECT count(*) FROM delta.`%s`", second.bronze("catalog_probe")),
         "path-based access keeps working");
   }
+
+  @Test
+  void aDirectoryWhoseFirstWriteFailedIsNoTable() throws Exception {
+    LakehousePaths paths = lakehouseWithProbe("failed-first-write", 2);
+    // What a first bronze write that failed leaves: a data file and a log directory, no commit.
+    Path failed = Path.of(paths.bronze("never_committed"));
+    java.nio.file.Files.createDirectories(failed.resolve("_delta_log/_staged_commits"));
+    java.nio.file.Files.write(failed.resolve("part-00000.snappy.parquet"), new byte[] {1, 2, 3});
+
+    List<String> names = LakehouseCatalog.registerAll(spark, paths).stream()
+        .map(LakehouseCatalog.TableRef::qualifiedName).toList();
+    assertTrue(names.contains("bronze.catalog_probe") && !names.contains("bronze.never_committed"), names.toString());
+    assertEquals(2L, count("SELECT count(*) FROM bronze.catalog_probe"));
+  }
 }
