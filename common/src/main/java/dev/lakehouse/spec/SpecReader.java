@@ -664,6 +664,10 @@ public final class SpecReader {
     tables.forEach(t -> known.add("silver." + t.toLowerCase(Locale.ROOT)));
     dimensions.values().forEach(d -> known.add("gold." + d.table().toLowerCase(Locale.ROOT)));
     facts.keySet().forEach(f -> known.add("gold." + f.toLowerCase(Locale.ROOT)));
+    // A dimension or fact with a problem of its own is reported there; a mart reading it would
+    // only repeat that as "not declared".
+    gold.child("dimensions").keys().forEach(d -> known.add("gold.dim_" + d.toLowerCase(Locale.ROOT)));
+    gold.child("facts").keys().forEach(f -> known.add("gold." + f.toLowerCase(Locale.ROOT)));
     if (facts.values().stream().anyMatch(f -> !f.dates().isEmpty())) {
       known.add("gold.dim_date");
     }

@@ -139,6 +139,7 @@ class SpecReaderTest {
         }
         lakehouse.gold.facts.fact_y { grain = [id], query = "SELEKT id FROM", touched-by = [] }
         lakehouse.gold.marts.m = "SELECT * FROM gold.fact_nope"
+        lakehouse.gold.marts.n = "SELECT * FROM gold.fact_x JOIN gold.dim_thing USING (id)"
         """);
     String all = String.join("\n", problems);
     assertTrue(all.contains("relationships rules form a cycle: a -> b -> a"), all);
@@ -148,6 +149,9 @@ class SpecReaderTest {
     assertTrue(all.contains("lakehouse.gold.facts.fact_x.dimensions[0].dimension: no dimension 'other'"), all);
     assertTrue(all.contains("lakehouse.gold.facts.fact_y.query: does not parse"), all);
     assertTrue(all.contains("lakehouse.gold.marts.m: reads gold.fact_nope"), all);
+    // A fact or dimension with problems of its own is declared all the same: a mart reading it
+    // does not repeat those problems as "not declared".
+    assertFalse(all.contains("lakehouse.gold.marts.n"), all);
   }
 
   @Test
