@@ -12,6 +12,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.TableIdentifier;
 import org.apache.spark.sql.catalyst.catalog.SessionCatalog;
+import org.apache.spark.sql.delta.util.FileNames;
 
 /**
  * Makes the lakehouse's Delta tables addressable by name ({@code bronze.orders},
@@ -72,16 +73,13 @@ public final class LakehouseCatalog {
       return false;
     }
     while (log.hasNext()) {
-      String name = log.next().getPath().getName();
-      if (COMMIT_OR_CHECKPOINT.matcher(name).matches()) {
+      Path file = log.next().getPath();
+      if (FileNames.isDeltaFile(file) || FileNames.isCheckpointFile(file)) {
         return true;
       }
     }
     return false;
   }
-
-  private static final java.util.regex.Pattern COMMIT_OR_CHECKPOINT =
-      java.util.regex.Pattern.compile("\\d{20}\\.(json|checkpoint\\..*(parquet|json))|_last_checkpoint");
 
   /** Registers every table found; returns them. */
   public static List<TableRef> registerAll(SparkSession spark, LakehousePaths paths) {

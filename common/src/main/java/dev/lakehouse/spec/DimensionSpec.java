@@ -22,6 +22,11 @@ public record DimensionSpec(String name, String source, List<String> naturalKey,
   }
 
   public String table() {
+    return tableOf(name);
+  }
+
+  /** The gold table of the dimension configured as {@code name}. */
+  public static String tableOf(String name) {
     return "dim_" + name;
   }
 

@@ -505,7 +505,7 @@ public final class SpecReader {
         facts.put(fact.name(), fact);
       }
     }
-    Map<String, MartSpec> marts = marts(gold, byName.keySet(), dimensions, facts);
+    Map<String, MartSpec> marts = marts(gold, byName.keySet(), facts);
     return new GoldSpec(dimensions, facts, marts);
   }
 
@@ -634,8 +634,7 @@ public final class SpecReader {
   }
 
   /** Marts in dependency order: a mart reading another mart comes after it. */
-  private Map<String, MartSpec> marts(ConfigNode gold, Set<String> tables, Map<String, DimensionSpec> dimensions,
-                                      Map<String, FactSpec> facts) {
+  private Map<String, MartSpec> marts(ConfigNode gold, Set<String> tables, Map<String, FactSpec> facts) {
     ConfigNode node = gold.child("marts");
     Map<String, MartSpec> declared = new TreeMap<>();
     for (String name : node.keys()) {
@@ -662,11 +661,9 @@ public final class SpecReader {
     }
     Set<String> known = new HashSet<>();
     tables.forEach(t -> known.add("silver." + t.toLowerCase(Locale.ROOT)));
-    dimensions.values().forEach(d -> known.add("gold." + d.table().toLowerCase(Locale.ROOT)));
-    facts.keySet().forEach(f -> known.add("gold." + f.toLowerCase(Locale.ROOT)));
-    // A dimension or fact with a problem of its own is reported there; a mart reading it would
-    // only repeat that as "not declared".
-    gold.child("dimensions").keys().forEach(d -> known.add("gold.dim_" + d.toLowerCase(Locale.ROOT)));
+    // Every configured dimension and fact, also one with problems of its own: those are reported
+    // there, and a mart reading it would only repeat them as "not declared".
+    gold.child("dimensions").keys().forEach(d -> known.add("gold." + DimensionSpec.tableOf(d).toLowerCase(Locale.ROOT)));
     gold.child("facts").keys().forEach(f -> known.add("gold." + f.toLowerCase(Locale.ROOT)));
     if (facts.values().stream().anyMatch(f -> !f.dates().isEmpty())) {
       known.add("gold.dim_date");
